@@ -1,0 +1,83 @@
+// Command duewise predicts whether and when customers fall behind on
+// payments and recommends preventive actions. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "duewise:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// globals are the flags every subcommand shares.
+type globals struct {
+	store      string // embedded chDB store path
+	clickhouse string // ClickHouse server DSN; wins over store when set
+	logLevel   string
+	log        *slog.Logger
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "duewise",
+		Short:         "Predict whether and when customers fall behind on payments, and what to do about it",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			g.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			return nil
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.store, "store", envOr("DUEWISE_STORE", ".duewise/store"), "embedded ClickHouse (chDB) store directory (env DUEWISE_STORE)")
+	f.StringVar(&g.clickhouse, "clickhouse", os.Getenv("DUEWISE_CLICKHOUSE"), "ClickHouse server DSN, e.g. clickhouse://127.0.0.1:9000/duewise; used instead of the embedded store when set (env DUEWISE_CLICKHOUSE)")
+	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	for _, add := range commandSet {
+		root.AddCommand(add(g))
+	}
+	return root
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// exitError carries a process exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return 1
+}
