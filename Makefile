@@ -1,0 +1,62 @@
+# duewise build, test and demo. `make run` and `make test` install what is
+# missing on a fresh Debian machine (Go modules, libchdb via npm,
+# clickhouse-server via apt) before they do anything else.
+
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := bin/duewise
+CHDB_VERSION := 26.5.3
+CHDB_DIR     := third_party/chdb
+CHDB_LIB     := $(CHDB_DIR)/libchdb.so
+DEMO_DIR     := .duewise/demo
+DEMO_STORE   := .duewise/store
+GOTESTFLAGS  ?= -count=1 -timeout 30m
+
+export GOFLAGS := -mod=mod
+
+.PHONY: all build deps chdb clickhouse-server run test vet bench clean
+
+all: build
+
+## deps: install everything the build and the tests need.
+deps: chdb clickhouse-server
+	$(GO) mod download
+
+## chdb: fetch libchdb.so (embedded ClickHouse) from npm when it is missing.
+chdb: $(CHDB_LIB)
+$(CHDB_LIB):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch libchdb: apt-get install -y npm"; exit 1; }
+	mkdir -p $(CHDB_DIR)/.dl
+	cd $(CHDB_DIR)/.dl && npm pack --silent @chdb/lib-linux-x64-gnu@$(CHDB_VERSION) >/dev/null
+	tar -xzf $(CHDB_DIR)/.dl/chdb-lib-linux-x64-gnu-$(CHDB_VERSION).tgz -C $(CHDB_DIR)/.dl package/libchdb.so
+	mv $(CHDB_DIR)/.dl/package/libchdb.so $(CHDB_LIB)
+	rm -rf $(CHDB_DIR)/.dl
+
+## clickhouse-server: install Debian's ClickHouse server (used by the tests).
+clickhouse-server:
+	@command -v clickhouse-server >/dev/null || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null; }
+
+## build: the duewise binary in bin/ (finds libchdb in third_party/chdb).
+build: $(CHDB_LIB)
+	$(GO) build -o $(BIN) ./cmd/duewise
+
+vet:
+	gofmt -l . | grep -v '^third_party/' | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }
+	$(GO) vet ./...
+
+## test: every test, against embedded chDB and a real ClickHouse server.
+test: deps vet
+	scripts/test.sh $(GOTESTFLAGS) ./...
+
+## run: demo world -> store -> features -> models -> API on 127.0.0.1:8080.
+run: deps build
+	scripts/demo.sh
+
+## bench: the Go benchmarks (see docs/benchmarks.md for the full set).
+bench: deps build
+	scripts/test.sh -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin .duewise

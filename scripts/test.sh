@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs `go test "$@"` with a real ClickHouse server (Debian's 18.16) started
+# as a plain process on a free 127.0.0.1 port, and stops it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dsn=$(scripts/clickhouse-server.sh start)
+trap 'scripts/clickhouse-server.sh stop >/dev/null 2>&1 || true' EXIT
+export "${dsn?}"
+echo "testing against embedded chDB and ${dsn}" >&2
+go test "$@"
