@@ -25,7 +25,9 @@ type Params map[string]any
 // concurrent use; a backend that can run one query at a time (chDB)
 // serialises them internally.
 type Engine interface {
-	// Exec runs one statement that returns no rows.
+	// Exec runs one statement that returns no rows. An INSERT must take
+	// its rows from a SELECT (INSERT ... SELECT), not from VALUES: over
+	// the native protocol the server would wait for a data block.
 	Exec(ctx context.Context, sql string, p Params) error
 	// Query runs one statement and returns its result as Arrow record
 	// batches. The caller releases the reader.

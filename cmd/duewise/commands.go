@@ -4,4 +4,10 @@ import "github.com/spf13/cobra"
 
 // commandSet is the list of subcommands, one constructor each. Keep it
 // sorted by name.
-var commandSet = []func(g *globals) *cobra.Command{}
+var commandSet = []func(g *globals) *cobra.Command{
+	newDatasetsCmd,
+	newGenerateCmd,
+	newIngestCmd,
+	newInitCmd,
+	newSQLCmd,
+}

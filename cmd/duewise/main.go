@@ -28,6 +28,7 @@ func main() {
 type globals struct {
 	store      string // embedded chDB store path
 	clickhouse string // ClickHouse server DSN; wins over store when set
+	libchdb    string // path of libchdb.so; empty searches
 	logLevel   string
 	log        *slog.Logger
 }
@@ -51,6 +52,7 @@ func newRootCmd() *cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&g.store, "store", envOr("DUEWISE_STORE", ".duewise/store"), "embedded ClickHouse (chDB) store directory (env DUEWISE_STORE)")
 	f.StringVar(&g.clickhouse, "clickhouse", os.Getenv("DUEWISE_CLICKHOUSE"), "ClickHouse server DSN, e.g. clickhouse://127.0.0.1:9000/duewise; used instead of the embedded store when set (env DUEWISE_CLICKHOUSE)")
+	f.StringVar(&g.libchdb, "libchdb", os.Getenv("DUEWISE_LIBCHDB"), "path of libchdb.so; by default it is searched next to the binary, in /usr/local/lib/duewise and in third_party/chdb (env DUEWISE_LIBCHDB)")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	for _, add := range commandSet {
 		root.AddCommand(add(g))

@@ -1,0 +1,85 @@
+package synth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/duewise/duewise/datasets/synth/rowfile"
+)
+
+// DefaultStart is the first simulated month when none is given: 24 months
+// before 2026-11-01, fixed so that a seed always gives the same files.
+var DefaultStart = time.Date(2024, time.November, 1, 0, 0, 0, 0, time.UTC)
+
+// Config configures Generate.
+type Config struct {
+	// Customers is the number of simulated customers (> 0).
+	Customers int
+	// Months is the number of simulated months (1..600).
+	Months int
+	// Seed makes the world reproducible: the same seed and config give
+	// byte-identical files.
+	Seed int64
+	// Tenant fills the tenant column.
+	Tenant string
+	// Start is the first day of the first simulated month (UTC).
+	Start time.Time
+	// Format is "csv" or "parquet".
+	Format string
+	// Out is the output folder.
+	Out string
+	// Workers is the number of simulating goroutines; 0 means GOMAXPROCS.
+	// It never changes the output.
+	Workers int
+	// Log receives progress; nil discards.
+	Log *slog.Logger
+}
+
+// DefaultConfig returns a config for 1,000 customers over 24 months from
+// DefaultStart, seed 1, tenant "demo", CSV into "synth".
+func DefaultConfig() Config {
+	return Config{Customers: 1000, Months: 24, Seed: 1, Tenant: "demo", Start: DefaultStart, Format: "csv", Out: "synth"}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.Customers <= 0:
+		return fmt.Errorf("customers: %d, want > 0", c.Customers)
+	case c.Customers > 99_999_999:
+		return fmt.Errorf("customers: %d, want at most 99,999,999", c.Customers)
+	case c.Months <= 0 || c.Months > 600:
+		return fmt.Errorf("months: %d, want 1..600", c.Months)
+	case c.Tenant == "":
+		return errors.New("tenant: empty")
+	case c.Format != string(rowfile.CSV) && c.Format != string(rowfile.Parquet):
+		return fmt.Errorf("format: %q, want csv or parquet", c.Format)
+	case c.Out == "":
+		return errors.New("out: empty")
+	case c.Workers < 0:
+		return fmt.Errorf("workers: %d, want >= 0", c.Workers)
+	}
+	s := c.Start
+	if s.Location() != time.UTC || s.Day() != 1 || s.Hour() != 0 || s.Minute() != 0 || s.Second() != 0 || s.Nanosecond() != 0 {
+		return fmt.Errorf("start: %s, want the first day of a month at 00:00 UTC", s.Format(time.RFC3339))
+	}
+	if s.Year() < 1971 || s.Year() > 2200 {
+		return fmt.Errorf("start: year %d out of range", s.Year())
+	}
+	return nil
+}
+
+// Stats describes a generated world.
+type Stats struct {
+	// Customers is the number of customers simulated.
+	Customers int
+	// Rows is the number of rows written per table (contract tables and
+	// truth).
+	Rows map[string]int64
+	// Files are the files written.
+	Files []string
+	// Elapsed is the wall time of Generate.
+	Elapsed time.Duration
+}

@@ -1,0 +1,165 @@
+package synth
+
+// The simulator's parameters. docs/synthetic-world.md explains them; keep
+// the two in step.
+
+// archetype is a customer's fixed payment personality.
+type archetype int
+
+const (
+	reliable archetype = iota
+	forgetful
+	lifeEvent
+	chronic
+	business
+	numArchetypes
+)
+
+var archetypeNames = [numArchetypes]string{"reliable", "forgetful", "life_event", "chronic", "business"}
+
+// archetypeShare is the share of customers per archetype.
+var archetypeShare = [numArchetypes]float64{0.50, 0.18, 0.16, 0.06, 0.10}
+
+// state is a customer's hidden financial state in a month.
+type state int
+
+const (
+	healthy state = iota
+	strained
+	hardship
+	moving
+	recovering
+	chronicState
+	numStates
+)
+
+var stateNames = [numStates]string{"healthy", "strained", "hardship", "moving", "recovering", "chronic"}
+
+// stateLogit is the base log-odds that the month's invoice goes 30+ days
+// unpaid past due, per state.
+var stateLogit = [numStates]float64{-4.5, -2.0, -0.7, -1.7, -2.6, -0.4}
+
+// archetypeLogit shifts the log-odds per archetype.
+var archetypeLogit = [numArchetypes]float64{-0.5, 0.6, 0, 0, -0.3}
+
+// monthLogit shifts the log-odds per calendar month (index 1..12):
+// December (holiday spending) and January worst, summer holidays a little.
+var monthLogit = [13]float64{0, 0.25, 0, 0, 0, 0, 0, 0.15, 0.15, 0, 0, 0, 0.5}
+
+// Log-odds effects of observable customer attributes.
+const (
+	offlineLogit     = 0.3  // offline customers miss more mail and pay links
+	newCustomerLogit = 0.35 // first 180 days of the relationship
+	arrearsLogit     = 0.9  // an earlier invoice is still 30+ days unpaid
+	amountLogit      = 0.35 // per unit of log(amount / segment median), clipped to +-1
+)
+
+var methodLogit = map[string]float64{"direct_debit": -0.35, "card": -0.15, "bank_transfer": 0.2, "pay_link": 0.1}
+
+var countryLogit = map[string]float64{"NL": 0, "BE": 0.1, "DE": -0.15}
+
+// segment is a line of business with its typical monthly amount.
+type segment struct {
+	name   string
+	share  float64
+	median float64 // monthly amount, EUR
+	logit  float64
+}
+
+var segments = []segment{
+	{"energy", 0.35, 140, -0.1},
+	{"telecom", 0.30, 45, 0.15},
+	{"insurance", 0.20, 80, -0.25},
+	{"publishing", 0.15, 22, 0.35},
+}
+
+// onTime is the probability that an invoice which does not go 30+ days
+// unpaid is paid by its due date, per archetype, times stateOnTime.
+var onTime = [numArchetypes]float64{0.97, 0.35, 0.95, 0.45, 0.82}
+
+var stateOnTime = [numStates]float64{1, 0.75, 0.55, 0.7, 0.85, 1}
+
+// Monthly transition probabilities of the hidden state outside life events.
+var toStrained = [numArchetypes]float64{0.008, 0.015, 0.008, 0, 0.012}
+
+const (
+	strainedToHealthy    = 0.22
+	strainedToHardship   = 0.05
+	hardshipToRecovering = 0.25
+	recoveringToHealthy  = 0.35
+	recoveringToStrained = 0.05
+)
+
+// monthStrain multiplies toStrained per calendar month.
+var monthStrain = [13]float64{0, 1.3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.6}
+
+// Life events of the life_event archetype: what happens, how long the
+// trouble lasts (months, min..max) and the recovery after it.
+type lifeKind struct {
+	name           string
+	share          float64
+	state          state
+	minDur, maxDur int
+}
+
+var lifeKinds = []lifeKind{
+	{"moving house", 0.35, moving, 1, 2},
+	{"job loss", 0.25, hardship, 3, 9},
+	{"divorce", 0.20, hardship, 2, 6},
+	{"illness", 0.20, hardship, 2, 8},
+}
+
+// Mechanisms by which an invoice stays 30+ days unpaid, with their
+// probabilities per state.
+type mechanism int
+
+const (
+	latePay mechanism = iota // pays after the final notice
+	arrangement
+	collection
+	never
+	longDispute
+	numMechanisms
+)
+
+var mechanismShare = [numStates][numMechanisms]float64{
+	healthy:      {0.40, 0.05, 0.15, 0.05, 0.35},
+	strained:     {0.45, 0.25, 0.20, 0.05, 0.05},
+	hardship:     {0.25, 0.45, 0.22, 0.05, 0.03},
+	moving:       {0.55, 0.10, 0.30, 0.02, 0.03},
+	recovering:   {0.50, 0.20, 0.20, 0.05, 0.05},
+	chronicState: {0.15, 0.15, 0.45, 0.20, 0.05},
+}
+
+// arrangementKept is the probability that an arrangement is kept, per state.
+var arrangementKept = [numStates]float64{0.8, 0.6, 0.65, 0.75, 0.8, 0.2}
+
+// Probability that a collection agency recovers the money.
+var collected = [numStates]float64{0.6, 0.6, 0.55, 0.7, 0.6, 0.4}
+
+// Monthly probability of leaving (contract ended: no more invoices).
+const (
+	leaveBase       = 0.006
+	leaveCollection = 0.03 // extra after an invoice went to collection
+	leaveChronic    = 0.02 // extra for chronic non-payers
+)
+
+// Monthly probabilities of events that carry no information about payment
+// trouble (noise every real CRM has).
+const (
+	noiseMove      = 0.004
+	noiseContact   = 0.015
+	noiseContract  = 0.005
+	noiseComplaint = 0.003
+	noiseMethod    = 0.002
+	quickDispute   = 0.004 // a dispute on an invoice that is still paid within 30 days
+)
+
+// Dunning offsets in days after the due date.
+const (
+	firstReminderMin, firstReminderMax   = 7, 14
+	secondReminderMin, secondReminderMax = 21, 24
+	finalNoticeMin, finalNoticeMax       = 30, 35 // the Dutch 14-day letter
+	collectionMin, collectionMax         = 14, 20 // after the final notice
+	ddRetryMin, ddRetryMax               = 5, 7
+)
