@@ -14,7 +14,7 @@ GOTESTFLAGS  ?= -count=1 -timeout 30m
 
 export GOFLAGS := -mod=mod
 
-.PHONY: all build deps chdb clickhouse-server run test vet bench clean
+.PHONY: all build deps chdb clickhouse-server run test vet bench clean install
 
 all: build
 
@@ -57,6 +57,12 @@ run: deps build
 ## bench: the Go benchmarks (see docs/benchmarks.md for the full set).
 bench: deps build
 	scripts/test.sh -run '^$$' -bench . -benchmem ./...
+
+## install: bin/duewise into $(PREFIX)/bin, libchdb.so into $(PREFIX)/lib/duewise.
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/duewise
+	install -D -m 0644 $(CHDB_LIB) $(DESTDIR)$(PREFIX)/lib/duewise/libchdb.so
 
 clean:
 	rm -rf bin .duewise
