@@ -6,6 +6,7 @@ import "github.com/spf13/cobra"
 // sorted by name.
 var commandSet = []func(g *globals) *cobra.Command{
 	newDatasetsCmd,
+	newFeaturesCmd,
 	newGenerateCmd,
 	newIngestCmd,
 	newInitCmd,

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/datasets"
+	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/connect"
 )
@@ -17,6 +18,7 @@ import (
 func migrations() []warehouse.Migration {
 	var ms []warehouse.Migration
 	ms = append(ms, datasets.Migrations()...)
+	ms = append(ms, features.Migrations()...)
 	return ms
 }
 

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"text/tabwriter"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/spf13/cobra"
+
+	"github.com/duewise/duewise/features"
+)
+
+func newFeaturesCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "features snapshot|refresh|show",
+		Short: "Compute payment-behaviour signals: training snapshots, the online table, one customer",
+		Long: `Features computes point-in-time payment-behaviour signals in the warehouse
+(ClickHouse SQL, the same text on the embedded store and on a server).
+A signal at date T uses only events strictly before 00:00 UTC on T.
+See docs/features.md for every signal, the labels and the time semantics.`,
+	}
+	c.AddCommand(newFeaturesSnapshotCmd(g), newFeaturesRefreshCmd(g), newFeaturesShowCmd(g))
+	return c
+}
+
+// parseDay parses a --flag YYYY-MM-DD value.
+func parseDay(flag, s string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s %q: want YYYY-MM-DD", flag, s)
+	}
+	return t, nil
+}
+
+func newFeaturesSnapshotCmd(g *globals) *cobra.Command {
+	var from, to, out, eod string
+	opt := features.SnapshotOptions{Every: "1mo", Level: features.LevelCustomer, Threshold: features.DefaultThreshold}
+	c := &cobra.Command{
+		Use:   "snapshot --from DATE --to DATE [--every 1mo] [--tenant T] [--level customer|invoice|onboarding] [--threshold 30] --out FILE",
+		Short: "Write a training snapshot (signals + survival labels) as Parquet or Arrow",
+		Long: `Snapshot writes one row per customer and reference date (--level customer:
+dates --from, --from + --every, ... up to --to), per invoice at its issue
+date (--level invoice: invoices issued in [--from, --to]) or per customer at
+its creation date with the signals known at onboarding (--level onboarding:
+customers created in [--from, --to]). Columns: tenant, customer_id,
+[invoice_id,] as_of, every signal, duration_days, event. The format follows
+the extension of --out: .parquet or .arrow.`,
+		Example: `  duewise features snapshot --from 2025-01-01 --to 2025-12-01 --every 1mo --tenant demo --out train.parquet
+  duewise features snapshot --level invoice --from 2025-01-01 --to 2025-12-31 --out invoices.arrow`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if opt.From, err = parseDay("from", from); err != nil {
+				return err
+			}
+			if opt.To, err = parseDay("to", to); err != nil {
+				return err
+			}
+			if eod != "" {
+				if opt.EndOfData, err = parseDay("end-of-data", eod); err != nil {
+					return err
+				}
+			}
+			if out == "" {
+				return fmt.Errorf("--out: required (a .parquet or .arrow file)")
+			}
+			ctx := cmd.Context()
+			e, err := g.openWarehouse(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			start := time.Now()
+			rr, err := features.Snapshot(ctx, e, opt)
+			if err != nil {
+				return err
+			}
+			defer rr.Release()
+			n, err := features.WriteFile(ctx, out, rr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows (%s level, %d columns) to %s in %.1fs\n",
+				n, opt.Level, rr.Schema().NumFields(), out, time.Since(start).Seconds())
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&from, "from", "", "first reference date, YYYY-MM-DD (required)")
+	f.StringVar(&to, "to", "", "last reference date, YYYY-MM-DD (required)")
+	f.StringVar(&opt.Every, "every", opt.Every, "step between reference dates at the customer level: 1mo, 2w, 7d")
+	f.StringVar(&opt.Tenant, "tenant", "", "tenant (default: all)")
+	f.StringVar(&opt.Level, "level", opt.Level, "customer, invoice or onboarding")
+	f.IntVar(&opt.Threshold, "threshold", opt.Threshold, "days after the due date at which an unpaid invoice means behind")
+	f.StringVar(&eod, "end-of-data", "", "last day the data covers, YYYY-MM-DD (default: the latest event date)")
+	f.StringVar(&out, "out", "", "output file, .parquet or .arrow (required)")
+	return c
+}
+
+func newFeaturesRefreshCmd(g *globals) *cobra.Command {
+	var asOf string
+	opt := features.RefreshOptions{Threshold: features.DefaultThreshold}
+	c := &cobra.Command{
+		Use:   "refresh [--as-of DATE] [--tenant T] [--threshold 30]",
+		Short: "Materialize every customer's latest signals into the table features_latest",
+		Long: `Refresh computes every customer's signals at --as-of (default: today, UTC)
+and writes them into features_latest with status ok or behind; the newest
+refresh of a customer replaces the earlier one (read it with FINAL, or
+through duewise serve).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asOf != "" {
+				var err error
+				if opt.AsOf, err = parseDay("as-of", asOf); err != nil {
+					return err
+				}
+			}
+			ctx := cmd.Context()
+			e, err := g.openWarehouse(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			st, err := features.Refresh(ctx, e, opt)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "refreshed %d customers as of %s (%d behind) in %.1fs\n",
+				st.Customers, st.AsOf.Format(time.DateOnly), st.Behind, st.Elapsed.Seconds())
+			return nil
+		},
+	}
+	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: today UTC)")
+	c.Flags().StringVar(&opt.Tenant, "tenant", "", "tenant (default: all)")
+	c.Flags().IntVar(&opt.Threshold, "threshold", opt.Threshold, "days after the due date at which an unpaid invoice means behind")
+	return c
+}
+
+func newFeaturesShowCmd(g *globals) *cobra.Command {
+	var customer, asOf, tenant string
+	threshold := features.DefaultThreshold
+	c := &cobra.Command{
+		Use:   "show --customer ID [--as-of DATE] [--tenant T]",
+		Short: "Print one customer's signals with their names and meaning",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if customer == "" {
+				return fmt.Errorf("--customer: required")
+			}
+			at := time.Now().UTC()
+			if asOf != "" {
+				var err error
+				if at, err = parseDay("as-of", asOf); err != nil {
+					return err
+				}
+			}
+			ctx := cmd.Context()
+			e, err := g.openWarehouse(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			rr, err := features.SignalsAt(ctx, e, tenant, customer, at, threshold)
+			if err != nil {
+				return err
+			}
+			defer rr.Release()
+			found := 0
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			for rr.Next() {
+				rec := rr.Record()
+				for i := 0; i < int(rec.NumRows()); i++ {
+					found++
+					for j, col := range rec.Columns() {
+						name := rec.ColumnName(j)
+						meaning := ""
+						if s, ok := features.Lookup(name); ok {
+							meaning = s.Meaning
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\n", name, showCell(col, i), meaning)
+					}
+					fmt.Fprintln(w)
+				}
+			}
+			if err := rr.Err(); err != nil {
+				return err
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if found == 0 {
+				return fmt.Errorf("customer %q: not found (or created after %s)", customer, at.Format(time.DateOnly))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&customer, "customer", "", "customer id (required)")
+	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: today UTC)")
+	c.Flags().StringVar(&tenant, "tenant", "", "tenant (default: all)")
+	c.Flags().IntVar(&threshold, "threshold", threshold, "days after the due date at which an unpaid invoice means behind")
+	return c
+}
+
+// showCell prints NULL as "NULL" and floats without noise.
+func showCell(col interface {
+	IsNull(int) bool
+	ValueStr(int) string
+}, i int) string {
+	if col.IsNull(i) {
+		return "NULL"
+	}
+	if f, ok := col.(*array.Float64); ok {
+		v := f.Value(i)
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			return fmt.Sprintf("%.0f", v)
+		}
+		return fmt.Sprintf("%.4g", v)
+	}
+	return col.ValueStr(i)
+}

@@ -1,0 +1,139 @@
+package features
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"github.com/duewise/duewise/warehouse"
+)
+
+// LatestTable is the online feature table.
+const LatestTable = "features_latest"
+
+// latestDDL returns the CREATE TABLE of features_latest from the catalog:
+// tenant, customer_id, as_of, status, refreshed_at, the categorical
+// attributes as String and every numeric signal as Nullable(Float64).
+func latestDDL() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + LatestTable +
+		" (tenant String, customer_id String, as_of Date, status String, refreshed_at DateTime")
+	for _, s := range catalog {
+		if s.Kind == Categorical {
+			b.WriteString(", " + s.Name + " String")
+		} else {
+			b.WriteString(", " + s.Name + " Nullable(Float64)")
+		}
+	}
+	b.WriteString(") ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY (tenant, customer_id)")
+	return b.String()
+}
+
+// Migrations returns the versioned schema of the features package (the
+// table features_latest), for warehouse.Migrate.
+func Migrations() []warehouse.Migration {
+	return []warehouse.Migration{{Component: "features", Version: 1, Name: "features_latest online feature table",
+		Statements: []string{latestDDL()}}}
+}
+
+// RefreshOptions select a refresh. A plain value.
+type RefreshOptions struct {
+	// AsOf is the reference date; zero means today (UTC).
+	AsOf time.Time
+	// Tenant restricts the refresh to one tenant; "" refreshes all.
+	Tenant string
+	// Threshold is the days after due that count as behind (0 = 30).
+	Threshold int
+	// Now stamps refreshed_at (the table's version); zero means the
+	// current time. A later refresh replaces an earlier one per customer.
+	Now time.Time
+}
+
+// RefreshStats describes a refresh. A plain value.
+type RefreshStats struct {
+	AsOf      time.Time
+	Customers int64 // rows written
+	Behind    int64 // of which status 'behind'
+	Elapsed   time.Duration
+}
+
+// Refresh computes every customer's signals at opt.AsOf (customers created
+// on or before it) and writes them into features_latest with status 'ok'
+// or 'behind' (an invoice unpaid Threshold days after its due date at
+// AsOf). Readers see the newest refresh per customer (FINAL). As
+// concurrency-safe as eng.
+func Refresh(ctx context.Context, eng warehouse.Engine, opt RefreshOptions) (RefreshStats, error) {
+	start := time.Now()
+	if opt.AsOf.IsZero() {
+		opt.AsOf = time.Now()
+	}
+	if opt.Threshold == 0 {
+		opt.Threshold = DefaultThreshold
+	}
+	if opt.Threshold < 1 || opt.Threshold > 3650 {
+		return RefreshStats{}, fmt.Errorf("refresh: threshold %d: want 1..3650 days", opt.Threshold)
+	}
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	asOf := day(opt.AsOf)
+	err := eng.Exec(ctx, assemble("refresh.sql", keysCustomer), warehouse.Params{
+		"tenant": opt.Tenant, "customer": "", "dates": []time.Time{asOf}, "thr": int32(opt.Threshold),
+		"eod": asOf, "now": opt.Now.UTC().Truncate(time.Second)})
+	if err != nil {
+		return RefreshStats{}, fmt.Errorf("refresh %s: %w", LatestTable, err)
+	}
+	st := RefreshStats{AsOf: asOf}
+	rr, err := eng.Query(ctx, "SELECT toInt64(count()) AS n, toInt64(countIf(status = 'behind')) AS b FROM "+LatestTable+
+		" FINAL WHERE "+tenantFilter+" AND as_of = {as_of:Date} AND refreshed_at = {now:DateTime}",
+		warehouse.Params{"tenant": opt.Tenant, "as_of": asOf, "now": opt.Now.UTC().Truncate(time.Second)})
+	if err != nil {
+		return st, fmt.Errorf("count refreshed rows: %w", err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.Record()
+		if rec.NumRows() == 1 {
+			st.Customers = rec.Column(0).(*array.Int64).Value(0)
+			st.Behind = rec.Column(1).(*array.Int64).Value(0)
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return st, fmt.Errorf("count refreshed rows: %w", err)
+	}
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+// Latest returns features_latest (deduplicated: the newest refresh per
+// customer) of tenant ("" = all), every column, ordered by tenant and
+// customer_id. The caller releases the reader. As concurrency-safe as eng.
+func Latest(ctx context.Context, eng warehouse.Engine, tenant string) (array.RecordReader, error) {
+	rr, err := eng.Query(ctx, assemble("latest.sql", ""), warehouse.Params{"tenant": tenant})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", LatestTable, err)
+	}
+	return rr, nil
+}
+
+// SignalsAt returns the signals of every customer of tenant ("" = all), or
+// of the one customer when customer is not empty, at asOf (its UTC day):
+// tenant, customer_id, as_of, status ('ok' | 'behind' by threshold, 0 =
+// 30), departed (uint8), then every catalog column; customers created after
+// asOf have no row. The caller releases the reader. As concurrency-safe as
+// eng.
+func SignalsAt(ctx context.Context, eng warehouse.Engine, tenant, customer string, asOf time.Time, threshold int) (array.RecordReader, error) {
+	if threshold == 0 {
+		threshold = DefaultThreshold
+	}
+	d := day(asOf)
+	rr, err := eng.Query(ctx, assemble("signals_at.sql", keysCustomer), warehouse.Params{
+		"tenant": tenant, "customer": customer, "dates": []time.Time{d}, "thr": int32(threshold), "eod": d})
+	if err != nil {
+		return nil, fmt.Errorf("signals at %s: %w", d.Format(time.DateOnly), err)
+	}
+	return rr, nil
+}

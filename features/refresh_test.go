@@ -1,0 +1,111 @@
+package features
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/duewise/duewise/warehouse"
+	"github.com/duewise/duewise/warehouse/warehousetest"
+)
+
+func TestRefreshLatest(t *testing.T) {
+	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
+		ctx := context.Background()
+		tenant := warehousetest.Tenant(t)
+		loadHistories(t, e, tenant, labelHistories()...)
+		// An earlier refresh, then the one at T: Latest shows the newest.
+		if _, err := Refresh(ctx, e, RefreshOptions{AsOf: D("2025-01-01").Time, Tenant: tenant, Now: TS("2025-01-01T01:00:00Z")}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Refresh(ctx, e, RefreshOptions{AsOf: refT, Tenant: tenant, Now: TS("2025-07-01T01:00:00Z")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// C1, C2, C4, C5, C6, C7 exist at T (C3 is created later); C2 is behind.
+		if st.Customers != 6 || st.Behind != 1 {
+			t.Errorf("refresh stats %+v, want 6 customers, 1 behind", st)
+		}
+		rr, err := Latest(ctx, e, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := readAll(t, rr)
+		if len(tb.rows) != 6 {
+			t.Fatalf("%d rows in features_latest, want 6", len(tb.rows))
+		}
+		want := []string{"tenant", "customer_id", "as_of", "status", "refreshed_at"}
+		for i, n := range want {
+			if tb.schema.Field(i).Name != n {
+				t.Fatalf("column %d is %s, want %s", i, tb.schema.Field(i).Name, n)
+			}
+		}
+		for i, s := range catalog {
+			if f := tb.schema.Field(len(want) + i); f.Name != s.Name {
+				t.Fatalf("column %d is %s, want %s", len(want)+i, f.Name, s.Name)
+			}
+		}
+		for _, r := range tb.rows {
+			if !r["as_of"].(time.Time).Equal(refT) {
+				t.Errorf("%s: as_of %v, want the newest refresh", r["customer_id"], r["as_of"])
+			}
+			wantStatus := "ok"
+			if r["customer_id"] == "C2" {
+				wantStatus = "behind"
+			}
+			if r["status"] != wantStatus {
+				t.Errorf("%s: status %v, want %s", r["customer_id"], r["status"], wantStatus)
+			}
+		}
+		c1, _ := tb.find("C1", time.Time{})
+		checkExpected(t, func(name string) float64 { return num(c1[name]) })
+	})
+}
+
+func TestCatalogMatchesSQL(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range append(Catalog(), InvoiceSignals()...) {
+		if seen[s.Name] || s.Meaning == "" || s.Window == "" || (s.Kind != Numeric && s.Kind != Categorical) {
+			t.Errorf("signal %+v: duplicate or incomplete", s)
+		}
+		seen[s.Name] = true
+	}
+	if len(NumericNames())+len(CategoricalNames()) != len(catalog) {
+		t.Error("names do not cover the catalog")
+	}
+}
+
+func TestDates(t *testing.T) {
+	cases := []struct {
+		from, to, every string
+		want            []string
+		err             bool
+	}{
+		{"2025-01-31", "2025-04-30", "1mo", []string{"2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30"}, false},
+		{"2025-01-01", "2025-01-20", "1w", []string{"2025-01-01", "2025-01-08", "2025-01-15"}, false},
+		{"2025-01-01", "2025-01-05", "2d", []string{"2025-01-01", "2025-01-03", "2025-01-05"}, false},
+		{"2025-01-01", "2025-01-05", "0d", nil, true},
+		{"2025-01-01", "2025-01-05", "monthly", nil, true},
+	}
+	for _, c := range cases {
+		got, err := Dates(D(c.from).Time, D(c.to).Time, c.every)
+		if (err != nil) != c.err {
+			t.Errorf("%s..%s every %s: err %v", c.from, c.to, c.every, err)
+			continue
+		}
+		var s []string
+		for _, d := range got {
+			s = append(s, d.Format(time.DateOnly))
+		}
+		if len(s) != len(c.want) {
+			t.Errorf("%s..%s every %s: %v, want %v", c.from, c.to, c.every, s, c.want)
+			continue
+		}
+		for i := range s {
+			if s[i] != c.want[i] {
+				t.Errorf("%s..%s every %s: %v, want %v", c.from, c.to, c.every, s, c.want)
+				break
+			}
+		}
+	}
+}
