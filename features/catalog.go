@@ -78,6 +78,8 @@ var catalog = []Signal{
 	{"contacts_90d", Numeric, "90d", "customer contacts logged", false},
 	{"complaints_365d", Numeric, "365d", "complaints logged", false},
 	{"credit_limit", Numeric, "static", "credit limit (NULL when none)", true},
+	{"credit_utilisation", Numeric, "at T", "open_amount / credit_limit (NULL without a positive limit)", false},
+	{"last_due_days_late", Numeric, "at T", "running lateness of the invoice with the latest due date before T", false},
 	{"as_of_month", Numeric, "at T", "calendar month of T, 1..12 (seasonality)", true},
 }
 

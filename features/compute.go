@@ -104,6 +104,7 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 		n365, late365, latesum365, latemax365, dpd30, n90, late90, latesum90 int64
 		odN, odC, odOld, hasLate, lastLateDue, remN, remResp                 int64
 		pdN, pdS, pdS2, partial, openN, openC, amt365, collPay, behind       int64
+		dueN, lastDue, lastDueLate                                           int64
 	)
 	for _, inv := range h.Invoices {
 		ps := pays[inv.InvoiceID]
@@ -201,6 +202,13 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 				behind++
 			}
 		}
+		if due < T {
+			// the latest due date wins; on a tie, the larger lateness
+			if dueN == 0 || int64(due) > lastDue || (int64(due) == lastDue && late > lastDueLate) {
+				lastDue, lastDueLate = int64(due), late
+			}
+			dueN++
+		}
 		if due < T && late > 0 {
 			hasLate++
 			lastLateDue = max(lastLateDue, int64(due))
@@ -253,6 +261,12 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	cnt("collection_payments_730d", collPay)
 	if c.CreditLimit != nil {
 		set("credit_limit", float64(*c.CreditLimit)/100)
+		if *c.CreditLimit > 0 {
+			set("credit_utilisation", float64(openC)/float64(*c.CreditLimit))
+		}
+	}
+	if dueN > 0 {
+		cnt("last_due_days_late", lastDueLate)
 	}
 	set("as_of_month", float64(day(asOf).Month()))
 

@@ -157,6 +157,8 @@ var mainExpected = map[string]float64{
 	"contacts_90d":                0,
 	"complaints_365d":             0,
 	"credit_limit":                math.NaN(),
+	"credit_utilisation":          math.NaN(),
+	"last_due_days_late":          21, // I4, due 2025-06-10, the latest due date before T
 	"as_of_month":                 7,
 }
 

@@ -57,6 +57,8 @@ SELECT
     CAST(e_contact90 AS Nullable(Float64)) AS contacts_90d,
     CAST(e_complaint365 AS Nullable(Float64)) AS complaints_365d,
     if(c_has_credit = 0, NULL, c_credit_c / 100) AS credit_limit,
+    if(c_has_credit = 0 OR c_credit_c <= 0, NULL, i_open_c / c_credit_c) AS credit_utilisation,
+    if(i_due_n = 0, NULL, toFloat64(i_last_due_key % 1000000)) AS last_due_days_late,
     CAST(toMonth(as_of) AS Nullable(Float64)) AS as_of_month,
 
     toUInt8(i_next_n > 0 AND i_next <= {eod:Date}) AS event,
@@ -69,7 +71,7 @@ FROM
            i_n365, i_late365, i_latesum365, i_latemax365, i_dpd30_365, i_n90, i_late90, i_latesum90,
            i_od_n, i_od_c, i_od_old, i_has_late, i_last_late_due, i_rem_n365, i_rem_resp365,
            i_pd_n, i_pd_s, i_pd_s2, i_partial365, i_open_n, i_open_c, i_amt365, i_collpay730,
-           i_behind, i_next_n, i_next
+           i_behind, i_next_n, i_next, i_due_n, i_last_due_key
     FROM
     (
         SELECT tenant, customer_id, as_of, created_at, customer_type, segment, channel, payment_method, country, postcode_area,
@@ -118,6 +120,8 @@ FROM
                sumIf(amount_c - paid_c, issued_at < as_of AND NOT full_t) AS i_open_c,
                sumIf(amount_c, w365) AS i_amt365,
                sum(n_coll730) AS i_collpay730,
+               countIf(due_at < as_of) AS i_due_n,
+               maxIf(toInt64(due_at - toDate('1970-01-01')) * 1000000 + late, due_at < as_of) AS i_last_due_key,
                countIf(overdue AND toInt32(as_of - due_at) >= {thr:Int32}) AS i_behind,
                countIf(goes_behind) AS i_next_n,
                minIf(behind_at, goes_behind) AS i_next
