@@ -1,0 +1,89 @@
+package model
+
+import "math"
+
+// EncodedWidth returns the number of network inputs that fs encode to: one
+// per numeric feature plus one more when it has a NULL indicator, and one
+// per category of each categorical feature. It is safe for concurrent use.
+func EncodedWidth(fs []Feature) int {
+	w := 0
+	for i := range fs {
+		w += fs[i].width()
+	}
+	return w
+}
+
+// width is the number of encoded inputs of f.
+func (f *Feature) width() int {
+	switch f.Type {
+	case Categorical:
+		return len(f.Categories)
+	default:
+		if f.NullIndicator {
+			return 2
+		}
+		return 1
+	}
+}
+
+// Encode writes the network input of one row into dst, which must have
+// EncodedWidth(fs) entries. num and cat are indexed by feature position:
+// num[i] is the value of numeric feature i (NaN = NULL; ±Inf is treated
+// as NULL too) and cat[i] the value
+// of categorical feature i; entries at the other positions are ignored, and
+// either slice may be nil when no feature is of its type. A numeric value
+// becomes (x-Mean)/Std (Std <= 0 counts as 1), or 0 when NULL, followed by
+// 1/0 for NULL/present when the feature has a NULL indicator; a categorical
+// value becomes a one-hot block over Categories, all zeros when the value is
+// unknown or empty. Encode does not allocate and is safe for concurrent use.
+func Encode(fs []Feature, num []float64, cat []string, dst []float32) {
+	off := 0
+	for i := range fs {
+		f := &fs[i]
+		if f.Type == Categorical {
+			block := dst[off : off+len(f.Categories)]
+			clear(block)
+			if v := cat[i]; v != "" {
+				for j, c := range f.Categories {
+					if c == v {
+						block[j] = 1
+						break
+					}
+				}
+			}
+			off += len(block)
+			continue
+		}
+		off += encodeNumeric(f, num[i], dst[off:])
+	}
+	if off != len(dst) {
+		panic("model: Encode: dst has the wrong width")
+	}
+}
+
+// encodeNumeric writes numeric feature f's encoding of v at dst[0:] and
+// returns the number of inputs written.
+func encodeNumeric(f *Feature, v float64, dst []float32) int {
+	null := math.IsNaN(v) || math.IsInf(v, 0)
+	if null {
+		dst[0] = 0
+	} else {
+		std := f.Std
+		if !(std > 0) {
+			std = 1
+		}
+		if f.Log {
+			v = math.Copysign(math.Log1p(math.Abs(v)), v)
+		}
+		dst[0] = float32((v - f.Mean) / std)
+	}
+	if !f.NullIndicator {
+		return 1
+	}
+	if null {
+		dst[1] = 1
+	} else {
+		dst[1] = 0
+	}
+	return 2
+}

@@ -1,0 +1,135 @@
+package training
+
+import (
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/duewise/duewise/model"
+)
+
+// minCategoryRows is the number of training rows a category needs to get
+// its own input; rarer ones encode like an unknown value (all zeros).
+const minCategoryRows = 20
+
+// fitFeatures derives each input's encoding from the training rows only:
+// numeric inputs are standardized (after log(1+x) for heavy-tailed
+// non-negative ones) with a NULL indicator when any training value is
+// NULL; categorical inputs get a one-hot block over their frequent
+// categories. Constant inputs carry no information and are left out.
+func fitFeatures(d *Dataset, rows []int) []model.Feature {
+	var fs []model.Feature
+	vals := make([]float64, 0, len(rows))
+	for j, name := range d.NumNames {
+		vals = vals[:0]
+		nulls := 0
+		for _, r := range rows {
+			v := d.Num[j][r]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				nulls++
+				continue
+			}
+			vals = append(vals, v)
+		}
+		f := model.Feature{Name: name, Type: model.Numeric, NullIndicator: nulls > 0}
+		if len(vals) == 0 {
+			continue // always NULL
+		}
+		slices.Sort(vals)
+		lo, hi := vals[0], vals[len(vals)-1]
+		if lo == hi && nulls == 0 {
+			continue // constant
+		}
+		// Heavy tail: non-negative with a maximum far above the median.
+		med := vals[len(vals)/2]
+		f.Log = lo >= 0 && hi > 20 && hi > 10*(med+1)
+		var s, s2 float64
+		for _, v := range vals {
+			if f.Log {
+				v = math.Log1p(v)
+			}
+			s += v
+			s2 += v * v
+		}
+		n := float64(len(vals))
+		f.Mean = s / n
+		f.Std = math.Sqrt(math.Max(0, s2/n-f.Mean*f.Mean))
+		if !(f.Std > 1e-9) {
+			f.Std = 1
+		}
+		fs = append(fs, f)
+	}
+	for j, name := range d.CatNames {
+		count := map[string]int{}
+		for _, r := range rows {
+			if v := d.Cat[j][r]; v != "" {
+				count[v]++
+			}
+		}
+		var cats []string
+		for c, n := range count {
+			if n >= minCategoryRows {
+				cats = append(cats, c)
+			}
+		}
+		if len(cats) < 2 && (len(cats) == 0 || count[cats[0]] == len(rows)) {
+			continue // constant or empty
+		}
+		sort.Strings(cats)
+		fs = append(fs, model.Feature{Name: name, Type: model.Categorical, Categories: cats})
+	}
+	return fs
+}
+
+// columns maps each feature to its column in d: the index into d.Num or
+// d.Cat.
+func columns(d *Dataset, fs []model.Feature) []int {
+	idx := make([]int, len(fs))
+	for i, f := range fs {
+		names := d.NumNames
+		if f.Type == model.Categorical {
+			names = d.CatNames
+		}
+		idx[i] = slices.Index(names, f.Name)
+	}
+	return idx
+}
+
+// encoder encodes the rows of a Dataset for a feature list.
+type encoder struct {
+	fs    []model.Feature
+	cols  []int
+	width int
+}
+
+func newEncoder(d *Dataset, fs []model.Feature) *encoder {
+	return &encoder{fs: fs, cols: columns(d, fs), width: model.EncodedWidth(fs)}
+}
+
+// row fills num and cat (indexed by feature) from row r of d.
+func (e *encoder) row(d *Dataset, r int, num []float64, cat []string) {
+	for i, f := range e.fs {
+		c := e.cols[i]
+		if c < 0 {
+			num[i], cat[i] = math.NaN(), ""
+			continue
+		}
+		if f.Type == model.Categorical {
+			cat[i] = d.Cat[c][r]
+		} else {
+			num[i] = d.Num[c][r]
+		}
+	}
+}
+
+// matrix encodes rows of d into a row-major float32 matrix.
+func (e *encoder) matrix(d *Dataset, rows []int) []float32 {
+	x := make([]float32, len(rows)*e.width)
+	num := make([]float64, len(e.fs))
+	cat := make([]string, len(e.fs))
+	for i, r := range rows {
+		e.row(d, r, num, cat)
+		model.Encode(e.fs, num, cat, x[i*e.width:(i+1)*e.width])
+	}
+	return x
+}

@@ -1,0 +1,399 @@
+package training
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand"
+	"slices"
+	"sort"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/duewise/duewise/model"
+)
+
+// Grids are the default interval grids in days per model kind (see
+// model.Artifact.Grid). The invoice grid starts [0, 0]: interval 0 is
+// "paid on or before the due date".
+var Grids = map[model.Kind][]float64{
+	model.Behaviour:  {0, 7, 14, 21, 30, 45, 60, 75, 90, 120, 150, 180, 240, 300, 365},
+	model.Onboarding: {0, 7, 14, 21, 30, 45, 60, 75, 90, 120, 150, 180, 240, 300, 365},
+	model.Invoice:    {0, 0, 3, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365},
+}
+
+// Options configure Train. The zero value of a field takes its default.
+type Options struct {
+	Kind      model.Kind // default behaviour
+	Hidden    []int      // hidden layer sizes, default [64 32]
+	Epochs    int        // maximum epochs, default 40
+	Patience  int        // epochs without validation improvement before stopping, default 4
+	BatchSize int        // default 1024
+	LearnRate float64    // Adam step size, default 0.002
+	L2        float64    // L2 penalty on the weights, default 1e-5
+	Seed      int64      // initialisation and shuffling; the same seed gives the same model
+	// ValidFraction is the share of rows, taken from the latest as_of
+	// dates, used for early stopping and the reported metrics; default
+	// 0.2. With a single as_of date the split is a seeded random one by
+	// customer.
+	ValidFraction float64
+	Tenant        string // recorded in the artifact
+	CodeVersion   string // recorded in the artifact
+	// Progress, when set, is called after every epoch.
+	Progress func(EpochStats)
+	Log      *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Kind == "" {
+		o.Kind = model.Behaviour
+	}
+	if o.Hidden == nil {
+		o.Hidden = []int{64, 32}
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 40
+	}
+	if o.Patience == 0 {
+		o.Patience = 4
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 1024
+	}
+	if o.LearnRate == 0 {
+		o.LearnRate = 0.002
+	}
+	if o.L2 == 0 {
+		o.L2 = 1e-5
+	}
+	if o.ValidFraction == 0 {
+		o.ValidFraction = 0.2
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// EpochStats describe one training epoch.
+type EpochStats struct {
+	Epoch     int
+	Loss      float64 // mean training loss (masked BCE per person-period)
+	ValidLoss float64
+	Elapsed   time.Duration
+	Best      bool // the best validation loss so far: these weights are kept
+}
+
+// Result is a trained model and how it was trained.
+type Result struct {
+	Artifact    *model.Artifact
+	Epochs      []EpochStats
+	TrainRows   []int // row indexes of the dataset
+	ValidRows   []int
+	SplitAsOf   time.Time // first as_of of the validation rows (zero for a random split)
+	BestEpoch   int
+	Elapsed     time.Duration
+	Fingerprint string
+}
+
+// Train fits a logistic-hazard network on d. Training uses float32,
+// Adam and the masked person-period BCE; it stops when the validation loss
+// has not improved for Patience epochs and keeps the best weights. The
+// same data, options and seed give bit-for-bit the same artifact (apart
+// from its creation time and version).
+func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
+	opt.defaults()
+	start := time.Now()
+	if !opt.Kind.Valid() {
+		return nil, fmt.Errorf("train: kind %q: want behaviour, onboarding or invoice", opt.Kind)
+	}
+	if (opt.Kind == model.Invoice) != (d.InvoiceID != nil) {
+		return nil, fmt.Errorf("train: a %s model needs %s snapshots", opt.Kind, map[bool]string{true: "invoice-level", false: "customer-level"}[opt.Kind == model.Invoice])
+	}
+	grid := Grids[opt.Kind]
+	k := len(grid) - 1
+	res := &Result{Fingerprint: d.Fingerprint()}
+	res.TrainRows, res.ValidRows, res.SplitAsOf = split(d, opt.ValidFraction, opt.Seed)
+	if len(res.TrainRows) < opt.BatchSize/4 || len(res.ValidRows) == 0 {
+		return nil, fmt.Errorf("train: %d training and %d validation rows: too few", len(res.TrainRows), len(res.ValidRows))
+	}
+	fs := fitFeatures(d, res.TrainRows)
+	if len(fs) == 0 {
+		return nil, errors.New("train: no informative input column")
+	}
+	enc := newEncoder(d, fs)
+	xt := enc.matrix(d, res.TrainRows)
+	xv := enc.matrix(d, res.ValidRows)
+	jt, et := targets(d, res.TrainRows, grid)
+	jv, ev := targets(d, res.ValidRows, grid)
+	w := initWeights(enc.width, opt.Hidden, k, baseHazard(jt, et, k), opt.Seed)
+	n, err := newNet(w, opt.BatchSize, true)
+	if err != nil {
+		return nil, err
+	}
+	defer n.close()
+	solver := G.NewAdamSolver(G.WithLearnRate(opt.LearnRate), G.WithL2Reg(opt.L2))
+	rng := rand.New(rand.NewSource(opt.Seed ^ 0x5eed))
+	order := make([]int, len(res.TrainRows))
+	for i := range order {
+		order[i] = i
+	}
+	bs, in := opt.BatchSize, enc.width
+	xb, yb, mb := make([]float32, bs*in), make([]float32, bs*k), make([]float32, bs*k)
+	best, bestLoss, since := w.clone(), math.Inf(1), 0
+	for epoch := 1; epoch <= opt.Epochs; epoch++ {
+		t0 := time.Now()
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		var sum float64
+		var batches int
+		for lo := 0; lo < len(order); lo += bs {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("train: %w", err)
+			}
+			hi := min(lo+bs, len(order))
+			clear(xb)
+			clear(yb)
+			clear(mb)
+			for i, o := range order[lo:hi] {
+				copy(xb[i*in:(i+1)*in], xt[o*in:(o+1)*in])
+				fillTarget(jt[o], et[o], yb[i*k:(i+1)*k], mb[i*k:(i+1)*k])
+			}
+			l, err := n.step(xb, yb, mb, solver)
+			if err != nil {
+				return nil, fmt.Errorf("train epoch %d: %w", epoch, err)
+			}
+			if math.IsNaN(l) {
+				return nil, fmt.Errorf("train epoch %d: the loss diverged (NaN); lower the learning rate", epoch)
+			}
+			sum += l
+			batches++
+		}
+		n.export(w)
+		vl, err := validLoss(w, fs, grid, xv, jv, ev, opt.Kind)
+		if err != nil {
+			return nil, err
+		}
+		st := EpochStats{Epoch: epoch, Loss: sum / float64(batches), ValidLoss: vl, Elapsed: time.Since(t0)}
+		if vl < bestLoss-1e-6 {
+			best, bestLoss, since, st.Best, res.BestEpoch = w.clone(), vl, 0, true, epoch
+		} else {
+			since++
+		}
+		res.Epochs = append(res.Epochs, st)
+		opt.Log.Debug("epoch", "epoch", epoch, "loss", st.Loss, "valid_loss", vl, "elapsed", st.Elapsed)
+		if opt.Progress != nil {
+			opt.Progress(st)
+		}
+		if since >= opt.Patience {
+			break
+		}
+	}
+	a := &model.Artifact{
+		Kind: opt.Kind, Tenant: opt.Tenant, CreatedAt: time.Now().UTC().Truncate(time.Second), CodeVersion: opt.CodeVersion,
+		Features: fs, Grid: slices.Clone(grid), Layers: best.layers(), DataFingerprint: res.Fingerprint, Seed: opt.Seed,
+		Reference: meanRow(xt, in),
+		Params: map[string]any{"hidden": opt.Hidden, "epochs_max": opt.Epochs, "best_epoch": res.BestEpoch, "patience": opt.Patience,
+			"batch_size": bs, "learn_rate": opt.LearnRate, "l2": opt.L2, "valid_fraction": opt.ValidFraction,
+			"train_rows": len(res.TrainRows), "valid_rows": len(res.ValidRows)},
+	}
+	a.BandThresholds = [4]float64{0.2, 0.4, 0.6, 0.8}
+	sc, err := model.NewScorer(a)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	a.BandThresholds = bandThresholds(sc, xt, in)
+	res.Artifact = a
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// split returns the training and validation rows: validation takes the
+// latest as_of dates holding about frac of the rows (at least one date,
+// never all); with a single date, a seeded random frac of the customers.
+func split(d *Dataset, frac float64, seed int64) (train, valid []int, cut time.Time) {
+	dates := slices.Clone(d.AsOf)
+	slices.Sort(dates)
+	dates = slices.Compact(dates)
+	if len(dates) > 1 {
+		count := map[int32]int{}
+		for _, a := range d.AsOf {
+			count[a]++
+		}
+		c, n := len(dates)-1, count[dates[len(dates)-1]]
+		for c > 1 && float64(n+count[dates[c-1]]) <= frac*float64(d.Len()) {
+			c--
+			n += count[dates[c]]
+		}
+		for i, a := range d.AsOf {
+			if a >= dates[c] {
+				valid = append(valid, i)
+			} else {
+				train = append(train, i)
+			}
+		}
+		return train, valid, time.Unix(int64(dates[c])*86400, 0).UTC()
+	}
+	rng := rand.New(rand.NewSource(seed))
+	ids := slices.Clone(d.CustomerID)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	inValid := map[string]bool{}
+	for _, id := range ids {
+		if rng.Float64() < frac {
+			inValid[id] = true
+		}
+	}
+	for i, id := range d.CustomerID {
+		if inValid[id] {
+			valid = append(valid, i)
+		} else {
+			train = append(train, i)
+		}
+	}
+	return train, valid, time.Time{}
+}
+
+// Interval returns the grid interval that contains duration d: interval 0
+// is [0, grid[1]], interval j > 0 is (grid[j], grid[j+1]]. Durations beyond
+// the grid return len(grid)-1.
+func Interval(grid []float64, d float64) int {
+	for j := 0; j+1 < len(grid); j++ {
+		if d <= grid[j+1] {
+			return j
+		}
+	}
+	return len(grid) - 1
+}
+
+// target codes: a row's interval and whether the event happened in it.
+// Censored rows with a duration at an interval's upper boundary count that
+// interval as survived (ev = 2).
+func targets(d *Dataset, rows []int, grid []float64) (js []int16, evs []uint8) {
+	k := len(grid) - 1
+	js, evs = make([]int16, len(rows)), make([]uint8, len(rows))
+	for i, r := range rows {
+		dur := float64(d.Duration[r])
+		event := d.Event[r] == 1
+		if dur > grid[k] {
+			dur, event = grid[k], false
+		}
+		j := Interval(grid, dur)
+		js[i] = int16(j)
+		switch {
+		case event:
+			evs[i] = 1
+		case dur == grid[j+1]:
+			evs[i] = 2
+		}
+	}
+	return js, evs
+}
+
+// fillTarget writes one row's person-period targets and mask.
+func fillTarget(j int16, ev uint8, y, m []float32) {
+	for i := range int(j) {
+		m[i] = 1
+	}
+	switch ev {
+	case 1:
+		y[j], m[j] = 1, 1
+	case 2:
+		m[j] = 1
+	}
+}
+
+// baseHazard is each interval's pooled hazard in the training rows.
+func baseHazard(js []int16, evs []uint8, k int) []float64 {
+	atRisk, events := make([]float64, k), make([]float64, k)
+	for i, j := range js {
+		for t := range int(j) {
+			atRisk[t]++
+		}
+		if evs[i] > 0 {
+			atRisk[j]++
+		}
+		if evs[i] == 1 {
+			events[j]++
+		}
+	}
+	h := make([]float64, k)
+	for t := range h {
+		h[t] = (events[t] + 0.5) / (atRisk[t] + 1)
+	}
+	return h
+}
+
+// validLoss is the masked BCE of w on the validation rows, computed by the
+// plain-Go scorer.
+func validLoss(w *weights, fs []model.Feature, grid []float64, x []float32, js []int16, evs []uint8, kind model.Kind) (float64, error) {
+	a := &model.Artifact{Kind: kind, Features: fs, Grid: grid, Layers: w.layers(), BandThresholds: [4]float64{0.2, 0.4, 0.6, 0.8}}
+	sc, err := model.NewScorer(a)
+	if err != nil {
+		return 0, fmt.Errorf("validation scorer: %w", err)
+	}
+	in, k := sc.Width(), sc.Intervals()
+	logits := make([]float32, k)
+	var sum, n float64
+	for i := range js {
+		sc.Logits(x[i*in:(i+1)*in], logits)
+		for t := 0; t <= int(js[i]) && t < k; t++ {
+			l := float64(logits[t])
+			sp := math.Max(l, 0) + math.Log1p(math.Exp(-math.Abs(l)))
+			switch {
+			case t < int(js[i]):
+				sum += sp
+			case evs[i] == 1:
+				sum += sp - l
+			case evs[i] == 2:
+				sum += sp
+			default:
+				continue
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return sum / n, nil
+}
+
+// meanRow is the column mean of a row-major matrix: the attribution
+// reference point (the average encoded training customer).
+func meanRow(x []float32, in int) []float32 {
+	rows := len(x) / in
+	sum := make([]float64, in)
+	for r := range rows {
+		for j, v := range x[r*in : (r+1)*in] {
+			sum[j] += float64(v)
+		}
+	}
+	ref := make([]float32, in)
+	for j := range ref {
+		ref[j] = float32(sum[j] / float64(max(rows, 1)))
+	}
+	return ref
+}
+
+// bandThresholds cut the training rows' 90-day risk at the 50th, 75th,
+// 90th and 97th percentiles: band A is the safest half, E the riskiest 3%.
+func bandThresholds(sc *model.Scorer, x []float32, in int) [4]float64 {
+	rows := len(x) / in
+	risk := make([]float64, rows)
+	var p model.Prediction
+	for r := range rows {
+		sc.PredictEncoded(x[r*in:(r+1)*in], &p)
+		risk[r] = p.Risk90
+	}
+	sort.Float64s(risk)
+	var t [4]float64
+	prev := 0.0
+	for i, q := range []float64{0.5, 0.75, 0.9, 0.97} {
+		v := risk[min(int(q*float64(rows)), rows-1)]
+		v = math.Min(max(v, prev+1e-6, 1e-6), 1-1e-6*float64(4-i))
+		t[i], prev = v, v
+	}
+	return t
+}

@@ -1,0 +1,223 @@
+package training
+
+import (
+	"context"
+	"math"
+	"math/rand"
+	"reflect"
+	"testing"
+
+	"github.com/duewise/duewise/model"
+)
+
+// synthetic builds n customer rows at two monthly dates whose true hazard
+// per 30 days is sigmoid(-3 + 1.5*x0 + (seg == "b")) with x1 pure noise and
+// x2 NULL for a third of the rows. It returns the rows and each row's true
+// 90-day risk.
+func synthetic(n int, seed int64) (*Dataset, []float64) {
+	rng := rand.New(rand.NewSource(seed))
+	d := &Dataset{NumNames: []string{"x0", "x1", "x2"}, CatNames: []string{"segment"},
+		Num: make([][]float64, 3), Cat: make([][]string, 1)}
+	truth := make([]float64, n)
+	for i := range n {
+		x0, x1 := rng.NormFloat64(), rng.NormFloat64()
+		x2 := math.NaN()
+		if i%3 != 0 {
+			x2 = rng.Float64()
+		}
+		seg := "a"
+		if rng.Intn(2) == 1 {
+			seg = "b"
+		}
+		lo := -3 + 1.5*x0
+		if seg == "b" {
+			lo++
+		}
+		h := 1 / (1 + math.Exp(-lo)) / 30 // daily hazard
+		dur := 0
+		for dur < 400 && rng.Float64() >= h {
+			dur++
+		}
+		event := uint8(1)
+		cens := 100 + rng.Intn(300)
+		if dur > cens {
+			dur, event = cens, 0
+		}
+		truth[i] = 1 - math.Pow(1-h, 90)
+		d.Tenant = append(d.Tenant, "t")
+		d.CustomerID = append(d.CustomerID, string(rune('A'+i%26))+itoa(i))
+		d.AsOf = append(d.AsOf, int32(20000+30*(i%5)))
+		d.Duration = append(d.Duration, int32(dur))
+		d.Event = append(d.Event, event)
+		d.Num[0] = append(d.Num[0], x0)
+		d.Num[1] = append(d.Num[1], x1)
+		d.Num[2] = append(d.Num[2], x2)
+		d.Cat[0] = append(d.Cat[0], seg)
+		d.Segment = append(d.Segment, seg)
+	}
+	return d, truth
+}
+
+func itoa(i int) string {
+	b := []byte{}
+	for {
+		b = append([]byte{byte('0' + i%10)}, b...)
+		i /= 10
+		if i == 0 {
+			return string(b)
+		}
+	}
+}
+
+func quick() Options {
+	return Options{Hidden: []int{16, 8}, Epochs: 8, BatchSize: 256, Seed: 7}
+}
+
+func TestTrainReproducible(t *testing.T) {
+	d, _ := synthetic(4000, 1)
+	a, err := Train(context.Background(), d, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Train(context.Background(), d, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Artifact.Layers, b.Artifact.Layers) || !reflect.DeepEqual(a.Epochs[len(a.Epochs)-1].Loss, b.Epochs[len(b.Epochs)-1].Loss) {
+		t.Fatal("two runs with the same seed gave different weights")
+	}
+	opt := quick()
+	opt.Seed = 8
+	c, err := Train(context.Background(), d, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(a.Artifact.Layers, c.Artifact.Layers) {
+		t.Fatal("a different seed gave the same weights")
+	}
+}
+
+func TestTrainLearnsAndSplitsByTime(t *testing.T) {
+	d, truth := synthetic(6000, 2)
+	r, err := Train(context.Background(), d, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range r.TrainRows {
+		for _, j := range r.ValidRows[:1] {
+			if d.AsOf[i] >= d.AsOf[j] {
+				t.Fatalf("training row as_of %d is not before validation as_of %d", d.AsOf[i], d.AsOf[j])
+			}
+		}
+	}
+	if len(r.Epochs) < 2 || !(r.Epochs[len(r.Epochs)-1].Loss < r.Epochs[0].Loss) {
+		t.Fatalf("training loss did not fall: %+v", r.Epochs)
+	}
+	sc, err := model.NewScorer(r.Artifact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The model's 90-day risk must rank like the true risk.
+	enc := newEncoder(d, r.Artifact.Features)
+	x := enc.matrix(d, r.ValidRows)
+	var p model.Prediction
+	var agree, pairs float64
+	pred := make([]float64, len(r.ValidRows))
+	for i := range r.ValidRows {
+		sc.PredictEncoded(x[i*sc.Width():(i+1)*sc.Width()], &p)
+		pred[i] = p.P[2]
+		for h := 1; h < 5; h++ {
+			if p.P[h] < p.P[h-1] {
+				t.Fatalf("horizon probabilities not monotone: %v", p.P)
+			}
+		}
+	}
+	for i := 0; i+1 < len(pred); i += 2 {
+		ti, tj := truth[r.ValidRows[i]], truth[r.ValidRows[i+1]]
+		if ti == tj {
+			continue
+		}
+		pairs++
+		if (pred[i] > pred[i+1]) == (ti > tj) {
+			agree++
+		}
+	}
+	if agree/pairs < 0.85 {
+		t.Fatalf("predicted 90-day risk agrees with the true ordering in %.2f of pairs, want >= 0.85", agree/pairs)
+	}
+}
+
+// TestScorerMatchesGorgonia runs the Gorgonia forward pass and the plain-Go
+// scorer on the same rows and weights.
+func TestScorerMatchesGorgonia(t *testing.T) {
+	d, _ := synthetic(3000, 3)
+	r, err := Train(context.Background(), d, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.Artifact
+	w := &weights{}
+	for _, l := range a.Layers {
+		w.In, w.Out, w.W, w.B = append(w.In, l.In), append(w.Out, l.Out), append(w.W, l.W), append(w.B, l.B)
+	}
+	const batch = 500
+	n, err := newNet(w, batch, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	sc, err := model.NewScorer(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]int, batch)
+	for i := range rows {
+		rows[i] = i * 5
+	}
+	x := newEncoder(d, a.Features).matrix(d, rows)
+	k := sc.Intervals()
+	got := make([]float32, batch*k)
+	if err := n.forward(x, got); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, k)
+	worst := 0.0
+	for i := range batch {
+		sc.Logits(x[i*sc.Width():(i+1)*sc.Width()], want)
+		for j := range k {
+			worst = math.Max(worst, math.Abs(float64(got[i*k+j]-want[j])))
+		}
+	}
+	if worst > 1e-5 {
+		t.Fatalf("max |gorgonia - scorer| = %g, want <= 1e-5", worst)
+	}
+	t.Logf("max |gorgonia - scorer| = %g over %d rows x %d logits", worst, batch, k)
+}
+
+func TestTargets(t *testing.T) {
+	grid := []float64{0, 7, 30, 365}
+	tests := []struct {
+		name  string
+		dur   int32
+		event uint8
+		y, m  []float32
+	}{
+		{"event on day 0", 0, 1, []float32{1, 0, 0}, []float32{1, 0, 0}},
+		{"event at a boundary", 7, 1, []float32{1, 0, 0}, []float32{1, 0, 0}},
+		{"event just after", 8, 1, []float32{0, 1, 0}, []float32{1, 1, 0}},
+		{"censored inside an interval", 20, 0, []float32{0, 0, 0}, []float32{1, 0, 0}},
+		{"censored at a boundary survives it", 30, 0, []float32{0, 0, 0}, []float32{1, 1, 0}},
+		{"beyond the grid is censored at 365", 500, 1, []float32{0, 0, 0}, []float32{1, 1, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Dataset{Duration: []int32{tt.dur}, Event: []uint8{tt.event}}
+			js, evs := targets(d, []int{0}, grid)
+			y, m := make([]float32, 3), make([]float32, 3)
+			fillTarget(js[0], evs[0], y, m)
+			if !reflect.DeepEqual(y, tt.y) || !reflect.DeepEqual(m, tt.m) {
+				t.Fatalf("y %v m %v, want y %v m %v", y, m, tt.y, tt.m)
+			}
+		})
+	}
+}
