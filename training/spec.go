@@ -9,8 +9,14 @@ import (
 )
 
 // minCategoryRows is the number of training rows a category needs to get
-// its own input; rarer ones encode like an unknown value (all zeros).
-const minCategoryRows = 20
+// its own input, and maxCategories the most categories a feature keeps
+// (the most frequent); the others encode like an unknown value (all
+// zeros). The cap keeps high-cardinality columns such as postcode_area
+// from dominating the input width.
+const (
+	minCategoryRows = 20
+	maxCategories   = 30
+)
 
 // fitFeatures derives each input's encoding from the training rows only:
 // numeric inputs are standardized (after log(1+x) for heavy-tailed
@@ -74,6 +80,15 @@ func fitFeatures(d *Dataset, rows []int) []model.Feature {
 		}
 		if len(cats) < 2 && (len(cats) == 0 || count[cats[0]] == len(rows)) {
 			continue // constant or empty
+		}
+		sort.Slice(cats, func(a, b int) bool {
+			if count[cats[a]] != count[cats[b]] {
+				return count[cats[a]] > count[cats[b]]
+			}
+			return cats[a] < cats[b]
+		})
+		if len(cats) > maxCategories {
+			cats = cats[:maxCategories]
 		}
 		sort.Strings(cats)
 		fs = append(fs, model.Feature{Name: name, Type: model.Categorical, Categories: cats})

@@ -14,6 +14,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/duewise/duewise/model"
+	"github.com/duewise/duewise/training/metrics"
 )
 
 // Grids are the default interval grids in days per model kind (see
@@ -30,7 +31,7 @@ type Options struct {
 	Kind      model.Kind // default behaviour
 	Hidden    []int      // hidden layer sizes, default [64 32]
 	Epochs    int        // maximum epochs, default 40
-	Patience  int        // epochs without validation improvement before stopping, default 4
+	Patience  int        // epochs without validation improvement before stopping, default 3
 	BatchSize int        // default 1024
 	LearnRate float64    // Adam step size, default 0.002
 	L2        float64    // L2 penalty on the weights, default 1e-5
@@ -58,7 +59,7 @@ func (o *Options) defaults() {
 		o.Epochs = 40
 	}
 	if o.Patience == 0 {
-		o.Patience = 4
+		o.Patience = 3
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 1024
@@ -96,6 +97,8 @@ type Result struct {
 	BestEpoch   int
 	Elapsed     time.Duration
 	Fingerprint string
+	// Report measures the model and its baselines on the validation rows.
+	Report *metrics.Report
 }
 
 // Train fits a logistic-hazard network on d. Training uses float32,
@@ -204,6 +207,13 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	a.BandThresholds = bandThresholds(sc, xt, in)
+	a.Metrics = map[string]any{"baselines": fitBaselines(d, res.TrainRows, xt, in, opt.Kind)}
+	rep, err := Evaluate(a, d, res.ValidRows)
+	if err != nil {
+		return nil, fmt.Errorf("train: evaluate: %w", err)
+	}
+	a.Metrics["validation"] = rep
+	res.Report = rep
 	res.Artifact = a
 	res.Elapsed = time.Since(start)
 	return res, nil

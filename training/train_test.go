@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/duewise/duewise/model"
@@ -219,5 +220,28 @@ func TestTargets(t *testing.T) {
 				t.Fatalf("y %v m %v, want y %v m %v", y, m, tt.y, tt.m)
 			}
 		})
+	}
+}
+
+func TestEvaluateReportsBaselines(t *testing.T) {
+	d, _ := synthetic(5000, 4)
+	r, err := Train(context.Background(), d, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := r.Report
+	if len(rep.Others) != 2 {
+		t.Fatalf("%d baselines, want 2", len(rep.Others))
+	}
+	m, lr := rep.Model.AUC["90d"], rep.Others[0].AUC["90d"]
+	if !(m > 0.7) || !(lr > 0.7) {
+		t.Fatalf("90-day AUC model %.3f, logistic regression %.3f: want both > 0.7 on this easy data", m, lr)
+	}
+	if len(rep.Segments) != 2 || rep.Model.HarrellC == 0 || rep.Model.IntegratedBrier == 0 {
+		t.Fatalf("incomplete report: %+v", rep)
+	}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil || !strings.Contains(b.String(), "Kaplan-Meier per segment") {
+		t.Fatalf("text report: %v\n%s", err, b.String())
 	}
 }

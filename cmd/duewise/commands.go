@@ -6,9 +6,12 @@ import "github.com/spf13/cobra"
 // sorted by name.
 var commandSet = []func(g *globals) *cobra.Command{
 	newDatasetsCmd,
+	newEvaluateCmd,
 	newFeaturesCmd,
 	newGenerateCmd,
 	newIngestCmd,
 	newInitCmd,
 	newSQLCmd,
+	newScoreCmd,
+	newTrainCmd,
 }

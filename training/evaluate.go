@@ -1,0 +1,120 @@
+package training
+
+import (
+	"fmt"
+
+	"github.com/duewise/duewise/model"
+	"github.com/duewise/duewise/training/metrics"
+)
+
+// Reference is another scorer's risk at the horizons (a slice per
+// metrics.Horizons index, nil where it has none), for rows in the same
+// order as evaluated, to report next to the model (e.g. the synthetic
+// world's true hazards).
+type Reference struct {
+	Name string
+	Risk [][]float64
+}
+
+// Predictions scores rows of d (nil = all) with a.
+func Predictions(a *model.Artifact, d *Dataset, rows []int) ([]model.Prediction, error) {
+	sc, err := model.NewScorer(a)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range a.Features {
+		if columns(d, []model.Feature{f})[0] < 0 {
+			return nil, fmt.Errorf("score: model feature %q is not a column of the snapshots", f.Name)
+		}
+	}
+	if rows == nil {
+		rows = make([]int, d.Len())
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	enc := newEncoder(d, a.Features)
+	num, cat := make([]float64, len(a.Features)), make([]string, len(a.Features))
+	out := make([]model.Prediction, len(rows))
+	for i, r := range rows {
+		enc.row(d, r, num, cat)
+		sc.Predict(num, cat, &out[i])
+	}
+	return out, nil
+}
+
+// Evaluate measures a on rows of d (nil = all) with censoring handled,
+// next to the baselines stored in the artifact and any references. For
+// invoice models the metrics are about "paid within h days" (probability 1
+// - p_h), and LateAUC is the AUC of p_late for "paid after the due date".
+func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*metrics.Report, error) {
+	if rows == nil {
+		rows = make([]int, d.Len())
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	preds, err := Predictions(a, d, rows)
+	if err != nil {
+		return nil, err
+	}
+	invoice := a.Kind == model.Invoice
+	r := &metrics.Rows{Duration: make([]float64, len(rows)), Event: make([]bool, len(rows)), Segment: make([]string, len(rows)),
+		Risk: make([][]float64, len(metrics.Horizons))}
+	for h := range r.Risk {
+		r.Risk[h] = make([]float64, len(rows))
+	}
+	rep := &metrics.Report{Rows: len(rows)}
+	late := make([]float64, len(rows))
+	for i, row := range rows {
+		r.Duration[i], r.Event[i], r.Segment[i] = float64(d.Duration[row]), d.Event[row] == 1, d.Segment[row]
+		if r.Event[i] {
+			rep.Events++
+		}
+		for h := range metrics.Horizons {
+			r.Risk[h][i] = flip(invoice, preds[i].P[h])
+		}
+		late[i] = 1 - preds[i].PLate
+	}
+	rep.Model = metrics.Evaluate(string(a.Kind)+" model "+a.Version, r)
+	if invoice {
+		rep.Model.AUC["late"] = metrics.AUC(late, r.Duration, r.Event, 0)
+	}
+	var base90 []float64
+	if b := baselinesOf(a); b != nil {
+		enc := newEncoder(d, a.Features)
+		x := enc.matrix(d, rows)
+		in := enc.width
+		lr := make([]float64, len(rows))
+		km := make([][]float64, len(metrics.Horizons))
+		for h := range km {
+			km[h] = make([]float64, len(rows))
+		}
+		for i, row := range rows {
+			lr[i] = b.lr90(x[i*in : (i+1)*in])
+			p := b.km(d.Segment[row])
+			for h := range km {
+				km[h][i] = flip(invoice, p[h])
+			}
+		}
+		lrRisk := make([][]float64, len(metrics.Horizons))
+		lrRisk[2] = lr // P(event within 90 days): for invoices, paid within 90
+		rep.Others = append(rep.Others, metrics.EvaluateAt("logistic regression (90d)", r, lrRisk),
+			metrics.EvaluateAt("Kaplan-Meier per segment", r, km))
+		base90 = lr
+	}
+	for _, ref := range refs {
+		rep.Others = append(rep.Others, metrics.EvaluateAt(ref.Name, r, ref.Risk))
+	}
+	rep.Segments = metrics.BySegment(r, base90)
+	return rep, nil
+}
+
+// flip turns an invoice model's risk (still unpaid after h) into the
+// probability of its event (paid within h); other kinds are unchanged.
+func flip(invoice bool, p float64) float64 {
+	if invoice {
+		return 1 - p
+	}
+	return p
+}

@@ -1,0 +1,298 @@
+// Package metrics measures survival predictions with censoring handled:
+// time-dependent AUC at fixed horizons, Harrell's and Uno's concordance,
+// the integrated Brier score and calibration per decile. A customer
+// censored before a horizon is neither a case nor a control there.
+package metrics
+
+import (
+	"math"
+	"slices"
+	"sort"
+)
+
+// Horizons are the days at which metrics are reported.
+var Horizons = []int{30, 60, 90, 180, 365}
+
+// Rows are labelled predictions: Risk[h][i] is row i's predicted
+// probability of the event within Horizons[h] days; Duration and Event
+// are its label (event = 1: the event happened after Duration days; 0:
+// censored after Duration days). A plain value.
+type Rows struct {
+	Duration []float64
+	Event    []bool
+	Risk     [][]float64 // [len(Horizons)][rows]
+	Segment  []string    // optional
+}
+
+// Len returns the number of rows.
+func (r *Rows) Len() int { return len(r.Duration) }
+
+// AUC is the cumulative/dynamic AUC of scores at horizon h: cases are the
+// rows with an event at or before h, controls the rows still event-free
+// after h; rows censored at or before h are excluded. Ties count half.
+// It returns NaN when there are no cases or no controls.
+func AUC(score, duration []float64, event []bool, h float64) float64 {
+	var pos, neg []float64
+	for i, d := range duration {
+		switch {
+		case event[i] && d <= h:
+			pos = append(pos, score[i])
+		case d > h:
+			neg = append(neg, score[i])
+		}
+	}
+	return mannWhitney(pos, neg)
+}
+
+// mannWhitney is P(pos > neg) + P(pos = neg)/2.
+func mannWhitney(pos, neg []float64) float64 {
+	if len(pos) == 0 || len(neg) == 0 {
+		return math.NaN()
+	}
+	type sv struct {
+		s   float64
+		pos bool
+	}
+	all := make([]sv, 0, len(pos)+len(neg))
+	for _, s := range pos {
+		all = append(all, sv{s, true})
+	}
+	for _, s := range neg {
+		all = append(all, sv{s, false})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].s < all[j].s })
+	var rankSum float64
+	for i := 0; i < len(all); {
+		j := i
+		for j < len(all) && all[j].s == all[i].s {
+			j++
+		}
+		mid := float64(i+j+1) / 2 // average 1-based rank
+		for t := i; t < j; t++ {
+			if all[t].pos {
+				rankSum += mid
+			}
+		}
+		i = j
+	}
+	np, nn := float64(len(pos)), float64(len(neg))
+	return (rankSum - np*(np+1)/2) / (np * nn)
+}
+
+// HarrellC is Harrell's concordance of risk scores (higher = earlier
+// event): over the comparable pairs (i had an event before j's duration),
+// the share where i has the higher risk; ties in risk count half.
+// Durations are truncated at tau (events after tau are treated as
+// censored at tau).
+func HarrellC(risk, duration []float64, event []bool, tau float64) float64 {
+	return concordance(risk, duration, event, tau, nil)
+}
+
+// UnoC is Uno's IPCW concordance: Harrell's pairs weighted by 1/G(t_i)^2,
+// G the Kaplan-Meier estimate of the censoring distribution, truncated at
+// tau. Less dependent on the censoring pattern than Harrell's C.
+func UnoC(risk, duration []float64, event []bool, tau float64) float64 {
+	g := censoringKM(duration, event)
+	return concordance(risk, duration, event, tau, func(t float64) float64 {
+		v := g.at(t, true)
+		if v <= 0 {
+			return 0
+		}
+		return 1 / (v * v)
+	})
+}
+
+func concordance(risk, duration []float64, event []bool, tau float64, weight func(float64) float64) float64 {
+	n := len(risk)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return duration[idx[a]] < duration[idx[b]] })
+	var num, den float64
+	// For every case i, compare with all j whose duration exceeds t_i.
+	// O(n log n) with a sorted risk list of the rows still at risk.
+	sortedRisk := make([]float64, 0, n)
+	for p := n - 1; p >= 0; {
+		q := p
+		t := duration[idx[p]]
+		for q >= 0 && duration[idx[q]] == t {
+			q--
+		}
+		// rows idx[q+1..p] share duration t; sortedRisk holds rows with
+		// duration > t.
+		for r := q + 1; r <= p; r++ {
+			i := idx[r]
+			if !event[i] || t > tau {
+				continue
+			}
+			w := 1.0
+			if weight != nil {
+				w = weight(t)
+			}
+			lo := sort.SearchFloat64s(sortedRisk, risk[i])
+			hi := lo
+			for hi < len(sortedRisk) && sortedRisk[hi] == risk[i] {
+				hi++
+			}
+			num += w * (float64(lo) + 0.5*float64(hi-lo))
+			den += w * float64(len(sortedRisk))
+		}
+		for r := q + 1; r <= p; r++ {
+			v := risk[idx[r]]
+			k := sort.SearchFloat64s(sortedRisk, v)
+			sortedRisk = slices.Insert(sortedRisk, k, v)
+		}
+		p = q
+	}
+	if den == 0 {
+		return math.NaN()
+	}
+	return num / den
+}
+
+// km is a Kaplan-Meier step function.
+type km struct {
+	t []float64 // event times, increasing
+	s []float64 // S just after t[i]
+}
+
+// kaplanMeier estimates S(t) from durations and events.
+func kaplanMeier(duration []float64, event []bool) km {
+	idx := make([]int, len(duration))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return duration[idx[a]] < duration[idx[b]] })
+	var f km
+	s, atRisk := 1.0, float64(len(duration))
+	for p := 0; p < len(idx); {
+		t := duration[idx[p]]
+		var d, c float64
+		for p < len(idx) && duration[idx[p]] == t {
+			if event[idx[p]] {
+				d++
+			} else {
+				c++
+			}
+			p++
+		}
+		if d > 0 {
+			s *= 1 - d/atRisk
+			f.t = append(f.t, t)
+			f.s = append(f.s, s)
+		}
+		atRisk -= d + c
+	}
+	return f
+}
+
+// censoringKM is the Kaplan-Meier estimate of the censoring survival G.
+func censoringKM(duration []float64, event []bool) km {
+	inv := make([]bool, len(event))
+	for i, e := range event {
+		inv[i] = !e
+	}
+	return kaplanMeier(duration, inv)
+}
+
+// at returns S(t) (right-continuous), or S(t-) with left.
+func (f km) at(t float64, left bool) float64 {
+	var i int
+	if left {
+		i = sort.SearchFloat64s(f.t, t) // first >= t: steps strictly before t
+	} else {
+		i = sort.Search(len(f.t), func(k int) bool { return f.t[k] > t })
+	}
+	if i == 0 {
+		return 1
+	}
+	return f.s[i-1]
+}
+
+// KaplanMeier returns the Kaplan-Meier estimate of P(event within h) of
+// the rows.
+func KaplanMeier(duration []float64, event []bool, h float64) float64 {
+	return 1 - kaplanMeier(duration, event).at(h, false)
+}
+
+// Brier is the IPCW Brier score (Graf et al. 1999) of the predicted
+// probabilities p of an event within h: cases (event by h) weigh
+// 1/G(t_i-), controls (still event-free after h) 1/G(h); rows censored
+// before h weigh 0.
+func Brier(p, duration []float64, event []bool, h float64) float64 {
+	return brier(p, duration, event, h, censoringKM(duration, event))
+}
+
+func brier(p, duration []float64, event []bool, h float64, g km) float64 {
+	var sum float64
+	gh := g.at(h, false)
+	for i, d := range duration {
+		switch {
+		case event[i] && d <= h:
+			if w := g.at(d, true); w > 0 {
+				sum += (1 - p[i]) * (1 - p[i]) / w
+			}
+		case d > h:
+			if gh > 0 {
+				sum += p[i] * p[i] / gh
+			}
+		}
+	}
+	return sum / float64(len(duration))
+}
+
+// IntegratedBrier integrates the IPCW Brier score over the horizons
+// (trapezoids between them, from the first to the last) and divides by
+// the time span: one number for the whole curve, lower is better.
+func IntegratedBrier(r *Rows) float64 {
+	g := censoringKM(r.Duration, r.Event)
+	bs := make([]float64, len(Horizons))
+	for h, d := range Horizons {
+		bs[h] = brier(r.Risk[h], r.Duration, r.Event, float64(d), g)
+	}
+	var area float64
+	for h := 1; h < len(Horizons); h++ {
+		area += float64(Horizons[h]-Horizons[h-1]) * (bs[h] + bs[h-1]) / 2
+	}
+	return area / float64(Horizons[len(Horizons)-1]-Horizons[0])
+}
+
+// Bin is one calibration decile.
+type Bin struct {
+	N         int     `json:"n"`
+	Predicted float64 `json:"predicted"` // mean predicted probability
+	Observed  float64 `json:"observed"`  // Kaplan-Meier P(event by h) of the bin's rows
+}
+
+// Calibration sorts the rows by predicted probability of an event within
+// h, cuts them into ten equal bins and compares each bin's mean
+// prediction with its Kaplan-Meier observed rate (censoring handled). ECE
+// is the row-weighted mean absolute difference.
+func Calibration(p, duration []float64, event []bool, h float64) (bins []Bin, ece float64) {
+	idx := make([]int, len(p))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
+	n := len(idx)
+	for b := range 10 {
+		lo, hi := b*n/10, (b+1)*n/10
+		if hi <= lo {
+			continue
+		}
+		var sum float64
+		ds, es := make([]float64, 0, hi-lo), make([]bool, 0, hi-lo)
+		for _, i := range idx[lo:hi] {
+			sum += p[i]
+			ds, es = append(ds, duration[i]), append(es, event[i])
+		}
+		bin := Bin{N: hi - lo, Predicted: sum / float64(hi-lo), Observed: KaplanMeier(ds, es, h)}
+		bins = append(bins, bin)
+		ece += float64(bin.N) * math.Abs(bin.Predicted-bin.Observed)
+	}
+	if n > 0 {
+		ece /= float64(n)
+	}
+	return bins, ece
+}
