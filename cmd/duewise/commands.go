@@ -11,7 +11,10 @@ var commandSet = []func(g *globals) *cobra.Command{
 	newGenerateCmd,
 	newIngestCmd,
 	newInitCmd,
+	newKeysCmd,
+	newModelsCmd,
 	newSQLCmd,
 	newScoreCmd,
+	newServeCmd,
 	newTrainCmd,
 }

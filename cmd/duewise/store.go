@@ -9,6 +9,9 @@ import (
 
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/features"
+	"github.com/duewise/duewise/model/registry"
+	"github.com/duewise/duewise/serving/api"
+	"github.com/duewise/duewise/serving/auth"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/connect"
 )
@@ -19,6 +22,9 @@ func migrations() []warehouse.Migration {
 	var ms []warehouse.Migration
 	ms = append(ms, datasets.Migrations()...)
 	ms = append(ms, features.Migrations()...)
+	ms = append(ms, registry.Migrations()...)
+	ms = append(ms, auth.Migrations()...)
+	ms = append(ms, api.AuditMigrations()...)
 	return ms
 }
 

@@ -219,16 +219,26 @@ by segment. With --out it also saves metrics.json and metrics.txt there.`,
 }
 
 func newScoreCmd(g *globals) *cobra.Command {
-	var modelPath, snapshots, out string
+	var modelPath, snapshots, out, table, tenant, lang string
+	var all bool
+	var sf serveFlags
 	c := &cobra.Command{
-		Use:   "score --model FILE --snapshots FILE --out FILE",
+		Use:   "score --model FILE --snapshots FILE --out FILE | score --all [--out FILE|--table NAME]",
 		Short: "Write per-row predictions of a model for a snapshot file",
 		Long: `Score writes one row per snapshot row: customer_id, [invoice_id,] as_of,
 p_30d, p_60d, p_90d, p_180d, p_365d, expected_days, band (and p_late for
 invoice models), as CSV, Parquet or Arrow by the extension of --out, so that
-anyone can recompute the metrics with their own tools (see notebooks/).`,
+anyone can recompute the metrics with their own tools (see notebooks/).
+
+With --all it is the nightly batch: every customer in the online features
+(features_latest) is scored with its tenant's active behaviour model, with
+reasons and the policy's recommended actions, into --out (CSV, or NDJSON for
+.ndjson) or a warehouse table (--table, created when missing) for CRM export.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if all {
+				return g.scoreAll(cmd, sf, tenant, lang, out, table)
+			}
 			if modelPath == "" || snapshots == "" || out == "" {
 				return fmt.Errorf("--model, --snapshots and --out are required")
 			}
@@ -254,7 +264,12 @@ anyone can recompute the metrics with their own tools (see notebooks/).`,
 	}
 	c.Flags().StringVar(&modelPath, "model", "", "model file")
 	c.Flags().StringVar(&snapshots, "snapshots", "", "snapshot file (.parquet or .arrow)")
-	c.Flags().StringVar(&out, "out", "", "output file: .csv, .parquet or .arrow")
+	c.Flags().StringVar(&out, "out", "", "output file: .csv, .parquet or .arrow (--all: .csv or .ndjson)")
+	c.Flags().BoolVar(&all, "all", false, "score every customer of the online features with the active models (nightly batch)")
+	c.Flags().StringVar(&table, "table", "", "with --all: write into this warehouse table instead of a file")
+	c.Flags().StringVar(&tenant, "tenant", "", "with --all: only this tenant")
+	c.Flags().StringVar(&lang, "lang", "en", "with --all: language of the reasons (en, nl)")
+	sf.add(c)
 	return c
 }
 

@@ -1,0 +1,136 @@
+package quality
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/duewise/duewise/datasets"
+)
+
+// Truth is the synthetic world's answer key: for every invoice, the
+// probability with which the simulator decided that it would still be
+// unpaid threshold days after its due date (truth.csv, see
+// docs/synthetic-world.md). Read-only after ReadTruth; safe for concurrent
+// use.
+type Truth struct {
+	// marks holds, per tenant/customer, the invoices' behind dates (due_at
+	// + threshold, in days since 1970-01-01) and hazards, in file order.
+	marks map[string][]mark
+}
+
+type mark struct {
+	day    int32
+	hazard float64
+}
+
+// ReadTruth reads truth.csv and invoices.csv of a world folder written by
+// `duewise generate` and pairs every invoice with the hazard of its
+// customer and issue month.
+func ReadTruth(dir string, threshold int) (*Truth, error) {
+	hazards := map[string]float64{} // tenant/customer/month -> hazard
+	err := readCSV(filepath.Join(dir, "truth.csv"), []string{"tenant", "customer_id", "month", "hazard"}, func(loc string, v []string) error {
+		h, err := strconv.ParseFloat(v[3], 64)
+		if err != nil || h < 0 || h > 1 {
+			return fmt.Errorf("%s: hazard: %q is not a probability", loc, v[3])
+		}
+		hazards[v[0]+"/"+v[1]+"/"+v[2]] = h
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	t := &Truth{marks: map[string][]mark{}}
+	err = readCSV(filepath.Join(dir, "invoices.csv"), []string{"tenant", "customer_id", "issued_at", "due_at"}, func(loc string, v []string) error {
+		issued, err := datasets.ParseDate(v[2])
+		if err != nil {
+			return fmt.Errorf("%s: issued_at: %w", loc, err)
+		}
+		due, err := datasets.ParseDate(v[3])
+		if err != nil {
+			return fmt.Errorf("%s: due_at: %w", loc, err)
+		}
+		month := datasets.FormatDate(issued)[:8] + "01"
+		h, ok := hazards[v[0]+"/"+v[1]+"/"+month]
+		if !ok {
+			return fmt.Errorf("%s: no truth.csv row for customer %s, month %s", loc, v[1], month)
+		}
+		k := v[0] + "/" + v[1]
+		t.marks[k] = append(t.marks[k], mark{day: due + int32(threshold), hazard: h})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Risk is the true probability that the customer falls behind in [asOf,
+// asOf+horizon days): one minus the product of (1 - hazard) over the
+// invoices whose behind date falls in that window. ok is false for a
+// customer the truth does not know.
+func (t *Truth) Risk(tenant, customer string, asOf time.Time, horizon int) (p float64, ok bool) {
+	ms, ok := t.marks[tenant+"/"+customer]
+	if !ok {
+		return 0, false
+	}
+	from := int32(asOf.Unix() / 86400)
+	to := from + int32(horizon)
+	survive := 1.0
+	for _, m := range ms {
+		if m.day >= from && m.day < to {
+			survive *= 1 - m.hazard
+		}
+	}
+	return 1 - survive, true
+}
+
+// readCSV calls row with the named columns of every data row of a CSV file
+// with a header, and its location ("file:line").
+func readCSV(path string, cols []string, row func(loc string, v []string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read answer key: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	head, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("%s: header: %w", path, err)
+	}
+	idx := make([]int, len(cols))
+	for i, c := range cols {
+		idx[i] = -1
+		for j, h := range head {
+			if h == c {
+				idx[i] = j
+			}
+		}
+		if idx[i] < 0 {
+			return fmt.Errorf("%s:1: missing column %q", path, c)
+		}
+	}
+	v := make([]string, len(cols))
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for i, j := range idx {
+			v[i] = rec[j]
+		}
+		if err := row(fmt.Sprintf("%s:%d", path, line), v); err != nil {
+			return err
+		}
+	}
+}

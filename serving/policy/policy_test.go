@@ -1,0 +1,350 @@
+package policy
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func defaultPolicy(t *testing.T) *Policy {
+	t.Helper()
+	p, err := Default()
+	if err != nil {
+		t.Fatalf("default policy: %v", err)
+	}
+	return p
+}
+
+// situation returns a low-risk, loyal, online customer to vary per case.
+func situation(edit func(s *Situation)) *Situation {
+	s := NewSituation()
+	s.Kind, s.Status, s.Band, s.Channel = "behaviour", "ok", "A", "online"
+	s.P = [5]float64{0.01, 0.02, 0.03, 0.05, 0.08}
+	s.LateInvoices12m, s.TenureMonths = 0, 36
+	s.DDFailures12m, s.BrokenArrangements12m = 0, 0
+	s.LatenessTrendDays, s.OverdueAmount, s.OverdueDays = 0, 0, 0
+	if edit != nil {
+		edit(&s)
+	}
+	return &s
+}
+
+func types(as []Action) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Type
+	}
+	return out
+}
+
+func TestEvaluateRules(t *testing.T) {
+	p := defaultPolicy(t)
+	cases := []struct {
+		name    string
+		s       *Situation
+		rules   []string
+		actions []string
+		check   func(t *testing.T, r Result)
+	}{
+		{name: "low risk, nothing to do", s: situation(nil), rules: []string{}, actions: []string{}},
+		{
+			name:    "loyal customer late once: no dunning letter, friendly personal reminder",
+			s:       situation(func(s *Situation) { s.LateInvoices12m = 1; s.TenureMonths = 60 }),
+			rules:   []string{"loyal_late_once"},
+			actions: []string{"skip_standard_dunning", "personal_reminder"},
+			check: func(t *testing.T, r Result) {
+				if a := r.Actions[1]; a.Tone != "friendly" || a.Channel != "phone" || a.When.Anchor != "due_date" {
+					t.Errorf("personal reminder = %+v, want friendly phone call after the due date", a)
+				}
+				if got := r.Actions[1].Why.Signals["tenure_months"]; got != 60.0 {
+					t.Errorf("why.signals.tenure_months = %v, want 60", got)
+				}
+			},
+		},
+		{
+			name:    "new customer late once is not loyal",
+			s:       situation(func(s *Situation) { s.LateInvoices12m = 1; s.TenureMonths = 6 }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name:    "history of late payment: reminder before the due date",
+			s:       situation(func(s *Situation) { s.LateInvoices12m = 3; s.Band = "C" }),
+			rules:   []string{"late_payment_history"},
+			actions: []string{"reminder_before_due_date"},
+			check: func(t *testing.T, r Result) {
+				if w := r.Actions[0].When; w.Anchor != "due_date" || w.OffsetDays >= 0 {
+					t.Errorf("when = %+v, want before the due date", w)
+				}
+			},
+		},
+		{
+			name:    "risk signals without late history: proactive personal contact",
+			s:       situation(func(s *Situation) { s.Band = "D"; s.P[2] = 0.3 }),
+			rules:   []string{"risk_without_late_history"},
+			actions: []string{"proactive_personal_contact"},
+			check: func(t *testing.T, r Result) {
+				if a := r.Actions[0]; a.Channel != "phone" || a.Tone != "friendly" {
+					t.Errorf("contact = %+v, want a friendly phone call", a)
+				}
+			},
+		},
+		{
+			name: "failed direct debit online: pay link by e-mail or SMS naming the reason",
+			s: situation(func(s *Situation) {
+				s.DDFailed, s.DDFailureReason, s.DDFailures12m, s.PaymentMethod = true, "MD06", 1, "direct_debit"
+			}),
+			rules:   []string{"failed_direct_debit"},
+			actions: []string{"direct_debit_follow_up"},
+			check: func(t *testing.T, r Result) {
+				a := r.Actions[0]
+				if a.Channel != "email_or_sms" || a.MessageKey != "direct_debit_failed.MD06" || a.When != (WhenSpec{"now", 0}) {
+					t.Errorf("follow-up = %+v", a)
+				}
+			},
+		},
+		{
+			name:    "failed direct debit offline: letter",
+			s:       situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.Channel = true, "MS02", "offline" }),
+			rules:   []string{"failed_direct_debit"},
+			actions: []string{"direct_debit_follow_up"},
+			check: func(t *testing.T, r Result) {
+				if r.Actions[0].Channel != "letter" {
+					t.Errorf("channel = %q, want letter for an offline customer", r.Actions[0].Channel)
+				}
+			},
+		},
+		{
+			name: "insufficient funds: follow-up and payment plan",
+			s: situation(func(s *Situation) {
+				s.DDFailed, s.DDFailureReason, s.P[2], s.Band = true, "AM04", 0.2, "C"
+			}),
+			rules:   []string{"failed_direct_debit", "temporary_hardship"},
+			actions: []string{"direct_debit_follow_up", "offer_payment_plan"},
+			check: func(t *testing.T, r Result) {
+				if got := r.Actions[1].Why.Signals["dd_failure_reason"]; got != "AM04" {
+					t.Errorf("why.signals.dd_failure_reason = %v, want AM04", got)
+				}
+			},
+		},
+		{
+			name:    "rising lateness is hardship",
+			s:       situation(func(s *Situation) { s.LatenessTrendDays = 9; s.P[2] = 0.15 }),
+			rules:   []string{"temporary_hardship"},
+			actions: []string{"offer_payment_plan"},
+		},
+		{
+			name:    "recent move is hardship",
+			s:       situation(func(s *Situation) { s.AddressChange90d = true; s.P[2] = 0.12 }),
+			rules:   []string{"temporary_hardship"},
+			actions: []string{"offer_payment_plan"},
+		},
+		{
+			name:    "recent move of a low-risk customer is not",
+			s:       situation(func(s *Situation) { s.AddressChange90d = true }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name: "chronic non-payment: stop of service, WIK letter, collection; final",
+			s: situation(func(s *Situation) {
+				s.Status, s.Band, s.LateInvoices12m, s.OverdueDays, s.OverdueAmount = "behind", "E", 6, 190, 1200
+				s.LatenessTrendDays, s.P[2] = 12, 0.9
+			}),
+			rules:   []string{"chronic_non_payment"},
+			actions: []string{"announce_service_stop", "wik_14_day_letter", "hand_over_to_collection"},
+			check: func(t *testing.T, r Result) {
+				if got := r.Actions[1].Details["wik_collection_costs_max"]; got != 180 {
+					t.Errorf("WIK costs on 1200 = %v, want 180", got)
+				}
+				d := r.Actions[2].Details
+				if d["claim_value_lost_now"] < 0.36 || d["claim_value_lost_in_3m"] <= d["claim_value_lost_now"] {
+					t.Errorf("claim value details = %v", d)
+				}
+				if r.Actions[2].When.OffsetDays < 14 {
+					t.Errorf("hand-over after %d days, want after the 14-day term", r.Actions[2].When.OffsetDays)
+				}
+			},
+		},
+		{
+			name:    "invoice likely late: reminder before due date",
+			s:       situation(func(s *Situation) { s.Kind = "invoice"; s.P[0] = 0.45; s.DaysToDue = 30 }),
+			rules:   []string{"invoice_likely_late"},
+			actions: []string{"reminder_before_due_date"},
+		},
+		{
+			name:    "unknown signals never fire",
+			s:       func() *Situation { s := NewSituation(); return &s }(),
+			rules:   []string{},
+			actions: []string{},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := p.Evaluate(tc.s)
+			if !slices.Equal(r.RulesFired, tc.rules) {
+				t.Errorf("rules fired = %v, want %v", r.RulesFired, tc.rules)
+			}
+			if got := types(r.Actions); !slices.Equal(got, tc.actions) {
+				t.Fatalf("actions = %v, want %v", got, tc.actions)
+			}
+			for _, a := range r.Actions {
+				if a.Why.Rule == "" || a.MessageKey == "" || a.ExpectedEffect == "" || !slices.Contains(Tones, a.Tone) {
+					t.Errorf("incomplete action %+v", a)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+func TestEvaluateOnboarding(t *testing.T) {
+	p := defaultPolicy(t)
+	cases := []struct {
+		band     string
+		p365     float64
+		monthly  float64
+		decision string
+		worth    bool
+	}{
+		{"A", 0.05, 50, "accept", true},
+		{"B", 0.10, 5, "accept", false},
+		{"C", 0.20, 40, "accept_with_direct_debit", true},
+		{"D", 0.35, 40, "accept_with_deposit_or_lower_limit", false},
+		{"E", 0.60, 40, "refer_to_person", false},
+		{"D", 0.55, 40, "refer_to_person", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.band+"/"+tc.decision, func(t *testing.T) {
+			s := NewSituation()
+			s.Kind, s.Band, s.MonthlyAmount = "onboarding", tc.band, tc.monthly
+			s.P[4] = tc.p365
+			adv := p.EvaluateOnboarding(&s)
+			if adv.Decision != tc.decision || adv.WorthAcquisitionSpend != tc.worth {
+				t.Errorf("advice = %s worth=%v, want %s worth=%v", adv.Decision, adv.WorthAcquisitionSpend, tc.decision, tc.worth)
+			}
+			if len(adv.RulesFired) == 0 || adv.RulesFired[0] != adv.Why.Rule {
+				t.Errorf("rules fired %v, why %q", adv.RulesFired, adv.Why.Rule)
+			}
+		})
+	}
+}
+
+func TestMaxActions(t *testing.T) {
+	text := strings.Replace(string(DefaultYAML()), "max_actions: 4", "max_actions: 1", 1)
+	p, err := Parse("one.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Evaluate(situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.P[2] = true, "AM04", 0.3 }))
+	if len(r.Actions) != 1 || len(r.RulesFired) != 3 {
+		t.Errorf("got %d actions from rules %v, want 1 action from 3 rules", len(r.Actions), r.RulesFired)
+	}
+}
+
+func TestWIKCosts(t *testing.T) {
+	w := defaultPolicy(t).WIK
+	cases := []struct{ principal, want float64 }{
+		{0, 0}, {-5, 0}, {100, 40}, {266.67, 40.0}, {1000, 150}, {2500, 375}, {5000, 625},
+		{10000, 875}, {200000, 2775}, {1000000, 6775}, {5000000, 6775}, {3000, 425},
+	}
+	for _, tc := range cases {
+		if got := w.Costs(tc.principal); math.Abs(got-tc.want) > 0.005 {
+			t.Errorf("Costs(%v) = %v, want %v", tc.principal, got, tc.want)
+		}
+	}
+}
+
+func TestClaimDecay(t *testing.T) {
+	d := defaultPolicy(t).ClaimDecay
+	month := 30.4375
+	cases := []struct{ days, want float64 }{
+		{0, 0}, {1.5 * month, 0.065}, {3 * month, 0.13}, {6 * month, 0.36}, {12 * month, 0.57},
+		{24 * month, 0.91}, {48 * month, 0.91}, {9 * month, 0.465},
+	}
+	for _, tc := range cases {
+		if got := d.Lost(tc.days); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("Lost(%v days) = %v, want %v", tc.days, got, tc.want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	good := string(DefaultYAML())
+	cases := []struct {
+		name string
+		text string
+		want []string // substrings of the error
+	}{
+		{"unknown field", strings.Replace(good, "    final: true\n    when:\n      all:\n        - {signal: overdue_days", "    finall: true\n    when:\n      all:\n        - {signal: overdue_days", 1),
+			[]string{"rules[1].finall", `unknown field "finall"`, ":26:5"}},
+		{"unknown signal", strings.Replace(good, "signal: dd_failed,", "signal: dd_failled,", 1),
+			[]string{"rules[0].when.all[0].signal", `unknown signal "dd_failled"`, ":15:12"}},
+		{"wrong value type", strings.Replace(good, "{signal: overdue_days, op: gte, value: 60}", "{signal: overdue_days, op: gte, value: sixty}", 1),
+			[]string{"rules[1].when.all[0].value", "want a number, got string sixty"}},
+		{"bad op for a flag", strings.Replace(good, "{signal: dd_failed, op: is, value: true}", "{signal: dd_failed, op: gte, value: true}", 1),
+			[]string{"rules[0].when.all[0].op", "use is"}},
+		{"bad tone", strings.Replace(good, "tone: firm", "tone: angry", 1),
+			[]string{"rules[1].actions[0].tone", `"angry" is not one of friendly, neutral, firm`}},
+		{"bad channel", strings.Replace(good, "channel: phone", "channel: pigeon", 1),
+			[]string{".channel", `"pigeon" is not one of`}},
+		{"duplicate rule", strings.Replace(good, "name: late_payment_history", "name: loyal_late_once", 1),
+			[]string{"rules[4].name", `rule "loyal_late_once" is already defined at rules[3]`}},
+		{"bad decision", strings.Replace(good, "decision: accept_with_direct_debit", "decision: maybe", 1),
+			[]string{"onboarding.rules[2].decision", `"maybe" is not one of`}},
+		{"bad placeholder", strings.Replace(good, "{dd_failure_reason}", "{p90}", 1),
+			[]string{"rules[0].actions[0].message_key", "placeholder {p90} is not a text signal"}},
+		{"wik tiers out of order", strings.Replace(good, "{up_to: 5000, rate: 0.10}", "{up_to: 2000, rate: 0.10}", 1),
+			[]string{"wik.tiers[1].up_to", "must be larger"}},
+		{"syntax", good + "\n  - : [\n", []string{"default.yaml:"}},
+		{"type mismatch", strings.Replace(good, "max_actions: 4", "max_actions: many", 1),
+			[]string{"max_actions", ":6:14"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.text == good {
+				t.Fatal("test edit did not apply")
+			}
+			_, err := Parse("default.yaml", []byte(tc.text))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.yaml")
+	text := strings.Replace(string(DefaultYAML()), "value: 60}", "value: 30}", 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Source() != path {
+		t.Errorf("source = %q", p.Source())
+	}
+	s := situation(func(s *Situation) { s.OverdueDays, s.OverdueAmount, s.LateInvoices12m = 45, 100, 5 })
+	if r := p.Evaluate(s); !slices.Contains(r.RulesFired, "chronic_non_payment") {
+		t.Errorf("replaced policy not used: rules %v", r.RulesFired)
+	}
+	if r := defaultPolicy(t).Evaluate(s); slices.Contains(r.RulesFired, "chronic_non_payment") {
+		t.Errorf("default policy fired chronic at 45 days")
+	}
+	if _, err := LoadFile(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file error = %v", err)
+	}
+}
