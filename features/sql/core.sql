@@ -129,9 +129,9 @@ FROM
         (
             SELECT tenant, customer_id, as_of, issued_at, due_at, amount_c, full_ts, rem_ts,
                    full_i > 0 AND full_d < as_of AS full_t,
-                   arraySum(arrayFilter((c, d) -> d < as_of, p_c, p_d)) AS paid_c,
-                   arrayCount(d -> d < as_of, p_d) AS n_paid,
-                   arrayCount((d, k) -> k = 1 AND d >= as_of - 730 AND d < as_of, p_d, p_coll) AS n_coll730,
+                   if(p_last < as_of, p_sum, arraySum(arrayFilter((c, d) -> d < as_of, p_c, p_d))) AS paid_c,
+                   if(p_last < as_of, p_n, arrayCount(d -> d < as_of, p_d)) AS n_paid,
+                   if(p_ncoll = 0, 0, arrayCount((d, k) -> k = 1 AND d >= as_of - 730 AND d < as_of, p_d, p_coll)) AS n_coll730,
                    toInt32(if(full_t, greatest(0, toInt32(full_d - due_at)), greatest(0, toInt32(as_of - due_at)))) AS late,
                    toInt32(full_d - due_at) AS pay_day,
                    due_at >= as_of - 365 AND due_at < as_of AS w365,
@@ -142,7 +142,7 @@ FROM
                    behind_at >= as_of AND NOT (full_i > 0 AND full_d < behind_at) AS goes_behind
             FROM
             (
-                SELECT tenant, customer_id, issued_at, due_at, amount_c, p_d, p_c, p_coll, full_i, full_ts, full_d, has_rem, rem_ts, ds
+                SELECT tenant, customer_id, issued_at, due_at, amount_c, p_d, p_c, p_coll, p_last, p_sum, p_n, p_ncoll, full_i, full_ts, full_d, has_rem, rem_ts, ds
                 FROM (__INV__) AS li
                 ALL INNER JOIN (__KEYS__) AS k8 USING (tenant, customer_id)
             )
