@@ -59,6 +59,24 @@ func TestRefreshLatest(t *testing.T) {
 		}
 		c1, _ := tb.find("C1", time.Time{})
 		checkExpected(t, func(name string) float64 { return num(c1[name]) })
+
+		// Refreshed in parts of about 2 customers, the same rows.
+		st, err = Refresh(ctx, e, RefreshOptions{AsOf: refT, Tenant: tenant, Now: TS("2025-07-01T02:00:00Z"), PartCustomers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Customers != 6 || st.Behind != 1 {
+			t.Errorf("refresh in parts: stats %+v, want 6 customers, 1 behind", st)
+		}
+		rr, err = Latest(ctx, e, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parted := readAll(t, rr)
+		for _, r := range append(parted.rows, tb.rows...) {
+			delete(r, "refreshed_at")
+		}
+		compareTables(t, parted, tb)
 	})
 }
 

@@ -1,9 +1,14 @@
 package features
 
 import (
+	"context"
 	"embed"
 	"fmt"
 	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"github.com/duewise/duewise/warehouse"
 )
 
 //go:embed sql/*.sql
@@ -12,6 +17,12 @@ var sqlFiles embed.FS
 // tenantFilter is the tenant condition every raw-table read carries; an
 // empty {tenant:String} reads all tenants.
 const tenantFilter = "({tenant:String} = '' OR tenant = {tenant:String})"
+
+// partFilter restricts a read to one of {parts:UInt32} disjoint parts of
+// the customers, by a hash of customer_id: a refresh computes the parts one
+// after another, so its hash tables stay a fraction of the data (less
+// memory, better cache use) and every customer is in exactly one part.
+const partFilter = "cityHash64(customer_id) % {parts:UInt32} = {part:UInt32}"
 
 // Key sets: which (customer, reference date) pairs a query computes.
 const (
@@ -34,6 +45,16 @@ func sqlFile(name string) string {
 // __ONBOARDING__ the onboarding column list, __TENANT__ the tenant filter.
 // Only these fixed fragments are spliced in; values are always parameters.
 func assemble(top, keys string) string {
+	return assembleWith(top, keys, tenantFilter)
+}
+
+// assemblePart is assemble with every raw-table read restricted to one part
+// of the customers (partFilter).
+func assemblePart(top, keys string) string {
+	return assembleWith(top, keys, tenantFilter+" AND "+partFilter)
+}
+
+func assembleWith(top, keys, filter string) string {
 	s := sqlFile(top)
 	s = strings.ReplaceAll(s, "__CORE__", sqlFile("core.sql"))
 	if keys != "" {
@@ -42,7 +63,7 @@ func assemble(top, keys string) string {
 	s = strings.ReplaceAll(s, "__INV__", sqlFile("inv.sql"))
 	s = strings.ReplaceAll(s, "__SIGNALS__", strings.Join(names(catalog, "", false), ", "))
 	s = strings.ReplaceAll(s, "__ONBOARDING__", strings.Join(names(catalog, "", true), ", "))
-	s = strings.ReplaceAll(s, "__TENANT__", tenantFilter)
+	s = strings.ReplaceAll(s, "__TENANT__", filter)
 	return s
 }
 
@@ -58,4 +79,35 @@ func stripComments(s string) string {
 		b.WriteByte('\n')
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// queryInt64s runs a query that returns one row of Int64 columns and
+// returns them.
+func queryInt64s(ctx context.Context, eng warehouse.Engine, q string, p warehouse.Params) ([]int64, error) {
+	rr, err := eng.Query(ctx, q, p)
+	if err != nil {
+		return nil, err
+	}
+	defer rr.Release()
+	var out []int64
+	for rr.Next() {
+		rec := rr.Record()
+		if rec.NumRows() == 0 {
+			continue
+		}
+		for i, col := range rec.Columns() {
+			c, ok := col.(*array.Int64)
+			if !ok {
+				return nil, fmt.Errorf("column %d is %s, want int64", i, col.DataType())
+			}
+			out = append(out, c.Value(0))
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("query returned no row")
+	}
+	return out, nil
 }
