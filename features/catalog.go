@@ -81,6 +81,7 @@ var catalog = []Signal{
 	{"credit_utilisation", Numeric, "at T", "open_amount / credit_limit (NULL without a positive limit)", false},
 	{"last_due_days_late", Numeric, "at T", "running lateness of the invoice with the latest due date before T", false},
 	{"as_of_month", Numeric, "at T", "calendar month of T, 1..12 (seasonality)", true},
+	{"reminder_stage_30d", Numeric, "30d", "highest dunning stage sent in the last 30 days: 0 none, 1 reminder, 2 second reminder, 3 final notice, 4 collection", false},
 }
 
 // invoiceSignals are the extra columns of invoice snapshots.

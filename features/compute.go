@@ -307,12 +307,15 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 		cnt("days_since_last_dd_failure", int64(T-ddLastFail))
 	}
 
-	var rem90, rem365, final365, coll365, remHas int64
+	var rem90, rem365, final365, coll365, remHas, stage30 int64
 	remLast := int32(0)
 	for _, r := range h.Reminders {
 		d := dayOf(r.SentAt)
 		if in(d, 90) {
 			rem90++
+		}
+		if in(d, 30) {
+			stage30 = max(stage30, int64(slices.Index(dunningStages, r.Stage)+1))
 		}
 		if in(d, 365) {
 			rem365++
@@ -332,6 +335,7 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	cnt("reminders_365d", rem365)
 	cnt("final_notices_365d", final365)
 	cnt("collections_365d", coll365)
+	cnt("reminder_stage_30d", stage30)
 	if remHas > 0 {
 		cnt("days_since_last_reminder", int64(T-remLast))
 	}
@@ -401,6 +405,10 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 		Categorical: []string{c.Segment, c.CustomerType, c.Channel, c.PaymentMethod, c.Country, c.PostcodeArea},
 	}, nil
 }
+
+// dunningStages are the reminder stages in escalation order
+// (reminder_stage_30d is the 1-based position, 0 for none).
+var dunningStages = []string{"reminder", "second_reminder", "final_notice", "collection"}
 
 // isDeparture reports a customer event that ends the relationship: kind
 // contract_change with a detail starting "contract ended".

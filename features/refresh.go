@@ -14,18 +14,34 @@ import (
 // LatestTable is the online feature table.
 const LatestTable = "features_latest"
 
-// latestDDL returns the CREATE TABLE of features_latest from the catalog:
-// tenant, customer_id, as_of, status, refreshed_at, the categorical
-// attributes as String and every numeric signal as Nullable(Float64).
+// latestColumnsSince names the signals that a later features migration
+// added to features_latest (by version); every other catalog signal is a
+// column of the first version. A new signal gets the next version here:
+// ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so the first version's
+// table must not already hold it.
+var latestColumnsSince = map[string]int{
+	"reminder_stage_30d": 2,
+}
+
+// latestType is the ClickHouse type of a signal's column in features_latest.
+func latestType(s Signal) string {
+	if s.Kind == Categorical {
+		return "String"
+	}
+	return "Nullable(Float64)"
+}
+
+// latestDDL returns the CREATE TABLE of features_latest as of the first
+// features migration: tenant, customer_id, as_of, status, refreshed_at, the
+// categorical attributes as String and every numeric signal as
+// Nullable(Float64).
 func latestDDL() string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + LatestTable +
 		" (tenant String, customer_id String, as_of Date, status String, refreshed_at DateTime")
 	for _, s := range catalog {
-		if s.Kind == Categorical {
-			b.WriteString(", " + s.Name + " String")
-		} else {
-			b.WriteString(", " + s.Name + " Nullable(Float64)")
+		if latestColumnsSince[s.Name] <= 1 {
+			b.WriteString(", " + s.Name + " " + latestType(s))
 		}
 	}
 	b.WriteString(") ENGINE = ReplacingMergeTree(refreshed_at) ORDER BY (tenant, customer_id)")
@@ -33,10 +49,18 @@ func latestDDL() string {
 }
 
 // Migrations returns the versioned schema of the features package (the
-// table features_latest), for warehouse.Migrate.
+// table features_latest and the columns added to it later), for
+// warehouse.Migrate.
 func Migrations() []warehouse.Migration {
-	return []warehouse.Migration{{Component: "features", Version: 1, Name: "features_latest online feature table",
+	ms := []warehouse.Migration{{Component: "features", Version: 1, Name: "features_latest online feature table",
 		Statements: []string{latestDDL()}}}
+	for _, s := range catalog {
+		if v := latestColumnsSince[s.Name]; v > 1 {
+			ms = append(ms, warehouse.Migration{Component: "features", Version: v, Name: "features_latest column " + s.Name,
+				Statements: []string{"ALTER TABLE " + LatestTable + " ADD COLUMN " + s.Name + " " + latestType(s)}})
+		}
+	}
+	return ms
 }
 
 // RefreshOptions select a refresh. A plain value.

@@ -2,6 +2,7 @@ package features
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +127,49 @@ func TestDates(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLatestMigrations builds features_latest the way an older store got
+// it, migration by migration (under another name), and checks that the
+// result has exactly the columns and types of the current catalog.
+func TestLatestMigrations(t *testing.T) {
+	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
+		ctx := context.Background()
+		name := "features_latest_migrated_" + warehousetest.Tenant(t)
+		if err := e.Exec(ctx, "DROP TABLE IF EXISTS "+name, nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Exec(context.Background(), "DROP TABLE IF EXISTS "+name, nil) })
+		ms := Migrations()
+		if len(ms) < 2 {
+			t.Fatalf("%d migrations: want the table and at least one added column", len(ms))
+		}
+		for _, m := range ms {
+			for _, st := range m.Statements {
+				if err := e.Exec(ctx, strings.Replace(st, LatestTable, name, 1), nil); err != nil {
+					t.Fatalf("migration %d (%s): %v", m.Version, m.Name, err)
+				}
+			}
+		}
+		rr, err := e.Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String}", warehouse.Params{"t": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, r := range readAll(t, rr).rows {
+			got[r["name"].(string)] = r["type"].(string)
+		}
+		want := map[string]string{"tenant": "String", "customer_id": "String", "as_of": "Date", "status": "String", "refreshed_at": "DateTime"}
+		for _, s := range catalog {
+			want[s.Name] = latestType(s)
+		}
+		if len(got) != len(want) {
+			t.Errorf("%d columns, want %d", len(got), len(want))
+		}
+		for n, ty := range want {
+			if got[n] != ty {
+				t.Errorf("column %s: type %q, want %q", n, got[n], ty)
+			}
+		}
+	})
 }

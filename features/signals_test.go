@@ -160,6 +160,7 @@ var mainExpected = map[string]float64{
 	"credit_utilisation":          math.NaN(),
 	"last_due_days_late":          21, // I4, due 2025-06-10, the latest due date before T
 	"as_of_month":                 7,
+	"reminder_stage_30d":          3, // R8c final notice on 06-20 (R8b second reminder on 06-08; R7, R8a before the window; R4 at T)
 }
 
 func TestSignalsHandWorked(t *testing.T) {

@@ -162,6 +162,14 @@ func uciRow(src *source, b *rf.Batch, stmt [len(uciMonths)]rf.Date, created rf.D
 			settled = (due + rf.Date(30*d-10)).At(12, 0, 0)
 		}
 		b.Invoices = append(b.Invoices, inv)
+		if d >= 1 && stmt[j+1] < rf.DateOf(UCIAsOf) {
+			// The next statement reports the account d months past due: a
+			// dunning notice, known on that statement's date.
+			b.Reminders = append(b.Reminders, rf.Reminder{
+				InvoiceRef: rf.InvoiceRef{ID: inv.ID + "-R", InvoiceID: inv.ID, CustomerID: id},
+				SentAt:     stmt[j+1].At(12, 0, 0), Stage: uciDunningStage(d), Channel: "letter",
+			})
+		}
 		if settled < asOf {
 			b.Payments = append(b.Payments, rf.Payment{
 				InvoiceRef: rf.InvoiceRef{ID: inv.ID + "-P", InvoiceID: inv.ID, CustomerID: id}, PaidAt: settled, Amount: inv.Amount, Method: "bank_transfer",
@@ -169,4 +177,16 @@ func uciRow(src *source, b *rf.Batch, stmt [len(uciMonths)]rf.Date, created rf.D
 		}
 	}
 	return nil
+}
+
+// uciDunningStage is the dunning stage of a statement reported d >= 1
+// months past due.
+func uciDunningStage(d int) string {
+	switch d {
+	case 1:
+		return "reminder"
+	case 2:
+		return "second_reminder"
+	}
+	return "final_notice"
 }

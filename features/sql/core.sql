@@ -60,6 +60,7 @@ SELECT
     if(c_has_credit = 0 OR c_credit_c <= 0, NULL, i_open_c / c_credit_c) AS credit_utilisation,
     if(i_due_n = 0, NULL, toFloat64(i_last_due_key % 1000000)) AS last_due_days_late,
     CAST(toMonth(as_of) AS Nullable(Float64)) AS as_of_month,
+    CAST(e_rem_stage30 AS Nullable(Float64)) AS reminder_stage_30d,
 
     toUInt8(i_next_n > 0 AND i_next <= {eod:Date}) AS event,
     toInt32(if(event = 1, toInt32(i_next - as_of),
@@ -167,6 +168,8 @@ ANY LEFT JOIN
            countIf(src = 2 AND a = 'collection' AND d1 >= as_of - 365 AND d1 < as_of) AS e_coll365,
            countIf(src = 2 AND d1 < as_of) AS e_rem_has,
            maxIf(d1, src = 2 AND d1 < as_of) AS e_rem_last,
+           maxIf(multiIf(a = 'reminder', 1, a = 'second_reminder', 2, a = 'final_notice', 3, a = 'collection', 4, 0),
+                 src = 2 AND d1 >= as_of - 30 AND d1 < as_of) AS e_rem_stage30,
            countIf(src = 3 AND a = 'broken' AND has2 = 1 AND d2 >= as_of - 730 AND d2 < as_of) AS e_arr_broken730,
            countIf(src = 3 AND d1 < as_of AND NOT (has2 = 1 AND d2 < as_of)) AS e_arr_active,
            countIf(src = 3 AND d1 >= as_of - 730 AND d1 < as_of) AS e_arr730,
