@@ -2,11 +2,13 @@ package features
 
 import (
 	"context"
-
-	"github.com/apache/arrow/go/v15/arrow"
+	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/warehousetest"
@@ -161,6 +163,26 @@ func TestSnapshotLevels(t *testing.T) {
 			}
 			if f := tb.schema.Fields(); f[2].Name != "invoice_id" || f[3].Name != "as_of" {
 				t.Errorf("invoice schema starts %s, %s, %s, %s", f[0].Name, f[1].Name, f[2].Name, f[3].Name)
+			}
+		})
+
+		t.Run("invoice without a label yet", func(t *testing.T) {
+			// With the data ending 2025-06-30: I5 (due 07-01, paid 07-01) is
+			// neither on time nor late yet and has no row; I4 (due 06-10,
+			// paid in full 07-05) is late and censored at the end.
+			rr, err := Snapshot(ctx, e, SnapshotOptions{Tenant: tenant, Level: LevelInvoice, From: D("2025-01-01").Time, To: D("2025-06-30").Time, EndOfData: D("2025-06-30").Time})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]map[string]any{}
+			for _, r := range readAll(t, rr).rows {
+				got[r["invoice_id"].(string)] = r
+			}
+			if _, ok := got["I5"]; ok || len(got) != 7 {
+				t.Errorf("invoices %v: want I2, I3, I4, I7, I8, I21, I61 without I5", slices.Sorted(maps.Keys(got)))
+			}
+			if r := got["I4"]; r == nil || r["event"] != int64(0) || r["duration_days"] != int64(20) {
+				t.Errorf("I4: %v, want censored after 20 days", r)
 			}
 		})
 
