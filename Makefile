@@ -14,7 +14,7 @@ GOTESTFLAGS  ?= -count=1 -timeout 30m
 
 export GOFLAGS := -mod=mod
 
-.PHONY: all build deps chdb clickhouse-server run test vet bench clean install
+.PHONY: all build deps chdb clickhouse-server run test test-race vet bench clean install
 
 all: build
 
@@ -46,9 +46,14 @@ vet:
 	gofmt -l . | grep -v '^third_party/' | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }
 	$(GO) vet ./...
 
-## test: every test, against embedded chDB and a real ClickHouse server.
-test: deps vet
+## test: every test, against embedded chDB and a real ClickHouse server,
+## and the concurrent parts again under the race detector.
+test: deps vet test-race
 	scripts/test.sh $(GOTESTFLAGS) ./...
+
+## test-race: the plain-Go scorer and the registry under the race detector.
+test-race:
+	$(GO) test -race -count=1 ./model/...
 
 ## run: demo world -> store -> features -> models -> API on 127.0.0.1:8080.
 run: deps build
