@@ -53,7 +53,7 @@ test: deps vet test-race
 
 ## test-race: the plain-Go scorer and the registry under the race detector.
 test-race:
-	$(GO) test -race -count=1 ./model/...
+	scripts/test.sh -race -count=1 ./model/...
 
 ## run: demo world -> store -> features -> models -> API on 127.0.0.1:8080.
 run: deps build
