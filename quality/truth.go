@@ -70,10 +70,12 @@ func ReadTruth(dir string, threshold int) (*Truth, error) {
 	return t, nil
 }
 
-// Risk is the true probability that the customer falls behind in [asOf,
-// asOf+horizon days): one minus the product of (1 - hazard) over the
-// invoices whose behind date falls in that window. ok is false for a
-// customer the truth does not know.
+// Risk is the true probability that the customer falls behind within
+// horizon days of asOf, the label's definition (docs/features.md: the
+// behind day D with D - asOf in [0, horizon]): one minus the product of
+// (1 - hazard) over the invoices whose behind date (due_at + threshold)
+// falls in that window. ok is false for a customer the truth does not
+// know.
 func (t *Truth) Risk(tenant, customer string, asOf time.Time, horizon int) (p float64, ok bool) {
 	ms, ok := t.marks[tenant+"/"+customer]
 	if !ok {
@@ -83,7 +85,7 @@ func (t *Truth) Risk(tenant, customer string, asOf time.Time, horizon int) (p fl
 	to := from + int32(horizon)
 	survive := 1.0
 	for _, m := range ms {
-		if m.day >= from && m.day < to {
+		if m.day >= from && m.day <= to {
 			survive *= 1 - m.hazard
 		}
 	}

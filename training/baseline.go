@@ -10,14 +10,26 @@ import (
 )
 
 // Baselines are the simple models every trained model is compared with:
-// a logistic regression of "event within 90 days" on the same encoded
-// inputs (rows censored before 90 days left out), and the Kaplan-Meier
-// rate of an event within each horizon per segment. A plain value, stored
-// in the artifact so that `duewise evaluate` can report them later.
+// a logistic regression of "event within LRHorizon days" on the same
+// encoded inputs (rows censored before the horizon left out), and the
+// Kaplan-Meier rate of an event within each horizon per segment. A plain
+// value, stored in the artifact so that `duewise evaluate` can report them
+// later.
 type Baselines struct {
-	LRWeights []float64            `json:"lr_weights"` // one per encoded input, then the intercept
-	KM        map[string][]float64 `json:"km"`         // segment -> P(event within horizon) per metrics.Horizons; "" = all
+	LRWeights []float64 `json:"lr_weights"` // one per encoded input, then the intercept
+	// LRHorizon is the horizon of the logistic regression in days: 90 for
+	// behaviour and onboarding models unless the training rows have fewer
+	// than minLRClass cases or controls there (then the first of 30, 60,
+	// 180, 365 that has them, e.g. 30 for one-month default labels); 0
+	// for invoice models ("paid on or before the due date", whose
+	// complement is the late-payment probability).
+	LRHorizon int                  `json:"lr_horizon"`
+	KM        map[string][]float64 `json:"km"` // segment -> P(event within horizon) per metrics.Horizons; "" = all
 }
+
+// minLRClass is the fewest cases and controls the logistic-regression
+// baseline is fitted on at a horizon.
+const minLRClass = 20
 
 // maxLRRows bounds the rows the logistic-regression baseline is fitted on.
 const maxLRRows = 100_000
@@ -26,25 +38,50 @@ const maxLRRows = 100_000
 // inputs, row-major).
 func fitBaselines(d *Dataset, rows []int, x []float32, in int, kind model.Kind) *Baselines {
 	b := &Baselines{KM: map[string][]float64{}}
-	var xs [][]float32
-	var ys []float64
 	// At most about maxLRRows rows (an even stride): Newton's method costs
 	// rows x inputs^2 per iteration.
 	stride := max(1, len(rows)/maxLRRows)
+	label := func(r int, h float64) (y float64, ok bool) {
+		dur, ev := float64(d.Duration[r]), d.Event[r] == 1
+		switch {
+		case ev && dur <= h:
+			return 1, true
+		case dur > h:
+			return 0, true
+		}
+		return 0, false
+	}
+	b.LRHorizon = 90
+	if kind == model.Invoice {
+		b.LRHorizon = 0
+	} else {
+		for _, h := range []int{90, 30, 60, 180, 365} {
+			var pos, neg int
+			for _, r := range rows {
+				if y, ok := label(r, float64(h)); ok && y == 1 {
+					pos++
+				} else if ok {
+					neg++
+				}
+			}
+			if pos >= minLRClass && neg >= minLRClass {
+				b.LRHorizon = h
+				break
+			}
+		}
+	}
+	var xs [][]float32
+	var ys []float64
 	for i, r := range rows {
 		if i%stride != 0 {
 			continue
 		}
-		dur, ev := float64(d.Duration[r]), d.Event[r] == 1
-		switch {
-		case ev && dur <= 90:
-			ys = append(ys, 1)
-		case dur > 90:
-			ys = append(ys, 0)
-		default:
+		y, ok := label(r, float64(b.LRHorizon))
+		if !ok {
 			continue
 		}
 		xs = append(xs, x[i*in:(i+1)*in])
+		ys = append(ys, y)
 	}
 	b.LRWeights = logistic(xs, ys, in)
 	groups := map[string][]int{"": rows}
@@ -69,8 +106,9 @@ func fitBaselines(d *Dataset, rows []int, x []float32, in int, kind model.Kind) 
 	return b
 }
 
-// lr90 is the logistic regression's P(event within 90 days) of one row.
-func (b *Baselines) lr90(x []float32) float64 {
+// lr is the logistic regression's P(event within LRHorizon days) of one
+// row.
+func (b *Baselines) lr(x []float32) float64 {
 	z := b.LRWeights[len(x)]
 	for j, v := range x {
 		z += b.LRWeights[j] * float64(v)
@@ -204,6 +242,9 @@ func baselinesOf(a *model.Artifact) *Baselines {
 	var bl Baselines
 	if json.Unmarshal(b, &bl) != nil || len(bl.LRWeights) != model.EncodedWidth(a.Features)+1 {
 		return nil
+	}
+	if m, ok := raw.(map[string]any); ok && m["lr_horizon"] == nil {
+		bl.LRHorizon = 90 // written before the horizon was recorded
 	}
 	return &bl
 }

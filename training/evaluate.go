@@ -2,6 +2,8 @@ package training
 
 import (
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training/metrics"
@@ -78,7 +80,7 @@ func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*me
 	}
 	rep.Model = metrics.Evaluate(string(a.Kind)+" model "+a.Version, r)
 	if invoice {
-		rep.Model.AUC["late"] = metrics.AUC(late, r.Duration, r.Event, 0)
+		put(rep.Model.AUC, "late", metrics.AUC(late, r.Duration, r.Event, 0))
 	}
 	var base90 []float64
 	if b := baselinesOf(a); b != nil {
@@ -91,17 +93,29 @@ func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*me
 			km[h] = make([]float64, len(rows))
 		}
 		for i, row := range rows {
-			lr[i] = b.lr90(x[i*in : (i+1)*in])
+			lr[i] = b.lr(x[i*in : (i+1)*in])
 			p := b.km(d.Segment[row])
 			for h := range km {
 				km[h][i] = flip(invoice, p[h])
 			}
 		}
-		lrRisk := make([][]float64, len(metrics.Horizons))
-		lrRisk[2] = lr // P(event within 90 days): for invoices, paid within 90
-		rep.Others = append(rep.Others, metrics.EvaluateAt("logistic regression (90d)", r, lrRisk),
-			metrics.EvaluateAt("Kaplan-Meier per segment", r, km))
-		base90 = lr
+		name := fmt.Sprintf("logistic regression (%dd)", b.LRHorizon)
+		var lrScores metrics.Scores
+		if h := slices.Index(metrics.Horizons, b.LRHorizon); h >= 0 {
+			lrRisk := make([][]float64, len(metrics.Horizons))
+			lrRisk[h] = lr // P(event within the horizon): for invoices, paid within it
+			lrScores = metrics.EvaluateAt(name, r, lrRisk)
+			if b.LRHorizon == 90 {
+				base90 = lr
+			}
+		} else {
+			// Invoice models: P(paid on or before the due date); its
+			// complement ranks late payment.
+			name = "logistic regression (late)"
+			lrScores = metrics.EvaluateAt(name, r, nil)
+			put(lrScores.AUC, "late", metrics.AUC(lr, r.Duration, r.Event, 0))
+		}
+		rep.Others = append(rep.Others, lrScores, metrics.EvaluateAt("Kaplan-Meier per segment", r, km))
 	}
 	for _, ref := range refs {
 		rep.Others = append(rep.Others, metrics.EvaluateAt(ref.Name, r, ref.Risk))
@@ -117,4 +131,12 @@ func flip(invoice bool, p float64) float64 {
 		return 1 - p
 	}
 	return p
+}
+
+// put stores v under k unless it is NaN or infinite (a metric that cannot
+// be computed is left out).
+func put(m map[string]float64, k string, v float64) {
+	if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		m[k] = v
+	}
 }

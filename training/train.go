@@ -26,6 +26,12 @@ var Grids = map[model.Kind][]float64{
 	model.Invoice:    {0, 0, 3, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365},
 }
 
+// DefaultExclude are the columns left out of every model unless
+// Options.Exclude says otherwise: postcode_area can act as a proxy for
+// protected attributes (docs/features.md) and needs a fairness review
+// before it is used.
+var DefaultExclude = []string{"postcode_area"}
+
 // Options configure Train. The zero value of a field takes its default.
 type Options struct {
 	Kind      model.Kind // default behaviour
@@ -36,6 +42,14 @@ type Options struct {
 	LearnRate float64    // Adam step size, default 0.002
 	L2        float64    // L2 penalty on the weights, default 1e-5
 	Seed      int64      // initialisation and shuffling; the same seed gives the same model
+	// Exclude names input columns the model must not use. nil means
+	// DefaultExclude; an empty non-nil slice uses every column.
+	Exclude []string
+	// Ensemble is the number of networks trained on the same rows and
+	// inputs with seeds Seed, Seed+1, ...; they are combined into one
+	// network whose hazard logits are the members' mean (see combine).
+	// Default 1.
+	Ensemble int
 	// ValidFraction is the share of rows, taken from the latest as_of
 	// dates, used for early stopping and the reported metrics; default
 	// 0.2. With a single as_of date the split is a seeded random one by
@@ -70,6 +84,12 @@ func (o *Options) defaults() {
 	if o.L2 == 0 {
 		o.L2 = 1e-5
 	}
+	if o.Ensemble == 0 {
+		o.Ensemble = 1
+	}
+	if o.Exclude == nil {
+		o.Exclude = DefaultExclude
+	}
 	if o.ValidFraction == 0 {
 		o.ValidFraction = 0.2
 	}
@@ -80,6 +100,7 @@ func (o *Options) defaults() {
 
 // EpochStats describe one training epoch.
 type EpochStats struct {
+	Member    int // ensemble member, 1-based
 	Epoch     int
 	Loss      float64 // mean training loss (masked BCE per person-period)
 	ValidLoss float64
@@ -94,7 +115,8 @@ type Result struct {
 	TrainRows   []int // row indexes of the dataset
 	ValidRows   []int
 	SplitAsOf   time.Time // first as_of of the validation rows (zero for a random split)
-	BestEpoch   int
+	BestEpoch   int       // best epoch of the first ensemble member
+	BestEpochs  []int     // best epoch of every ensemble member
 	Elapsed     time.Duration
 	Fingerprint string
 	// Report measures the model and its baselines on the validation rows.
@@ -122,7 +144,7 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	if len(res.TrainRows) < opt.BatchSize/4 || len(res.ValidRows) == 0 {
 		return nil, fmt.Errorf("train: %d training and %d validation rows: too few", len(res.TrainRows), len(res.ValidRows))
 	}
-	fs := fitFeatures(d, res.TrainRows)
+	fs := slices.DeleteFunc(fitFeatures(d, res.TrainRows), func(f model.Feature) bool { return slices.Contains(opt.Exclude, f.Name) })
 	if len(fs) == 0 {
 		return nil, errors.New("train: no informative input column")
 	}
@@ -131,74 +153,29 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	xv := enc.matrix(d, res.ValidRows)
 	jt, et := targets(d, res.TrainRows, grid)
 	jv, ev := targets(d, res.ValidRows, grid)
-	w := initWeights(enc.width, opt.Hidden, k, baseHazard(jt, et, k), opt.Seed)
-	n, err := newNet(w, opt.BatchSize, true)
-	if err != nil {
-		return nil, err
-	}
-	defer n.close()
-	solver := G.NewAdamSolver(G.WithLearnRate(opt.LearnRate), G.WithL2Reg(opt.L2))
-	rng := rand.New(rand.NewSource(opt.Seed ^ 0x5eed))
-	order := make([]int, len(res.TrainRows))
-	for i := range order {
-		order[i] = i
-	}
-	bs, in := opt.BatchSize, enc.width
-	xb, yb, mb := make([]float32, bs*in), make([]float32, bs*k), make([]float32, bs*k)
-	best, bestLoss, since := w.clone(), math.Inf(1), 0
-	for epoch := 1; epoch <= opt.Epochs; epoch++ {
-		t0 := time.Now()
-		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
-		var sum float64
-		var batches int
-		for lo := 0; lo < len(order); lo += bs {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("train: %w", err)
-			}
-			hi := min(lo+bs, len(order))
-			clear(xb)
-			clear(yb)
-			clear(mb)
-			for i, o := range order[lo:hi] {
-				copy(xb[i*in:(i+1)*in], xt[o*in:(o+1)*in])
-				fillTarget(jt[o], et[o], yb[i*k:(i+1)*k], mb[i*k:(i+1)*k])
-			}
-			l, err := n.step(xb, yb, mb, solver)
-			if err != nil {
-				return nil, fmt.Errorf("train epoch %d: %w", epoch, err)
-			}
-			if math.IsNaN(l) {
-				return nil, fmt.Errorf("train epoch %d: the loss diverged (NaN); lower the learning rate", epoch)
-			}
-			sum += l
-			batches++
-		}
-		n.export(w)
-		vl, err := validLoss(w, fs, grid, xv, jv, ev, opt.Kind)
+	members := max(1, opt.Ensemble)
+	ws := make([]*weights, 0, members)
+	for m := range members {
+		seed := opt.Seed + int64(m)
+		w, epochs, bestEpoch, err := fit(ctx, &opt, m+1, members, seed, enc.width, k, xt, jt, et, func(w *weights) (float64, error) {
+			return validLoss(w, fs, grid, xv, jv, ev, opt.Kind)
+		})
 		if err != nil {
 			return nil, err
 		}
-		st := EpochStats{Epoch: epoch, Loss: sum / float64(batches), ValidLoss: vl, Elapsed: time.Since(t0)}
-		if vl < bestLoss-1e-6 {
-			best, bestLoss, since, st.Best, res.BestEpoch = w.clone(), vl, 0, true, epoch
-		} else {
-			since++
-		}
-		res.Epochs = append(res.Epochs, st)
-		opt.Log.Debug("epoch", "epoch", epoch, "loss", st.Loss, "valid_loss", vl, "elapsed", st.Elapsed)
-		if opt.Progress != nil {
-			opt.Progress(st)
-		}
-		if since >= opt.Patience {
-			break
-		}
+		ws = append(ws, w)
+		res.Epochs = append(res.Epochs, epochs...)
+		res.BestEpochs = append(res.BestEpochs, bestEpoch)
 	}
+	res.BestEpoch = res.BestEpochs[0]
+	best := combine(ws)
+	in := enc.width
 	a := &model.Artifact{
 		Kind: opt.Kind, Tenant: opt.Tenant, CreatedAt: time.Now().UTC().Truncate(time.Second), CodeVersion: opt.CodeVersion,
 		Features: fs, Grid: slices.Clone(grid), Layers: best.layers(), DataFingerprint: res.Fingerprint, Seed: opt.Seed,
 		Reference: meanRow(xt, in),
 		Params: map[string]any{"hidden": opt.Hidden, "epochs_max": opt.Epochs, "best_epoch": res.BestEpoch, "patience": opt.Patience,
-			"batch_size": bs, "learn_rate": opt.LearnRate, "l2": opt.L2, "valid_fraction": opt.ValidFraction,
+			"batch_size": opt.BatchSize, "ensemble": members, "best_epochs": res.BestEpochs, "learn_rate": opt.LearnRate, "l2": opt.L2, "exclude": opt.Exclude, "valid_fraction": opt.ValidFraction,
 			"train_rows": len(res.TrainRows), "valid_rows": len(res.ValidRows)},
 	}
 	a.BandThresholds = [4]float64{0.2, 0.4, 0.6, 0.8}
@@ -217,6 +194,137 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	res.Artifact = a
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// fit trains one network (ensemble member of members) with seed and
+// returns the weights of its best validation epoch. valid computes the
+// validation loss of a set of weights.
+func fit(ctx context.Context, opt *Options, member, members int, seed int64, in, k int, xt []float32, jt []int16, et []uint8, valid func(*weights) (float64, error)) (*weights, []EpochStats, int, error) {
+	w := initWeights(in, opt.Hidden, k, baseHazard(jt, et, k), seed)
+	n, err := newNet(w, opt.BatchSize, true)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer n.close()
+	solver := G.NewAdamSolver(G.WithLearnRate(opt.LearnRate), G.WithL2Reg(opt.L2))
+	rng := rand.New(rand.NewSource(seed ^ 0x5eed))
+	rows := len(jt)
+	order := make([]int, rows)
+	for i := range order {
+		order[i] = i
+	}
+	bs := opt.BatchSize
+	xb, yb, mb := make([]float32, bs*in), make([]float32, bs*k), make([]float32, bs*k)
+	var stats []EpochStats
+	best, bestLoss, since, bestEpoch := w.clone(), math.Inf(1), 0, 0
+	prefix := ""
+	if members > 1 {
+		prefix = fmt.Sprintf("member %d: ", member)
+	}
+	for epoch := 1; epoch <= opt.Epochs; epoch++ {
+		t0 := time.Now()
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		var sum float64
+		var batches int
+		for lo := 0; lo < len(order); lo += bs {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, 0, fmt.Errorf("train: %w", err)
+			}
+			hi := min(lo+bs, len(order))
+			clear(xb)
+			clear(yb)
+			clear(mb)
+			for i, o := range order[lo:hi] {
+				copy(xb[i*in:(i+1)*in], xt[o*in:(o+1)*in])
+				fillTarget(jt[o], et[o], yb[i*k:(i+1)*k], mb[i*k:(i+1)*k])
+			}
+			l, err := n.step(xb, yb, mb, solver)
+			if err != nil {
+				return nil, nil, 0, fmt.Errorf("train %sepoch %d: %w", prefix, epoch, err)
+			}
+			if math.IsNaN(l) {
+				return nil, nil, 0, fmt.Errorf("train %sepoch %d: the loss diverged (NaN); lower the learning rate", prefix, epoch)
+			}
+			sum += l
+			batches++
+		}
+		n.export(w)
+		vl, err := valid(w)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		st := EpochStats{Member: member, Epoch: epoch, Loss: sum / float64(batches), ValidLoss: vl, Elapsed: time.Since(t0)}
+		if vl < bestLoss-1e-6 {
+			best, bestLoss, since, st.Best, bestEpoch = w.clone(), vl, 0, true, epoch
+		} else {
+			since++
+		}
+		stats = append(stats, st)
+		opt.Log.Debug("epoch", "member", member, "epoch", epoch, "loss", st.Loss, "valid_loss", vl, "elapsed", st.Elapsed)
+		if opt.Progress != nil {
+			opt.Progress(st)
+		}
+		if since >= opt.Patience {
+			break
+		}
+	}
+	return best, stats, bestEpoch, nil
+}
+
+// combine merges networks of the same shape into one whose output logits
+// are the mean of theirs: the hidden layers are placed side by side (the
+// first layer's columns concatenated, later hidden layers block-diagonal)
+// and the output layer sums the members' contributions divided by their
+// number. Averaging hazard logits is a standard ensemble for discrete-time
+// hazard models; the result is an ordinary network that the plain-Go
+// scorer serves. One network is returned unchanged.
+func combine(ws []*weights) *weights {
+	if len(ws) == 1 {
+		return ws[0]
+	}
+	m := len(ws)
+	first := ws[0]
+	last := len(first.W) - 1
+	out := &weights{}
+	for l := range first.W {
+		fi, fo := first.In[l], first.Out[l]
+		inM, outM := fi*m, fo*m // input and output widths of the merged layer
+		if l == 0 {
+			inM = fi
+		}
+		if l == last {
+			outM = fo
+		}
+		W := make([]float32, inM*outM)
+		B := make([]float32, outM)
+		for e, w := range ws {
+			for i := range fi {
+				for j := range fo {
+					r, c := i, j
+					if l > 0 {
+						r = e*fi + i
+					}
+					v := w.W[l][i*fo+j]
+					if l == last {
+						W[r*outM+c] += v / float32(m)
+					} else {
+						c = e*fo + j
+						W[r*outM+c] = v
+					}
+				}
+			}
+			for j := range fo {
+				if l == last {
+					B[j] += w.B[l][j] / float32(m)
+				} else {
+					B[e*fo+j] = w.B[l][j]
+				}
+			}
+		}
+		out.In, out.Out = append(out.In, inM), append(out.Out, outM)
+		out.W, out.B = append(out.W, W), append(out.B, B)
+	}
+	return out
 }
 
 // split returns the training and validation rows: validation takes the

@@ -245,3 +245,140 @@ func TestEvaluateReportsBaselines(t *testing.T) {
 		t.Fatalf("text report: %v\n%s", err, b.String())
 	}
 }
+
+// TestEnsembleAveragesLogits: an ensemble of two networks is one network
+// whose hazard logits are the mean of the members' logits, and the members
+// are exactly the networks trained alone with seeds S and S+1.
+func TestEnsembleAveragesLogits(t *testing.T) {
+	d, _ := synthetic(3000, 5)
+	opt := quick()
+	opt.Ensemble = 2
+	ens, err := Train(context.Background(), d, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ens.BestEpochs) != 2 || ens.Artifact.Params["ensemble"] != 2 {
+		t.Fatalf("best epochs %v, params %v", ens.BestEpochs, ens.Artifact.Params)
+	}
+	var members []*model.Scorer
+	for _, seed := range []int64{opt.Seed, opt.Seed + 1} {
+		o := quick()
+		o.Seed = seed
+		r, err := Train(context.Background(), d, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := model.NewScorer(r.Artifact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, sc)
+	}
+	se, err := model.NewScorer(ens.Artifact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newEncoder(d, ens.Artifact.Features).matrix(d, ens.ValidRows)
+	w, k := se.Width(), se.Intervals()
+	got, a, b := make([]float32, k), make([]float32, k), make([]float32, k)
+	worst := 0.0
+	for i := range ens.ValidRows {
+		row := x[i*w : (i+1)*w]
+		se.Logits(row, got)
+		members[0].Logits(row, a)
+		members[1].Logits(row, b)
+		for j := range k {
+			worst = math.Max(worst, math.Abs(float64(got[j]-(a[j]+b[j])/2)))
+		}
+	}
+	if worst > 1e-5 {
+		t.Fatalf("max |ensemble - mean of members| = %g, want <= 1e-5", worst)
+	}
+	again, err := Train(context.Background(), d, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again.Artifact.Layers, ens.Artifact.Layers) {
+		t.Fatal("an ensemble is not reproducible for a seed")
+	}
+}
+
+// TestBaselineHorizon: the logistic-regression baseline moves to the
+// first horizon with cases and controls (30 days for one-month labels),
+// and invoice models get one for "paid on or before the due date".
+func TestBaselineHorizon(t *testing.T) {
+	d, _ := synthetic(3000, 6)
+	for i := range d.Duration {
+		d.Duration[i] = min(d.Duration[i], 31) // nothing is known after day 31
+		if d.Duration[i] == 31 {
+			d.Event[i] = 0
+		}
+	}
+	r, err := Train(context.Background(), d, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := baselinesOf(r.Artifact); b == nil || b.LRHorizon != 30 {
+		t.Fatalf("baselines %+v, want a 30-day logistic regression", b)
+	}
+	lr := r.Report.Others[0]
+	if lr.Name != "logistic regression (30d)" || !(lr.AUC["30d"] > 0.6) {
+		t.Fatalf("baseline %+v", lr)
+	}
+
+	inv, _ := synthetic(3000, 7)
+	inv.InvoiceID = make([]string, inv.Len())
+	for i := range inv.InvoiceID {
+		inv.InvoiceID[i] = itoa(i)
+		inv.Duration[i] = inv.Duration[i] % 40 // days from due to payment
+		inv.Event[i] = 1
+	}
+	o := quick()
+	o.Kind = model.Invoice
+	ri, err := Train(context.Background(), inv, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := baselinesOf(ri.Artifact); b == nil || b.LRHorizon != 0 {
+		t.Fatalf("invoice baselines %+v, want horizon 0", b)
+	}
+	if lr := ri.Report.Others[0]; lr.Name != "logistic regression (late)" || lr.AUC["late"] == 0 || ri.Report.Model.AUC["late"] == 0 {
+		t.Fatalf("invoice report: model %v, baseline %+v", ri.Report.Model.AUC, lr)
+	}
+	var b strings.Builder
+	if err := ri.Report.WriteText(&b); err != nil || !strings.Contains(b.String(), "   late") {
+		t.Fatalf("text report lacks the late column:\n%s", b.String())
+	}
+}
+
+// TestExcludedColumns: postcode_area is left out by default (a proxy for
+// protected attributes); an empty Exclude uses it.
+func TestExcludedColumns(t *testing.T) {
+	d, _ := synthetic(3000, 8)
+	d.CatNames = append(d.CatNames, "postcode_area")
+	pc := make([]string, d.Len())
+	for i := range pc {
+		pc[i] = []string{"1011", "2511", "3011"}[i%3]
+	}
+	d.Cat = append(d.Cat, pc)
+	has := func(a *model.Artifact) bool {
+		for _, f := range a.Features {
+			if f.Name == "postcode_area" {
+				return true
+			}
+		}
+		return false
+	}
+	r, err := Train(context.Background(), d, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has(r.Artifact) {
+		t.Fatal("postcode_area used by default")
+	}
+	o := quick()
+	o.Exclude = []string{}
+	if r, err = Train(context.Background(), d, o); err != nil || !has(r.Artifact) {
+		t.Fatalf("postcode_area not used with an empty Exclude: %v", err)
+	}
+}

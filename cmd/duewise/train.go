@@ -65,11 +65,14 @@ The same snapshots, options and seed give the same weights.`,
 			opt.CodeVersion = codeVersion
 			opt.Log = g.log
 			opt.Progress = func(e training.EpochStats) {
-				best := ""
+				best, member := "", ""
 				if e.Best {
 					best = "  * best"
 				}
-				fmt.Fprintf(w, "epoch %3d/%d  loss %.5f  validation loss %.5f  %6.1fs%s\n", e.Epoch, opt.Epochs, e.Loss, e.ValidLoss, e.Elapsed.Seconds(), best)
+				if opt.Ensemble > 1 {
+					member = fmt.Sprintf("network %d/%d  ", e.Member, opt.Ensemble)
+				}
+				fmt.Fprintf(w, "%sepoch %3d/%d  loss %.5f  validation loss %.5f  %6.1fs%s\n", member, e.Epoch, opt.Epochs, e.Loss, e.ValidLoss, e.Elapsed.Seconds(), best)
 			}
 			if opt.Epochs == 0 {
 				opt.Epochs = 40
@@ -86,8 +89,8 @@ The same snapshots, options and seed give the same weights.`,
 			if !res.SplitAsOf.IsZero() {
 				split = "as_of >= " + res.SplitAsOf.Format(time.DateOnly)
 			}
-			fmt.Fprintf(w, "\ntrained %s in %s: %d training rows, validation %d rows (%s), best epoch %d of %d\n\n",
-				res.Artifact.Version, res.Elapsed.Round(time.Millisecond), len(res.TrainRows), len(res.ValidRows), split, res.BestEpoch, len(res.Epochs))
+			fmt.Fprintf(w, "\ntrained %s in %s: %d training rows, validation %d rows (%s), best epoch %s, %d epochs run\n\n",
+				res.Artifact.Version, res.Elapsed.Round(time.Millisecond), len(res.TrainRows), len(res.ValidRows), split, bestEpochs(res.BestEpochs), len(res.Epochs))
 			if err := res.Report.WriteText(w); err != nil {
 				return err
 			}
@@ -104,8 +107,19 @@ The same snapshots, options and seed give the same weights.`,
 	f.IntVar(&opt.Epochs, "epochs", 40, "maximum number of epochs (early stopping usually ends sooner)")
 	f.IntVar(&opt.BatchSize, "batch", 1024, "minibatch size")
 	f.Float64Var(&opt.LearnRate, "learn-rate", 0.002, "Adam learning rate")
+	f.IntVar(&opt.Patience, "patience", 3, "epochs without validation improvement before early stopping")
+	f.IntVar(&opt.Ensemble, "ensemble", 1, "networks trained with seeds S, S+1, ... and averaged into one model (hazard logits)")
 	f.StringVar(&opt.Tenant, "tenant", "", "tenant the model is for (recorded in the model; empty = any)")
 	return c
+}
+
+// bestEpochs formats the best epoch of each ensemble member.
+func bestEpochs(es []int) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = strconv.Itoa(e)
+	}
+	return strings.Join(parts, ",")
 }
 
 func parseHidden(s string) ([]int, error) {

@@ -109,17 +109,34 @@ func concordance(risk, duration []float64, event []bool, tau float64, weight fun
 		idx[i] = i
 	}
 	sort.Slice(idx, func(a, b int) bool { return duration[idx[a]] < duration[idx[b]] })
-	var num, den float64
+	// Ranks of the distinct risk values, 1-based, for a Fenwick tree that
+	// counts the rows still at risk by risk rank: O(n log n) overall.
+	vals := slices.Clone(risk)
+	slices.Sort(vals)
+	vals = slices.Compact(vals)
+	rank := func(v float64) int { k, _ := slices.BinarySearch(vals, v); return k + 1 }
+	tree := make([]float64, len(vals)+1)
+	add := func(k int) {
+		for ; k < len(tree); k += k & -k {
+			tree[k]++
+		}
+	}
+	prefix := func(k int) float64 { // rows with rank <= k
+		var c float64
+		for ; k > 0; k -= k & -k {
+			c += tree[k]
+		}
+		return c
+	}
+	var num, den, inTree float64
 	// For every case i, compare with all j whose duration exceeds t_i.
-	// O(n log n) with a sorted risk list of the rows still at risk.
-	sortedRisk := make([]float64, 0, n)
 	for p := n - 1; p >= 0; {
 		q := p
 		t := duration[idx[p]]
 		for q >= 0 && duration[idx[q]] == t {
 			q--
 		}
-		// rows idx[q+1..p] share duration t; sortedRisk holds rows with
+		// rows idx[q+1..p] share duration t; the tree holds the rows with
 		// duration > t.
 		for r := q + 1; r <= p; r++ {
 			i := idx[r]
@@ -130,18 +147,15 @@ func concordance(risk, duration []float64, event []bool, tau float64, weight fun
 			if weight != nil {
 				w = weight(t)
 			}
-			lo := sort.SearchFloat64s(sortedRisk, risk[i])
-			hi := lo
-			for hi < len(sortedRisk) && sortedRisk[hi] == risk[i] {
-				hi++
-			}
-			num += w * (float64(lo) + 0.5*float64(hi-lo))
-			den += w * float64(len(sortedRisk))
+			k := rank(risk[i])
+			lower := prefix(k - 1)
+			equal := prefix(k) - lower
+			num += w * (lower + 0.5*equal)
+			den += w * inTree
 		}
 		for r := q + 1; r <= p; r++ {
-			v := risk[idx[r]]
-			k := sort.SearchFloat64s(sortedRisk, v)
-			sortedRisk = slices.Insert(sortedRisk, k, v)
+			add(rank(risk[idx[r]]))
+			inTree++
 		}
 		p = q
 	}

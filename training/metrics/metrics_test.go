@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -84,5 +85,59 @@ func TestCalibration(t *testing.T) {
 	}
 	if !near(ece, 0) {
 		t.Fatalf("ECE = %v, want 0", ece)
+	}
+}
+
+// TestConcordanceMatchesBruteForce compares the O(n log n) concordance
+// with the O(n^2) definition on random data with tied risks and tied
+// durations, with and without Uno's weights.
+func TestConcordanceMatchesBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := range 20 {
+		n := 50 + trial*10
+		risk, dur, ev := make([]float64, n), make([]float64, n), make([]bool, n)
+		for i := range n {
+			risk[i] = float64(r.IntN(10)) / 10
+			dur[i] = float64(1 + r.IntN(40))
+			ev[i] = r.IntN(3) > 0
+		}
+		tau := float64(10 + r.IntN(35))
+		g := censoringKM(dur, ev)
+		for _, weighted := range []bool{false, true} {
+			var num, den float64
+			for i := range n {
+				if !ev[i] || dur[i] > tau {
+					continue
+				}
+				w := 1.0
+				if weighted {
+					v := g.at(dur[i], true)
+					if v <= 0 {
+						continue
+					}
+					w = 1 / (v * v)
+				}
+				for j := range n {
+					if dur[j] <= dur[i] {
+						continue
+					}
+					den += w
+					switch {
+					case risk[i] > risk[j]:
+						num += w
+					case risk[i] == risk[j]:
+						num += w / 2
+					}
+				}
+			}
+			want := num / den
+			got := HarrellC(risk, dur, ev, tau)
+			if weighted {
+				got = UnoC(risk, dur, ev, tau)
+			}
+			if math.Abs(got-want) > 1e-12 {
+				t.Fatalf("trial %d weighted %v: %v, brute force %v", trial, weighted, got, want)
+			}
+		}
 	}
 }

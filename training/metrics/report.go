@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -126,25 +127,46 @@ func (rep *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rows %d, events %d\n\n", rep.Rows, rep.Events)
 	all := append([]Scores{rep.Model}, rep.Others...)
-	fmt.Fprintf(&b, "%-28s", "AUC (censoring handled)")
+	// AUCs at other points than the horizons (e.g. "late" of invoice
+	// models) get columns of their own, before the horizons.
+	var extra []string
+	for _, s := range all {
+		for k := range s.AUC {
+			if !isHorizon(k) && !slices.Contains(extra, k) {
+				extra = append(extra, k)
+			}
+		}
+	}
+	sort.Strings(extra)
+	nw := 28
+	for _, s := range all {
+		nw = max(nw, len(s.Name))
+	}
+	fmt.Fprintf(&b, "%-*s", nw, "AUC (censoring handled)")
+	for _, k := range extra {
+		fmt.Fprintf(&b, " %7s", k)
+	}
 	for _, h := range Horizons {
 		fmt.Fprintf(&b, " %7s", fmt.Sprintf("%dd", h))
 	}
 	fmt.Fprintf(&b, " %9s %7s %9s\n", "Harrell C", "Uno C", "int.Brier")
 	for _, s := range all {
-		fmt.Fprintf(&b, "%-28s", s.Name)
+		fmt.Fprintf(&b, "%-*s", nw, s.Name)
+		for _, k := range extra {
+			fmt.Fprintf(&b, " %7s", num(s.AUC, k))
+		}
 		for _, h := range Horizons {
 			fmt.Fprintf(&b, " %7s", num(s.AUC, fmt.Sprintf("%dd", h)))
 		}
 		fmt.Fprintf(&b, " %9s %7s %9s\n", opt(s.HarrellC), opt(s.UnoC), opt(s.IntegratedBrier))
 	}
-	fmt.Fprintf(&b, "\n%-28s", "Brier score")
+	fmt.Fprintf(&b, "\n%-*s", nw, "Brier score")
 	for _, h := range Horizons {
 		fmt.Fprintf(&b, " %7s", fmt.Sprintf("%dd", h))
 	}
 	b.WriteString("\n")
 	for _, s := range all {
-		fmt.Fprintf(&b, "%-28s", s.Name)
+		fmt.Fprintf(&b, "%-*s", nw, s.Name)
 		for _, h := range Horizons {
 			fmt.Fprintf(&b, " %7s", num(s.Brier, fmt.Sprintf("%dd", h)))
 		}
@@ -164,6 +186,16 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// isHorizon reports whether k names one of the Horizons ("30d"...).
+func isHorizon(k string) bool {
+	for _, h := range Horizons {
+		if k == fmt.Sprintf("%dd", h) {
+			return true
+		}
+	}
+	return false
 }
 
 func num(m map[string]float64, k string) string {

@@ -1,0 +1,198 @@
+package quality
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/duewise/duewise/datasets/synth"
+	"github.com/duewise/duewise/features"
+	"github.com/duewise/duewise/model"
+	"github.com/duewise/duewise/training"
+	"github.com/duewise/duewise/training/metrics"
+)
+
+// SyntheticMaxGap is the target: the model's 90-day AUC at most this far
+// below the AUC of the true hazards.
+const SyntheticMaxGap = 0.02
+
+// Test and training dates of the synthetic benchmark, in months. The
+// test dates are the last monthly dates with 90 days of follow-up. The
+// training dates run from a year before the first test date (the same
+// calendar months as the test dates, for seasonality) to synthTrainGap
+// months before it, so that every training row has its full 90-day
+// follow-up by the day before the first test date, when the labels are
+// taken; each has at least synthHistory months of history.
+const (
+	synthTestDates = 4
+	synthTrainSpan = 12
+	synthTrainGap  = 4
+	synthHistory   = 6
+	synthMinMonths = synthHistory + synthTrainGap + synthTestDates - 1 + 3
+)
+
+// synthDefaults are the network options of the synthetic benchmark.
+var synthDefaults = training.Options{Hidden: []int{64, 32}, Epochs: 40, Patience: 3, BatchSize: 1024, LearnRate: 0.002, L2: 1e-5, Ensemble: 1}
+
+// synthetic: generate, load, training snapshots at monthly dates before
+// the test dates with the labels known on the day before the first test
+// date, test snapshots at the last monthly dates that still have 90 days
+// of follow-up, and the true hazards of truth.csv on the same rows.
+func (r *runner) synthetic(ctx context.Context) error {
+	dir := filepath.Join(r.cfg.WorkDir, "world")
+	gen := synth.DefaultConfig()
+	gen.Customers, gen.Months, gen.Seed, gen.Tenant, gen.Out, gen.Log = r.cfg.Customers, r.cfg.Months, r.cfg.Seed, r.cfg.Tenant, dir, r.cfg.Log
+	if err := r.step("generate synthetic world", func() (string, error) {
+		st, err := synth.Generate(ctx, gen)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d customers x %d months, %d invoices", st.Customers, gen.Months, st.Rows["invoices"]), nil
+	}); err != nil {
+		return err
+	}
+	if err := r.load(ctx, dir); err != nil {
+		return err
+	}
+	end := gen.Start.AddDate(0, gen.Months, 0) // nothing at or after it exists
+	lastTest := end.AddDate(0, -3, 0)          // + 90 days is still before the end
+	firstTest := lastTest.AddDate(0, -(synthTestDates - 1), 0)
+	firstTrain := firstTest.AddDate(0, -synthTrainSpan, 0)
+	if min := gen.Start.AddDate(0, synthHistory, 0); firstTrain.Before(min) {
+		firstTrain = min
+	}
+	lastTrain := firstTest.AddDate(0, -synthTrainGap, 0)
+	if lastTrain.Before(firstTrain) {
+		return fmt.Errorf("a world of %d months has no training date with %d months of history before the test dates from %s: use at least %d months",
+			gen.Months, synthHistory, firstTest.Format(time.DateOnly), synthMinMonths)
+	}
+	known := firstTest.AddDate(0, 0, -1)
+	train, err := r.snapshot(ctx, "training snapshots", features.SnapshotOptions{From: firstTrain, To: lastTrain, Every: "1mo", EndOfData: known})
+	if err != nil {
+		return err
+	}
+	test, err := r.snapshot(ctx, "test snapshots", features.SnapshotOptions{From: firstTest, To: lastTest, Every: "1mo"})
+	if err != nil {
+		return err
+	}
+	var truth *Truth
+	if err := r.step("read truth.csv", func() (string, error) {
+		var err error
+		truth, err = ReadTruth(dir, features.DefaultThreshold)
+		return "true hazards of every invoice", err
+	}); err != nil {
+		return err
+	}
+	ref := Reference(truth, test, metrics.Horizons[:3])
+	opt := r.options(model.Behaviour, synthDefaults)
+	res, err := r.train(ctx, "train behaviour model", train, opt)
+	if err != nil {
+		return err
+	}
+	var rep *metrics.Report
+	if err := r.step("evaluate on the test dates", func() (string, error) {
+		var err error
+		rep, err = training.Evaluate(res.Artifact, test, nil, ref)
+		return fmt.Sprintf("%d rows, %d events", test.Len(), countEvents(test)), err
+	}); err != nil {
+		return err
+	}
+	r.res.Inputs = inputs(res.Artifact)
+	r.res.Reports = append(r.res.Reports, NamedReport{Name: "behaviour model on the test dates", Report: rep})
+	if r.res.Groups, err = groups(res.Artifact, test); err != nil {
+		return err
+	}
+	var tr metrics.Scores
+	for _, o := range rep.Others {
+		if o.Name == ref.Name {
+			tr = o
+		}
+	}
+	auc, tAUC := rep.Model.AUC["90d"], tr.AUC["90d"]
+	br, tBr := rep.Model.Brier["90d"], tr.Brier["90d"]
+	r.res.Protocol = fmt.Sprintf("Synthetic world of %d customers x %d months (seed %d). Behaviour model trained on %d customer snapshots at %d monthly dates %s..%s "+
+		"with the labels known on %s (every training row has 90+ days of follow-up; early stopping on the latest dates), tested on %d snapshots at %s..%s with 90+ days of follow-up; "+
+		"the true hazards are those of truth.csv, combined per customer over the invoices whose 30-days-past-due day falls within the horizon.",
+		r.cfg.Customers, r.cfg.Months, r.cfg.Seed, train.Len(), monthsBetween(firstTrain, lastTrain)+1, firstTrain.Format(time.DateOnly), lastTrain.Format(time.DateOnly),
+		known.Format(time.DateOnly), test.Len(), firstTest.Format(time.DateOnly), lastTest.Format(time.DateOnly))
+	r.res.Checks = append(r.res.Checks,
+		Check{Metric: "AUC behind within 90 days", Duewise: auc, Reference: fmt.Sprintf("%.4f (true hazards)", tAUC),
+			Target: fmt.Sprintf(">= true - %.2f = %.4f", SyntheticMaxGap, tAUC-SyntheticMaxGap), Pass: auc >= tAUC-SyntheticMaxGap},
+		Check{Metric: "AUC gap to the true hazards (90d)", Duewise: tAUC - auc, Reference: "0", Pass: true},
+		Check{Metric: "Brier score at 90 days", Duewise: br, Reference: fmt.Sprintf("%.4f (true hazards)", tBr), Pass: true},
+		Check{Metric: "Brier gap to the true hazards (90d)", Duewise: br - tBr, Reference: "0", Pass: true},
+		Check{Metric: "AUC behind within 30 days", Duewise: rep.Model.AUC["30d"], Reference: fmt.Sprintf("%.4f (true hazards)", tr.AUC["30d"]), Pass: true},
+	)
+	for _, o := range rep.Others {
+		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name {
+			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC 90d, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
+		}
+	}
+	return nil
+}
+
+// Reference returns the true risk of falling behind within each of the
+// horizons (days; a subset of metrics.Horizons, nil for the others) for
+// every row of d, as a training.Reference to evaluate next to a model.
+// Rows of customers the truth does not know get risk 0.
+func Reference(t *Truth, d *training.Dataset, horizons []int) training.Reference {
+	ref := training.Reference{Name: "true hazards (truth.csv)", Risk: make([][]float64, len(metrics.Horizons))}
+	for h, hd := range metrics.Horizons {
+		use := false
+		for _, x := range horizons {
+			use = use || x == hd
+		}
+		if !use {
+			continue
+		}
+		ref.Risk[h] = make([]float64, d.Len())
+		for i := range ref.Risk[h] {
+			ref.Risk[h][i], _ = t.Risk(d.Tenant[i], d.CustomerID[i], day(d.AsOf[i]), hd)
+		}
+	}
+	return ref
+}
+
+func monthsBetween(a, b time.Time) int {
+	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+}
+
+// groups compares the model's mean 90-day risk with the observed rate on
+// the rows of d for every categorical attribute (postcode_area by its
+// country and first character, the region), whether or not the model uses it.
+func groups(a *model.Artifact, d *training.Dataset) ([]Group, error) {
+	preds, err := training.Predictions(a, d, nil)
+	if err != nil {
+		return nil, err
+	}
+	r := &metrics.Rows{Duration: make([]float64, d.Len()), Event: make([]bool, d.Len()), Risk: make([][]float64, len(metrics.Horizons))}
+	r.Risk[2] = make([]float64, d.Len())
+	for i := range preds {
+		r.Duration[i], r.Event[i], r.Risk[2][i] = float64(d.Duration[i]), d.Event[i] == 1, preds[i].P[2]
+	}
+	used := map[string]bool{}
+	for _, f := range a.Features {
+		used[f.Name] = true
+	}
+	var out []Group
+	for j, name := range d.CatNames {
+		r.Segment = d.Cat[j]
+		if name == "postcode_area" {
+			country := slices.Index(d.CatNames, "country")
+			r.Segment = make([]string, d.Len())
+			for i, v := range d.Cat[j] {
+				if v != "" {
+					r.Segment[i] = v[:1]
+				}
+				if country >= 0 {
+					r.Segment[i] = d.Cat[country][i] + " " + r.Segment[i]
+				}
+			}
+			name = "postcode_area (country, first character)"
+		}
+		out = append(out, Group{Attribute: name, Input: used[d.CatNames[j]], Values: metrics.BySegment(r, nil)})
+	}
+	return out, nil
+}
