@@ -86,8 +86,12 @@ table says which), 1 on an error.`,
 				return err
 			}
 			if cfg.Dataset != quality.Synthetic {
-				if _, err := os.Stat(cfg.Data); err != nil {
+				fi, err := os.Stat(cfg.Data)
+				if err != nil {
 					return fmt.Errorf("--data: %w (download it as described in docs/public-datasets.md, or pass its path)", err)
+				}
+				if fi.IsDir() { // the folder that holds the file
+					cfg.Data = filepath.Join(cfg.Data, filepath.Base(defaultData[cfg.Dataset]))
 				}
 			}
 			gg := *g
@@ -126,7 +130,7 @@ table says which), 1 on an error.`,
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.Dataset, "dataset", "", "uci, ibm-ar or synthetic (required)")
-	f.StringVar(&cfg.Data, "data", "", "source file of a public dataset (default ../shared/data/UCI_Credit_Card.csv or ../shared/data/WA_Fn-UseC_-Accounts-Receivable.csv)")
+	f.StringVar(&cfg.Data, "data", "", "source file of a public dataset, or the folder that holds it (default ../shared/data/UCI_Credit_Card.csv or ../shared/data/WA_Fn-UseC_-Accounts-Receivable.csv)")
 	f.IntVar(&cfg.Customers, "customers", cfg.Customers, "synthetic: customers in the generated world")
 	f.IntVar(&cfg.Months, "months", cfg.Months, "synthetic: simulated months")
 	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the world, the folds and the networks")
