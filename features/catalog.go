@@ -82,6 +82,10 @@ var catalog = []Signal{
 	{"last_due_days_late", Numeric, "at T", "running lateness of the invoice with the latest due date before T", false},
 	{"as_of_month", Numeric, "at T", "calendar month of T, 1..12 (seasonality)", true},
 	{"reminder_stage_30d", Numeric, "30d", "highest dunning stage sent in the last 30 days: 0 none, 1 reminder, 2 second reminder, 3 final notice, 4 collection", false},
+	{"payment_day_mean_90d", Numeric, "90d", "mean days from due date to full payment of invoices paid in full in [T-90, T) (negative = paid early)", false},
+	{"payment_day_mean_365d", Numeric, "365d", "mean days from due date to full payment of invoices paid in full in [T-365, T) (negative = paid early)", false},
+	{"days_since_last_on_time", Numeric, "at T", "days since the due date of the latest invoice paid in full on or before its due date", false},
+	{"days_since_last_address_change", Numeric, "at T", "days since the latest address change", false},
 }
 
 // invoiceSignals are the extra columns of invoice snapshots.

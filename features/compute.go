@@ -105,6 +105,7 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 		odN, odC, odOld, hasLate, lastLateDue, remN, remResp                 int64
 		pdN, pdS, pdS2, partial, openN, openC, amt365, collPay, behind       int64
 		dueN, lastDue, lastDueLate                                           int64
+		pm90N, pm90S, pm365N, pm365S, onTimeN, lastOnTime                    int64
 	)
 	for _, inv := range h.Invoices {
 		ps := pays[inv.InvoiceID]
@@ -209,6 +210,18 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 			}
 			dueN++
 		}
+		if fullT && fullD >= T-90 {
+			pm90N++
+			pm90S += int64(fullD - due)
+		}
+		if fullT && fullD >= T-365 {
+			pm365N++
+			pm365S += int64(fullD - due)
+		}
+		if due < T && late == 0 {
+			onTimeN++
+			lastOnTime = max(lastOnTime, int64(due))
+		}
 		if due < T && late > 0 {
 			hasLate++
 			lastLateDue = max(lastLateDue, int64(due))
@@ -269,6 +282,15 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 		cnt("last_due_days_late", lastDueLate)
 	}
 	set("as_of_month", float64(day(asOf).Month()))
+	if pm90N > 0 {
+		set("payment_day_mean_90d", float64(pm90S)/float64(pm90N))
+	}
+	if pm365N > 0 {
+		set("payment_day_mean_365d", float64(pm365S)/float64(pm365N))
+	}
+	if onTimeN > 0 {
+		cnt("days_since_last_on_time", int64(T)-lastOnTime)
+	}
 
 	in := func(d int32, n int32) bool { return d >= T-n && d < T }
 	failed := func(s string) bool { return s == "failed" || s == "reversed" }
@@ -371,10 +393,15 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	cnt("disputes_open", dispOpen)
 	cnt("disputes_365d", disp365)
 
-	var addr180, pmc365, contact90, complaint365 int64
+	var addr180, pmc365, contact90, complaint365, addrN int64
+	addrLast := int32(0)
 	departed := false
 	for _, e := range h.Events {
 		d := dayOf(e.OccurredAt)
+		if e.Kind == "address_change" && d < T {
+			addrN++
+			addrLast = max(addrLast, d)
+		}
 		if isDeparture(e.Kind, e.Detail) {
 			departed = departed || d < T
 			continue
@@ -391,6 +418,9 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 		}
 	}
 	cnt("address_changes_180d", addr180)
+	if addrN > 0 {
+		cnt("days_since_last_address_change", int64(T-addrLast))
+	}
 	cnt("payment_method_changes_365d", pmc365)
 	cnt("contacts_90d", contact90)
 	cnt("complaints_365d", complaint365)

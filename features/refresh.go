@@ -20,7 +20,11 @@ const LatestTable = "features_latest"
 // ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so the first version's
 // table must not already hold it.
 var latestColumnsSince = map[string]int{
-	"reminder_stage_30d": 2,
+	"reminder_stage_30d":             2,
+	"payment_day_mean_90d":           3,
+	"payment_day_mean_365d":          4,
+	"days_since_last_on_time":        5,
+	"days_since_last_address_change": 6,
 }
 
 // latestType is the ClickHouse type of a signal's column in features_latest.

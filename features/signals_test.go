@@ -136,31 +136,35 @@ var mainExpected = map[string]float64{
 	"payment_day_std_365d":                 math.Sqrt(227.25), // pay days -1, 14, 20, 41: mean 18.5, variance 909/4
 	"monthly_amount":                       100,
 
-	"late_share_90d":              3.0 / 3, // due in [2025-04-02, T): I7, I8, I4 with lateness 20, 41, 21
-	"days_late_mean_90d":          82.0 / 3,
-	"late_share_trend":            1 - 0.8,
-	"partial_payment_share_365d":  2.0 / 5, // I3 (two payments), I4 (30 of 80)
-	"open_invoices_count":         2,       // I4, I5
-	"open_amount":                 150,
-	"overdue_to_monthly":          0.5,
-	"invoice_amount_mean_365d":    480.0 / 5,
-	"dd_attempts_365d":            4, // D1-D4
-	"dd_failed_share_365d":        3.0 / 4,
-	"days_since_last_dd_failure":  21,
-	"reminders_365d":              5,
-	"days_since_last_reminder":    11,
-	"collections_365d":            0,
-	"collection_payments_730d":    0,
-	"arrangements_730d":           2, // A1 (agreed 2023-09-01, inside [2023-07-02, T)), A2
-	"disputes_365d":               2,
-	"payment_method_changes_365d": 0,
-	"contacts_90d":                0,
-	"complaints_365d":             0,
-	"credit_limit":                math.NaN(),
-	"credit_utilisation":          math.NaN(),
-	"last_due_days_late":          21, // I4, due 2025-06-10, the latest due date before T
-	"as_of_month":                 7,
-	"reminder_stage_30d":          3, // R8c final notice on 06-20 (R8b second reminder on 06-08; R7, R8a before the window; R4 at T)
+	"late_share_90d":                 3.0 / 3, // due in [2025-04-02, T): I7, I8, I4 with lateness 20, 41, 21
+	"days_late_mean_90d":             82.0 / 3,
+	"late_share_trend":               1 - 0.8,
+	"partial_payment_share_365d":     2.0 / 5, // I3 (two payments), I4 (30 of 80)
+	"open_invoices_count":            2,       // I4, I5
+	"open_amount":                    150,
+	"overdue_to_monthly":             0.5,
+	"invoice_amount_mean_365d":       480.0 / 5,
+	"dd_attempts_365d":               4, // D1-D4
+	"dd_failed_share_365d":           3.0 / 4,
+	"days_since_last_dd_failure":     21,
+	"reminders_365d":                 5,
+	"days_since_last_reminder":       11,
+	"collections_365d":               0,
+	"collection_payments_730d":       0,
+	"arrangements_730d":              2, // A1 (agreed 2023-09-01, inside [2023-07-02, T)), A2
+	"disputes_365d":                  2,
+	"payment_method_changes_365d":    0,
+	"contacts_90d":                   0,
+	"complaints_365d":                0,
+	"credit_limit":                   math.NaN(),
+	"credit_utilisation":             math.NaN(),
+	"last_due_days_late":             21, // I4, due 2025-06-10, the latest due date before T
+	"as_of_month":                    7,
+	"reminder_stage_30d":             3,         // R8c final notice on 06-20 (R8b second reminder on 06-08; R7, R8a before the window; R4 at T)
+	"payment_day_mean_90d":           30.5,      // paid in full in [2025-04-02, T): I7 +20, I8 +41
+	"payment_day_mean_365d":          121.0 / 5, // paid in full in [2024-07-01, T): I1 +47 (due before the window), I2 -1, I3 +14, I7 +20, I8 +41
+	"days_since_last_on_time":        167,       // I2, due 2025-01-15, the only invoice due before T with lateness 0
+	"days_since_last_address_change": 177,       // E1 on 2025-01-05 (E3 at T is not before T)
 }
 
 func TestSignalsHandWorked(t *testing.T) {

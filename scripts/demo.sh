@@ -2,19 +2,36 @@
 # `make run`: builds a demo payment world, loads it into the embedded store,
 # computes features, trains the three models, creates an API key and serves
 # the API on 127.0.0.1:8080.
+#
+# Everything it writes lives under .duewise/ unless these are set:
+#   DUEWISE_BIN     the duewise binary          (default bin/duewise)
+#   DUEWISE_STORE   the embedded store          (default .duewise/store)
+#   DUEWISE_MODELS  the model registry folder   (default .duewise/models)
+#   DUEWISE_DEMO    the demo world and files    (default .duewise/demo)
+#   DUEWISE_ADDR    the API's listen address    (default 127.0.0.1:8080)
+#   DEMO_CUSTOMERS  customers in the demo world (default 3000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dw=bin/duewise
+dw=${DUEWISE_BIN:-bin/duewise}
 export DUEWISE_STORE=${DUEWISE_STORE:-.duewise/store}
-demo=.duewise/demo
+export DUEWISE_MODELS=${DUEWISE_MODELS:-.duewise/models}
+export DUEWISE_TENANT=demo
+demo=${DUEWISE_DEMO:-.duewise/demo}
+addr=${DUEWISE_ADDR:-127.0.0.1:8080}
+customers=${DEMO_CUSTOMERS:-3000}
 tenant=demo
 step() { printf '\n==> %s\n' "$*"; }
 
-rm -rf "$demo" "$DUEWISE_STORE" .duewise/models
+pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$DUEWISE_STORE/serve.json" 2>/dev/null || true)
+if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+	echo "a duewise server (pid $pid) is serving $DUEWISE_STORE; stop it first (Ctrl-C in its terminal)" >&2
+	exit 1
+fi
+rm -rf "$demo" "$DUEWISE_STORE" "$DUEWISE_MODELS"
 mkdir -p "$demo"
 
-step "generate a demo world: 3,000 customers over 24 months"
-$dw generate --customers 3000 --months 24 --seed 7 --tenant "$tenant" --out "$demo/world"
+step "generate a demo world: $customers customers over 24 months"
+$dw generate --customers "$customers" --months 24 --seed 7 --tenant "$tenant" --out "$demo/world"
 
 step "ingest it into the embedded store ($DUEWISE_STORE)"
 $dw ingest --tenant "$tenant" --rejects "$demo/rejects" "$demo/world"
@@ -30,30 +47,42 @@ $dw features snapshot --tenant "$tenant" --level invoice --from "$first" --to "$
 
 step "train the behaviour, onboarding and invoice models"
 for kind in behaviour onboarding invoice; do
-	$dw train --kind "$kind" --snapshots "$demo/$kind.parquet" --seed 1 --out .duewise/models
+	$dw train --kind "$kind" --tenant "$tenant" --snapshots "$demo/$kind.parquet" --seed 1 --out "$DUEWISE_MODELS"
 done
-for v in $($dw models list --format ids); do $dw models promote --tenant "$tenant" "$v"; done
+for v in $($dw models list --format ids); do $dw models promote "$v"; done
 
 step "online features as of the end of the data"
 $dw features refresh --tenant "$tenant" --as-of "$end"
 
 step "an API key for tenant $tenant"
 key=$($dw keys create --tenant "$tenant" --scopes score,events,admin --name demo --quiet)
-customer=$($dw sql --format csv "SELECT customer_id FROM features_latest FINAL WHERE tenant = '$tenant' ORDER BY customer_id LIMIT 1" | tail -n 1 | tr -d '"')
+customer=$($dw sql --format csv "SELECT customer_id FROM features_latest FINAL WHERE tenant = '$tenant' AND status = 'ok' ORDER BY customer_id LIMIT 1" | tail -n 1 | tr -d '"')
+other=$($dw sql --format csv "SELECT customer_id FROM features_latest FINAL WHERE tenant = '$tenant' AND status = 'ok' ORDER BY customer_id LIMIT 1 OFFSET 1" | tail -n 1 | tr -d '"')
+url=http://$addr
 
-cat <<MSG
+cat <<MSG | tee "$demo/try.txt"
 
-duewise is starting on http://127.0.0.1:8080 (Ctrl-C stops it). Try:
+duewise is starting on $url (Ctrl-C stops it). Your demo API key (tenant $tenant,
+scopes score, events, admin) is
 
-  curl -s -H 'Authorization: Bearer $key' 'http://127.0.0.1:8080/v1/customers/$customer/risk?lang=en'
+  $key
 
+Try, in another terminal:
+
+  # a customer
+  curl -s -H 'Authorization: Bearer $key' '$url/v1/customers/$customer/risk?lang=en'
+
+  # an onboarding prospect
   curl -s -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' \\
-    -d '{"customer_type":"consumer","segment":"energy","channel":"online","payment_method":"bank_transfer","country":"NL","postcode_area":"1012","monthly_amount":85}' \\
-    http://127.0.0.1:8080/v1/onboarding/risk
+    -d '{"prospect_id":"P-1","customer_type":"consumer","segment":"energy","channel":"online","payment_method":"bank_transfer","country":"NL","postcode_area":"1012","monthly_amount":85}' \\
+    $url/v1/onboarding/risk
 
+  # a batch (NDJSON, one line per record, in input order)
   curl -s -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' \\
-    -d '{"customer_ids":["$customer"]}' http://127.0.0.1:8080/v1/risk/batch
+    -d '{"customer_ids":["$customer","$other","NO-SUCH-CUSTOMER"]}' $url/v1/risk/batch
 
-More: docs/api.md. Metrics: http://127.0.0.1:8080/metrics
+More: docs/api.md, $url/openapi.json, $url/metrics.
+While it runs, other commands on the same store go through the server, e.g.
+  $dw --store $DUEWISE_STORE keys list
 MSG
-exec $dw serve --addr 127.0.0.1:8080
+exec $dw serve --addr "$addr"

@@ -31,11 +31,14 @@ were rejected. See docs/data-contract.md.`,
 		Example: `  duewise ingest --tenant demo demo/
   duewise ingest --tenant acme --table invoices export-2025-01.csv
   duewise ingest --rejects /tmp/rejects payments.parquet`,
-		Args: cobra.MinimumNArgs(1),
+		Args:        cobra.MinimumNArgs(1),
+		Annotations: map[string]string{annotationArgs: "paths"},
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			ctx := cmd.Context()
-			if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-				cfg.Progress = os.Stderr
+			if f, ok := cmd.ErrOrStderr().(*os.File); ok {
+				if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+					cfg.Progress = f
+				}
 			}
 			cfg.Log = g.log
 			e, err := g.openWarehouse(ctx)

@@ -12,29 +12,53 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/duewise/duewise/serving/api"
+	"github.com/duewise/duewise/warehouse"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd().ExecuteContext(ctx)
+	cmd, err := newRootCmd().ExecuteContextC(ctx)
+	var fw *forwardError
+	if errors.As(err, &fw) {
+		// The store is held by a running `duewise serve`: run the command
+		// there.
+		err = forward(ctx, cmd, fw.state, os.Stdout, os.Stderr)
+	}
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "duewise:", err)
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, "duewise:", msg)
+		}
 		os.Exit(exitCode(err))
 	}
 }
 
-// globals are the flags every subcommand shares.
+// globals are the flags every subcommand shares, and what a command run
+// inside `duewise serve` (for a client, see forward.go) gets from it.
 type globals struct {
 	store      string // embedded chDB store path
 	clickhouse string // ClickHouse server DSN; wins over store when set
 	libchdb    string // path of libchdb.so; empty searches
 	logLevel   string
 	log        *slog.Logger
+
+	// engine, when set, is the running server's warehouse: the command
+	// runs inside `duewise serve` and uses it instead of opening one.
+	engine warehouse.Engine
+	// running is that server, for commands that use its memory.
+	running *api.Server
+	// newRoot builds a command tree (set by newRootCmdWith; a field, not a
+	// call, because serve builds trees for forwarded commands).
+	newRoot func(g *globals) *cobra.Command
 }
 
-func newRootCmd() *cobra.Command {
-	g := &globals{}
+func newRootCmd() *cobra.Command { return newRootCmdWith(&globals{}) }
+
+// newRootCmdWith builds the command tree on g.
+func newRootCmdWith(g *globals) *cobra.Command {
+	g.newRoot = newRootCmdWith
 	root := &cobra.Command{
 		Use:           "duewise",
 		Short:         "Predict whether and when customers fall behind on payments, and what to do about it",
@@ -45,7 +69,9 @@ func newRootCmd() *cobra.Command {
 			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)
 			}
-			g.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			if g.log == nil {
+				g.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			}
 			return nil
 		},
 	}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -17,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/model/registry"
+	"github.com/duewise/duewise/serving/admin"
 	"github.com/duewise/duewise/serving/api"
 	"github.com/duewise/duewise/serving/policy"
 	"github.com/duewise/duewise/warehouse"
@@ -26,64 +31,115 @@ import (
 type serveFlags struct {
 	registry string
 	policy   string
+	cfg      api.Config
 }
 
 func (f *serveFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.registry, "registry", envOr("DUEWISE_MODELS", ".duewise/models"), "model registry folder (env DUEWISE_MODELS)")
 	c.Flags().StringVar(&f.policy, "policy", "", "policy YAML file replacing the embedded default (docs/actions.md)")
+	c.Flags().IntVar(&f.cfg.Workers, "workers", 0, "goroutines scoring batches in parallel (0 = one per CPU)")
 }
 
 // newServer opens the API server on e (without listening).
-func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serveFlags, reload time.Duration) (*api.Server, error) {
-	pol, err := policy.Default()
-	if f.policy != "" {
-		pol, err = policy.LoadFile(f.policy)
-	}
+func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serveFlags) (*api.Server, error) {
+	pol, err := policy.LoadFile(f.policy)
 	if err != nil {
 		return nil, err
 	}
-	return api.New(ctx, api.Config{Engine: e, Registry: registry.New(f.registry, e), Policy: pol, Log: g.log, Reload: reload})
+	cfg := f.cfg
+	cfg.Engine, cfg.Registry, cfg.Policy, cfg.Log = e, registry.New(f.registry, e), pol, g.log
+	return api.New(ctx, cfg)
 }
 
 func newServeCmd(g *globals) *cobra.Command {
 	var f serveFlags
 	var addr string
-	var reload time.Duration
-	var rate float64
+	d := api.DefaultConfig()
 	c := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:8080] [--policy FILE] [--registry DIR]",
 		Short: "Serve the REST API: risk scores, reasons and recommended actions",
 		Long: `Serve answers the REST API (docs/api.md, /openapi.json) from memory: the
 online features (features_latest, see 'duewise features refresh') and the
 active models of every tenant ('duewise models promote') are loaded at start
-and reloaded in the background every --reload, without blocking requests.
-Ctrl-C or SIGTERM drains in-flight requests before exiting.
+and reloaded in the background (the features when they changed, every
+--reload), without blocking requests. Ctrl-C or SIGTERM drains in-flight
+requests before exiting.
 
-The embedded store can be opened by one process only: while serve runs on
-it, use the API (POST /v1/events, POST /v1/models/{version}/activate) or a
-ClickHouse server (--clickhouse) for other commands.`,
+The embedded store can be opened by one process only. While serve runs on
+it, other duewise commands on the same --store (keys, ingest, models, sql,
+features refresh, ...) run through the server: serve writes serve.json
+(address and token, readable by its owner only) into the store folder and
+those commands send their arguments to it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if g.engine != nil {
+				return errors.New("serve cannot run inside a running server")
+			}
 			e, err := g.openWarehouse(ctx)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			s, err := g.newServer(ctx, e, f, reload)
+			s, err := g.newServer(ctx, e, f)
 			if err != nil {
 				return err
 			}
-			return s.Run(ctx, addr, func(a net.Addr) {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			if g.clickhouse == "" {
+				adm, err := admin.Start(admin.Config{Dir: g.store, API: ln.Addr().String(), Exec: g.execInServer(e, s), Log: g.log})
+				if err != nil {
+					ln.Close()
+					return err
+				}
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					adm.Close(ctx)
+				}()
+			}
+			return s.Run(ctx, ln, func(a net.Addr) {
 				g.log.Info("serving", "addr", a.String(), "store", g.where())
 			})
 		},
 	}
 	f.add(c)
-	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	c.Flags().DurationVar(&reload, "reload", time.Minute, "how often to reload online features, keys and active models")
-	c.Flags().Float64Var(&rate, "rate", 200, "requests per second allowed per API key")
+	fl := c.Flags()
+	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	fl.DurationVar(&f.cfg.Reload, "reload", d.Reload, "how often to check for new online features and active models")
+	fl.Float64Var(&f.cfg.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
+	fl.IntVar(&f.cfg.Burst, "burst", d.Burst, "burst of requests allowed per API key above --rate")
+	fl.Int64Var(&f.cfg.MaxBody, "max-body", d.MaxBody, "largest request body in bytes")
+	fl.Int64Var(&f.cfg.MaxBatchBody, "max-batch-body", d.MaxBatchBody, "largest body of POST /v1/risk/batch and POST /v1/events in bytes")
+	fl.DurationVar(&f.cfg.RequestTimeout, "timeout", d.RequestTimeout, "time limit of one request")
+	fl.DurationVar(&f.cfg.ShutdownTimeout, "drain", d.ShutdownTimeout, "at shutdown, how long in-flight requests may take to finish")
+	fl.DurationVar(&f.cfg.StaleGrace, "stale-grace", d.StaleGrace, "how long customer lookups keep using the features in memory after the warehouse became unreachable (0: answer 503 at once)")
+	fl.IntVar(&f.cfg.Threshold, "threshold", d.Threshold, "days past due that count as behind (for inline histories)")
 	return c
+}
+
+// execInServer runs forwarded command lines inside the server: a fresh
+// command tree whose commands use the server's engine (and, for score
+// --all, its memory). After each command the server reloads keys, models
+// and features, so that a new key or a promoted model works at once.
+func (g *globals) execInServer(e warehouse.Engine, s *api.Server) admin.Exec {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		sub := &globals{engine: e, running: s, log: g.log, logLevel: "info"}
+		root := g.newRoot(sub)
+		root.SetArgs(args)
+		root.SetOut(stdout)
+		root.SetErr(stderr)
+		_, err := root.ExecuteContextC(ctx)
+		s.Reload(context.WithoutCancel(ctx))
+		if err != nil {
+			fmt.Fprintln(stderr, "duewise:", err)
+			return exitCode(err)
+		}
+		return 0
+	}
 }
 
 // scoreAll is `duewise score --all`.
@@ -92,22 +148,29 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, 
 	if (out == "") == (table == "") {
 		return fmt.Errorf("score --all: give --out FILE or --table NAME")
 	}
+	if lang != "en" && lang != "nl" {
+		return fmt.Errorf("--lang %q: want en or nl", lang)
+	}
 	e, err := g.openWarehouse(ctx)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	s, err := g.newServer(ctx, e, f, time.Hour)
-	if err != nil {
-		return err
+	s := g.running
+	if s == nil {
+		f.cfg.Reload = time.Hour
+		if s, err = g.newServer(ctx, e, f); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	w, err := newScoreSink(ctx, e, out, table)
 	if err != nil {
 		return err
 	}
-	n, err := s.ScoreAll(ctx, tenant, lang, w.add)
+	n, err := s.ScoreAll(ctx, tenant, lang, w.encode, w.write)
 	if err != nil {
+		w.abort()
 		return err
 	}
 	if err := w.close(ctx); err != nil {
@@ -120,14 +183,15 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, 
 
 // scoreSink writes batch scores to a CSV/NDJSON file or a warehouse table.
 type scoreSink struct {
-	e     warehouse.Engine
-	table string
-	file  *os.File
-	csv   *csv.Writer
-	json  *json.Encoder
-	b     *array.RecordBuilder
-	n     int
-	now   time.Time
+	e      warehouse.Engine
+	table  string
+	path   string
+	file   *os.File
+	w      *bufio.Writer
+	ndjson bool
+	b      *array.RecordBuilder
+	n      int
+	now    time.Time
 }
 
 var scoreSchema = arrow.NewSchema([]arrow.Field{
@@ -137,21 +201,24 @@ var scoreSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "p_90d", Type: arrow.PrimitiveTypes.Float64}, {Name: "p_180d", Type: arrow.PrimitiveTypes.Float64},
 	{Name: "p_365d", Type: arrow.PrimitiveTypes.Float64}, {Name: "expected_days", Type: arrow.PrimitiveTypes.Float64},
 	{Name: "band", Type: arrow.BinaryTypes.String}, {Name: "reasons", Type: arrow.BinaryTypes.String},
-	{Name: "actions", Type: arrow.BinaryTypes.String}, {Name: "model_version", Type: arrow.BinaryTypes.String},
-	{Name: "scored_at", Type: arrow.PrimitiveTypes.Uint32},
+	{Name: "actions", Type: arrow.BinaryTypes.String}, {Name: "rules_fired", Type: arrow.BinaryTypes.String},
+	{Name: "model_version", Type: arrow.BinaryTypes.String}, {Name: "scored_at", Type: &arrow.TimestampType{Unit: arrow.Second, TimeZone: "UTC"}},
 }, nil)
 
+// scoreColumns are the CSV columns (and table columns) of score --all.
+var scoreColumns = []string{"tenant", "customer_id", "as_of", "status", "p_30d", "p_60d", "p_90d", "p_180d", "p_365d", "expected_days", "band", "reasons", "actions", "rules_fired", "model_version"}
+
 func newScoreSink(ctx context.Context, e warehouse.Engine, out, table string) (*scoreSink, error) {
-	s := &scoreSink{e: e, table: table, now: time.Now().UTC()}
+	s := &scoreSink{e: e, table: table, path: out, now: time.Now().UTC()}
 	if table != "" {
-		if strings.ContainsFunc(table, func(r rune) bool {
+		if table == "" || strings.ContainsFunc(table, func(r rune) bool {
 			return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 		}) {
 			return nil, fmt.Errorf("--table %q: letters, digits and _ only", table)
 		}
 		err := e.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (tenant String, customer_id String, as_of Date, status String,
 p_30d Float64, p_60d Float64, p_90d Float64, p_180d Float64, p_365d Float64, expected_days Float64, band String,
-reasons String, actions String, model_version String, scored_at DateTime) ENGINE = MergeTree ORDER BY (tenant, customer_id, scored_at)`, nil)
+reasons String, actions String, rules_fired String, model_version String, scored_at DateTime) ENGINE = MergeTree ORDER BY (tenant, customer_id, scored_at)`, nil)
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", table, err)
 		}
@@ -162,48 +229,84 @@ reasons String, actions String, model_version String, scored_at DateTime) ENGINE
 	if err != nil {
 		return nil, fmt.Errorf("score --all: %w", err)
 	}
-	s.file = f
+	s.file, s.w = f, bufio.NewWriterSize(f, 1<<20)
 	if strings.HasSuffix(out, ".ndjson") || strings.HasSuffix(out, ".jsonl") {
-		s.json = json.NewEncoder(f)
+		s.ndjson = true
 		return s, nil
 	}
-	s.csv = csv.NewWriter(f)
-	s.csv.Write([]string{"tenant", "customer_id", "as_of", "status", "p_30d", "p_60d", "p_90d", "p_180d", "p_365d", "expected_days", "band", "reasons", "actions", "model_version"})
-	return s, nil
+	cw := csv.NewWriter(s.w)
+	cw.Write(scoreColumns)
+	cw.Flush()
+	return s, cw.Error()
 }
 
-func (s *scoreSink) add(tenant string, a *api.RiskAnswer) error {
-	switch {
-	case s.json != nil:
-		return s.json.Encode(struct {
+// scoreRow is one answer ready to write: a JSON line, or the cells of a
+// CSV row and of a table row.
+type scoreRow struct {
+	line  []byte
+	cells []string
+	asOf  time.Time
+	p     [6]float64
+}
+
+// encode formats an answer; it runs on the scoring workers.
+func (s *scoreSink) encode(tenant string, a *api.RiskAnswer) (any, error) {
+	if s.ndjson {
+		b, err := json.Marshal(struct {
 			Tenant string `json:"tenant"`
 			*api.RiskAnswer
 		}{tenant, a})
-	case s.csv != nil:
-		reasons, _ := json.Marshal(a.Reasons)
-		actions, _ := json.Marshal(a.Actions)
-		p := a.Probabilities
-		ff := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-		return s.csv.Write([]string{tenant, a.CustomerID, a.AsOf, a.Status, ff(p.D30), ff(p.D60), ff(p.D90), ff(p.D180), ff(p.D365), ff(a.ExpectedDays), a.Band, string(reasons), string(actions), a.Model.Version})
+		return &scoreRow{line: append(b, '\n')}, err
 	}
-	reasons, _ := json.Marshal(a.Reasons)
-	actions, _ := json.Marshal(a.Actions)
-	d, _ := time.Parse(time.DateOnly, a.AsOf)
+	reasons, err := json.Marshal(a.Reasons)
+	if err != nil {
+		return nil, err
+	}
+	actions, err := json.Marshal(a.Actions)
+	if err != nil {
+		return nil, err
+	}
+	rules, _ := json.Marshal(a.RulesFired)
+	p := a.Probabilities
+	r := &scoreRow{p: [6]float64{p.D30, p.D60, p.D90, p.D180, p.D365, a.ExpectedDays}}
+	ff := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	r.cells = []string{tenant, a.CustomerID, a.AsOf, a.Status, ff(p.D30), ff(p.D60), ff(p.D90), ff(p.D180), ff(p.D365), ff(a.ExpectedDays),
+		a.Band, string(reasons), string(actions), string(rules), a.Model.Version}
+	if s.b != nil {
+		r.asOf, _ = time.Parse(time.DateOnly, a.AsOf)
+		return r, nil
+	}
+	// CSV: quote here, on the worker.
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write(r.cells)
+	cw.Flush()
+	r.line, r.cells = buf.Bytes(), nil
+	return r, cw.Error()
+}
+
+// write writes one encoded answer, in order.
+func (s *scoreSink) write(x any) error {
+	r := x.(*scoreRow)
+	if s.b == nil {
+		_, err := s.w.Write(r.line)
+		return err
+	}
 	b := s.b
-	b.Field(0).(*array.StringBuilder).Append(tenant)
-	b.Field(1).(*array.StringBuilder).Append(a.CustomerID)
-	b.Field(2).(*array.Date32Builder).Append(arrow.Date32FromTime(d))
-	b.Field(3).(*array.StringBuilder).Append(a.Status)
-	for i, x := range []float64{a.Probabilities.D30, a.Probabilities.D60, a.Probabilities.D90, a.Probabilities.D180, a.Probabilities.D365, a.ExpectedDays} {
+	c := r.cells
+	b.Field(0).(*array.StringBuilder).Append(c[0])
+	b.Field(1).(*array.StringBuilder).Append(c[1])
+	b.Field(2).(*array.Date32Builder).Append(arrow.Date32FromTime(r.asOf))
+	b.Field(3).(*array.StringBuilder).Append(c[3])
+	for i, x := range r.p {
 		b.Field(4 + i).(*array.Float64Builder).Append(x)
 	}
-	b.Field(10).(*array.StringBuilder).Append(a.Band)
-	b.Field(11).(*array.StringBuilder).Append(string(reasons))
-	b.Field(12).(*array.StringBuilder).Append(string(actions))
-	b.Field(13).(*array.StringBuilder).Append(a.Model.Version)
-	b.Field(14).(*array.Uint32Builder).Append(uint32(s.now.Unix()))
+	for i := 10; i <= 14; i++ {
+		b.Field(i).(*array.StringBuilder).Append(c[i])
+	}
+	b.Field(15).(*array.TimestampBuilder).Append(arrow.Timestamp(s.now.Unix()))
 	s.n++
-	if s.n%50_000 == 0 {
+	if s.n%100_000 == 0 {
 		return s.flush(context.Background())
 	}
 	return nil
@@ -226,11 +329,23 @@ func (s *scoreSink) close(ctx context.Context) error {
 		defer s.b.Release()
 		return s.flush(ctx)
 	}
-	if s.csv != nil {
-		s.csv.Flush()
-		if err := s.csv.Error(); err != nil {
-			return err
-		}
+	if err := s.w.Flush(); err != nil {
+		s.abort()
+		return fmt.Errorf("write %s: %w", s.path, err)
 	}
-	return s.file.Close()
+	if err := s.file.Close(); err != nil {
+		os.Remove(s.path)
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// abort removes a partly written file (a table keeps what was written).
+func (s *scoreSink) abort() {
+	if s.b != nil {
+		s.b.Release()
+		return
+	}
+	s.file.Close()
+	os.Remove(s.path)
 }

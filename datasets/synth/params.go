@@ -79,6 +79,44 @@ var onTime = [numArchetypes]float64{0.97, 0.35, 0.95, 0.45, 0.82}
 
 var stateOnTime = [numStates]float64{1, 0.75, 0.55, 0.7, 0.85, 1}
 
+// leadMin..leadMax is the range of a customer's habitual lead: the days
+// before the due date on which they pay an invoice by transfer or pay
+// link when nothing is wrong (drawn once per customer, +-1 day per
+// invoice). Under strain, hardship or a move the money comes at the last
+// moment (0..1 days early); see daysEarly.
+var (
+	leadMin = [numArchetypes]int{2, 0, 2, 0, 2}
+	leadMax = [numArchetypes]int{8, 2, 8, 2, 8}
+)
+
+// A late payer (of an invoice paid within 30 days) pays after the first
+// reminder with probability firstReminderPays x stateReminderPays, else
+// after the second: a nudge is enough for the forgetful, not for a
+// customer who is short of money.
+var (
+	firstReminderPays = [numArchetypes]float64{0.6, 1, 0.6, 0.6, 0.6}
+	stateReminderPays = [numStates]float64{1, 0.6, 0.35, 0.8, 0.8, 1}
+)
+
+// refundShare is the probability, per state, that a direct debit which
+// was collected is refunded on the debtor's request (MD06, SEPA Core's
+// 8-week no-questions refund) a few days later, and the invoice then paid
+// by transfer after a reminder: a way to free cash that customers in
+// payment trouble use.
+var refundShare = [numStates]float64{0.002, 0.12, 0.25, 0.05, 0.06, 0.15}
+
+// partialShare is the probability that a late bank-transfer payment
+// comes in two parts, per state: paying what one can is a liquidity sign.
+var partialShare = [numStates]float64{0.10, 0.30, 0.45, 0.15, 0.25, 0.25}
+
+// A planned move (the "moving house" life event) is reported ahead with
+// probability movedAhead, movedAheadMin..movedAheadMax days before the
+// move's trace date.
+const (
+	movedAhead                   = 0.6
+	movedAheadMin, movedAheadMax = 7, 35
+)
+
 // Monthly transition probabilities of the hidden state outside life events.
 var toStrained = [numArchetypes]float64{0.008, 0.015, 0.008, 0, 0.012}
 

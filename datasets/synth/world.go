@@ -49,6 +49,7 @@ type sim struct {
 
 	terms   int
 	billDay int
+	lead    int // habitual days before the due date an on-time transfer is paid
 	life    int // index into lifeKinds; -1 none
 	lifeAt  int // month the life event starts (may be < 0)
 	lifeDur int
@@ -178,6 +179,7 @@ func (s *sim) profile() {
 		created = s.cal.monthStart[0] + rf.Date(s.r.IntN(int(last-s.cal.monthStart[0])+1))
 	}
 	s.billDay = s.between(1, 28)
+	s.lead = s.between(leadMin[s.arch], leadMax[s.arch])
 	s.life = -1
 	if s.arch == lifeEvent {
 		w := make([]float64, len(lifeKinds))
@@ -269,6 +271,13 @@ func (s *sim) lifeStarts(m int, k lifeKind) {
 	d := s.cal.monthStart[m] + rf.Date(s.r.IntN(s.billDay+s.terms-2))
 	switch k.name {
 	case "moving house":
+		// A planned move is usually reported ahead: suppliers ask for the
+		// new address and the moving date weeks before.
+		if s.chance(movedAhead) {
+			if e := d - rf.Date(s.between(movedAheadMin, movedAheadMax)); e > s.cust.CreatedAt {
+				d = e
+			}
+		}
 		s.event(d, "address_change", "moved")
 		if s.method == "direct_debit" && s.chance(0.6) {
 			s.closedAcct = true
@@ -343,7 +352,7 @@ func (s *sim) month(m int) bool {
 	s.b.Invoices = append(s.b.Invoices, inv)
 
 	h := s.hazard(m, issued.At(12, 0, 0), inv.Amount)
-	s.b.Truth = append(s.b.Truth, rf.Truth{CustomerID: s.id, Month: s.cal.monthStart[m], Hazard: h, State: stateNames[s.st]})
+	s.b.Truth = append(s.b.Truth, rf.Truth{CustomerID: s.id, Month: s.cal.monthStart[m], Hazard: h, State: stateNames[s.st], Archetype: archetypeNames[s.arch]})
 	behind := s.chance(h)
 	if behind {
 		s.settleBehind(&inv)
@@ -429,9 +438,9 @@ func (s *sim) settleOK(inv *rf.Invoice) {
 	case s.chance(pOn) && !s.closedAcct:
 		late = 0
 		if !dd && s.method != "card" {
-			late = -s.between(0, 5)
+			late = -s.daysEarly()
 		}
-	case s.arch == forgetful || s.chance(0.6):
+	case s.chance(firstReminderPays[s.arch] * stateReminderPays[s.st]):
 		late = r1 + s.between(1, 6)
 	default:
 		late = r2 + s.between(1, 5)
@@ -454,8 +463,19 @@ func (s *sim) settleOK(inv *rf.Invoice) {
 	if dd {
 		if late <= 0 {
 			s.debit(inv, s.ddAt(inv, 0), "succeeded", "")
-			s.pay(inv, inv.DueAt.At(s.between(6, 9), 0, 0), inv.Amount, "direct_debit")
 			s.ddFails = 0
+			if !s.chance(refundShare[s.st]) {
+				s.pay(inv, inv.DueAt.At(s.between(6, 9), 0, 0), inv.Amount, "direct_debit")
+				return
+			}
+			// The debtor has the collected debit refunded (SEPA Core: no
+			// questions asked within 8 weeks) to free cash for other bills,
+			// then pays by transfer once reminded.
+			s.debit(inv, s.due(inv, s.between(2, 6)), "reversed", "MD06")
+			late = ternary(s.chance(0.5), r1+s.between(1, 6), r2+s.between(1, 5))
+			paid := s.due(inv, min(late, 29))
+			s.dun(inv, paid, r1, r2, 0, 0)
+			s.pay(inv, paid, inv.Amount, "bank_transfer")
 			return
 		}
 		first := s.debitReason()
@@ -480,7 +500,7 @@ func (s *sim) settleOK(inv *rf.Invoice) {
 			method = "pay_link"
 		}
 	}
-	if method == "bank_transfer" && late > 3 && s.chance(0.15) {
+	if method == "bank_transfer" && late > 3 && s.chance(partialShare[s.st]) {
 		part := rf.Cents(float64(inv.Amount) * (0.4 + 0.3*s.r.Float64()))
 		first := late - s.between(3, 10)
 		s.pay(inv, s.due(inv, max(first, -3)), part, method)
@@ -488,6 +508,20 @@ func (s *sim) settleOK(inv *rf.Invoice) {
 		return
 	}
 	s.pay(inv, paid, inv.Amount, method)
+}
+
+// daysEarly is how many days before the due date a customer who pays by
+// transfer or pay link, and pays on time, sends the money: a healthy
+// customer on their habitual lead, a customer under cash pressure at the
+// last moment (0..1 days early), one who is recovering in between.
+func (s *sim) daysEarly() int {
+	switch s.st {
+	case healthy, chronicState:
+		return max(0, s.lead+s.between(-1, 1))
+	case recovering:
+		return s.between(0, max(1, s.lead/2))
+	}
+	return s.between(0, 1)
 }
 
 // retryReason is the reason a retry fails with: a closed account stays

@@ -61,6 +61,10 @@ SELECT
     if(i_due_n = 0, NULL, toFloat64(i_last_due_key % 1000000)) AS last_due_days_late,
     CAST(toMonth(as_of) AS Nullable(Float64)) AS as_of_month,
     CAST(e_rem_stage30 AS Nullable(Float64)) AS reminder_stage_30d,
+    if(i_pm90_n = 0, NULL, i_pm90_s / i_pm90_n) AS payment_day_mean_90d,
+    if(i_pm365_n = 0, NULL, i_pm365_s / i_pm365_n) AS payment_day_mean_365d,
+    if(i_has_ontime = 0, NULL, toFloat64(toInt32(as_of - i_last_ontime))) AS days_since_last_on_time,
+    if(e_addr_has = 0, NULL, toFloat64(toInt32(as_of - e_addr_last))) AS days_since_last_address_change,
 
     toUInt8(i_next_n > 0 AND i_next <= {eod:Date}) AS event,
     toInt32(if(event = 1, toInt32(i_next - as_of),
@@ -72,7 +76,8 @@ FROM
            i_n365, i_late365, i_latesum365, i_latemax365, i_dpd30_365, i_n90, i_late90, i_latesum90,
            i_od_n, i_od_c, i_od_old, i_has_late, i_last_late_due, i_rem_n365, i_rem_resp365,
            i_pd_n, i_pd_s, i_pd_s2, i_partial365, i_open_n, i_open_c, i_amt365, i_collpay730,
-           i_behind, i_next_n, i_next, i_due_n, i_last_due_key
+           i_behind, i_next_n, i_next, i_due_n, i_last_due_key,
+           i_pm90_n, i_pm90_s, i_pm365_n, i_pm365_s, i_has_ontime, i_last_ontime
     FROM
     (
         SELECT tenant, customer_id, as_of, created_at, customer_type, segment, channel, payment_method, country, postcode_area,
@@ -123,12 +128,18 @@ FROM
                sum(n_coll730) AS i_collpay730,
                countIf(due_at < as_of) AS i_due_n,
                maxIf(toInt64(due_at - toDate('1970-01-01')) * 1000000 + late, due_at < as_of) AS i_last_due_key,
+               countIf(full_t AND full_d >= as_of - 90) AS i_pm90_n,
+               sumIf(toInt64(pay_day), full_t AND full_d >= as_of - 90) AS i_pm90_s,
+               countIf(full_t AND full_d >= as_of - 365) AS i_pm365_n,
+               sumIf(toInt64(pay_day), full_t AND full_d >= as_of - 365) AS i_pm365_s,
+               countIf(due_at < as_of AND late = 0) AS i_has_ontime,
+               maxIf(due_at, due_at < as_of AND late = 0) AS i_last_ontime,
                countIf(overdue AND toInt32(as_of - due_at) >= {thr:Int32}) AS i_behind,
                countIf(goes_behind) AS i_next_n,
                minIf(behind_at, goes_behind) AS i_next
         FROM
         (
-            SELECT tenant, customer_id, as_of, issued_at, due_at, amount_c, full_ts, rem_ts,
+            SELECT tenant, customer_id, as_of, issued_at, due_at, amount_c, full_ts, rem_ts, full_d,
                    full_i > 0 AND full_d < as_of AS full_t,
                    if(p_last < as_of, p_sum, arraySum(arrayFilter((c, d) -> d < as_of, p_c, p_d))) AS paid_c,
                    if(p_last < as_of, p_n, arrayCount(d -> d < as_of, p_d)) AS n_paid,
@@ -176,6 +187,8 @@ ANY LEFT JOIN
            countIf(src = 4 AND d1 < as_of AND NOT (has2 = 1 AND d2 < as_of)) AS e_disp_open,
            countIf(src = 4 AND d1 >= as_of - 365 AND d1 < as_of) AS e_disp365,
            countIf(src = 5 AND a = 'address_change' AND d1 >= as_of - 180 AND d1 < as_of) AS e_addr180,
+           countIf(src = 5 AND a = 'address_change' AND d1 < as_of) AS e_addr_has,
+           maxIf(d1, src = 5 AND a = 'address_change' AND d1 < as_of) AS e_addr_last,
            countIf(src = 5 AND a = 'payment_method_change' AND d1 >= as_of - 365 AND d1 < as_of) AS e_pmc365,
            countIf(src = 5 AND a = 'contact' AND d1 >= as_of - 90 AND d1 < as_of) AS e_contact90,
            countIf(src = 5 AND a = 'complaint' AND d1 >= as_of - 365 AND d1 < as_of) AS e_complaint365,

@@ -79,7 +79,10 @@ func (r *Registry) Dir() string { return r.dir }
 var ErrNotFound = errors.New("model version not found")
 
 // Sync registers every model file in the folder that the warehouse does
-// not know yet (e.g. written by `duewise train --out`), for tenant.
+// not know yet (e.g. written by `duewise train --out`), for tenant: the
+// files of models trained for any tenant or for this one (a model trained
+// for another tenant is left to that tenant). A file that fails its
+// checksum is skipped here; promoting it reports why.
 func (r *Registry) Sync(ctx context.Context, tenant string) error {
 	files, err := filepath.Glob(filepath.Join(r.dir, "*.model"))
 	if err != nil {
@@ -96,6 +99,10 @@ func (r *Registry) Sync(ctx context.Context, tenant string) error {
 	sort.Strings(files)
 	for _, f := range files {
 		if seen[strings.TrimSuffix(filepath.Base(f), ".model")] {
+			continue
+		}
+		a, err := model.Read(f)
+		if err != nil || (a.Tenant != "" && a.Tenant != tenant) {
 			continue
 		}
 		if _, err := r.Add(ctx, tenant, f); err != nil {

@@ -2,13 +2,14 @@ package api
 
 import (
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/serving/policy"
 )
 
-// Probabilities are P(event within h) per horizon.
+// Probabilities are P(falling behind within h days) per horizon.
 type Probabilities struct {
 	D30  float64 `json:"30d"`
 	D60  float64 `json:"60d"`
@@ -31,7 +32,7 @@ type ModelRef struct {
 	Version string `json:"version"`
 }
 
-// RiskAnswer is the answer of the risk endpoints.
+// RiskAnswer is the answer of the risk endpoints. A plain value.
 type RiskAnswer struct {
 	CustomerID    string          `json:"customer_id"`
 	AsOf          string          `json:"as_of"`
@@ -43,92 +44,147 @@ type RiskAnswer struct {
 	Actions       []policy.Action `json:"actions"`
 	RulesFired    []string        `json:"rules_fired"`
 	Model         ModelRef        `json:"model"`
+	// Signals are the signals computed from an inline history (only then).
+	Signals map[string]any `json:"signals,omitempty"`
 }
 
-// values is a customer's signals by name.
-type values struct {
-	num map[string]float64
-	cat map[string]string
-}
+// topReasons is the number of reasons in an answer.
+const topReasons = 5
 
-func (v values) n(name string) float64 {
-	if x, ok := v.num[name]; ok {
-		return x
+// prediction scores v with l: the model's prediction and its reasons.
+func (s *Server) prediction(l *loaded, v *values, lang string) (model.Prediction, []Reason, []string) {
+	n := len(l.a.Features)
+	var numBuf [96]float64
+	var catBuf [16]string
+	num, cat := numBuf[:0], catBuf[:0]
+	if n <= len(numBuf) {
+		num, cat = numBuf[:n], make([]string, n)
+		if n <= len(catBuf) {
+			cat = catBuf[:n]
+		}
+	} else {
+		num, cat = make([]float64, n), make([]string, n)
 	}
-	return math.NaN()
-}
-
-// score runs the model, the explanation and the policy.
-func (s *Server) score(l *loaded, v values, customer string, asOf time.Time, status, lang string, top int) RiskAnswer {
-	a := l.a
-	num, cat := make([]float64, len(a.Features)), make([]string, len(a.Features))
-	inputs(a, num, cat, func(n string) (float64, bool) { x, ok := v.num[n]; return x, ok }, func(n string) (string, bool) { x, ok := v.cat[n]; return x, ok })
+	l.inputs(v, num, cat)
 	var p model.Prediction
 	l.scorer.Predict(num, cat, &p)
-	ans := RiskAnswer{CustomerID: customer, AsOf: asOf.Format(time.DateOnly), Status: status,
-		Probabilities: Probabilities{round(p.P[0]), round(p.P[1]), round(p.P[2]), round(p.P[3]), round(p.P[4])},
-		ExpectedDays:  math.Round(p.ExpectedDays*10) / 10, Band: p.Band, Reasons: []Reason{},
-		Model: ModelRef{Kind: string(a.Kind), Version: a.Version}}
+	var atBuf [topReasons]model.Attribution
+	ats := l.scorer.Explain(num, cat, topReasons, atBuf[:0])
+	reasons := make([]Reason, 0, len(ats))
 	var codes []string
-	if top > 0 {
-		for _, at := range l.scorer.Explain(num, cat, top, nil) {
-			code, text := model.Reason(at, lang)
-			ans.Reasons = append(ans.Reasons, Reason{Code: code, Text: text, Direction: model.Direction(at), Weight: round(at.Weight)})
-			if at.Weight > 0 {
-				codes = append(codes, code)
-			}
+	for _, at := range ats {
+		code, text := model.Reason(at, lang)
+		reasons = append(reasons, Reason{Code: code, Text: text, Direction: model.Direction(at), Weight: round(at.Weight)})
+		if at.Weight > 0 {
+			codes = append(codes, code)
 		}
 	}
-	sit := situation(v, &p, string(a.Kind), status, codes)
+	return p, reasons, codes
+}
+
+// score runs the model, the explanation and the policy for one customer.
+func (s *Server) score(l *loaded, v *values, customer string, asOf time.Time, status, lang string) (RiskAnswer, model.Prediction) {
+	p, reasons, codes := s.prediction(l, v, lang)
+	ans := RiskAnswer{CustomerID: customer, AsOf: asOf.Format(time.DateOnly), Status: status,
+		Probabilities: Probabilities{round(p.P[0]), round(p.P[1]), round(p.P[2]), round(p.P[3]), round(p.P[4])},
+		ExpectedDays:  math.Round(p.ExpectedDays*10) / 10, Band: p.Band, Reasons: reasons,
+		Model: ModelRef{Kind: string(l.a.Kind), Version: l.entry.Version}}
+	sit := s.situation(v, &p, string(l.a.Kind), status, lang, codes)
 	res := s.cfg.Policy.Evaluate(&sit)
 	ans.Actions, ans.RulesFired = res.Actions, res.RulesFired
-	s.met.scores.WithLabelValues(string(a.Kind), a.Version, p.Band).Inc()
-	return ans
+	l.scored(p.Band)
+	return ans, p
 }
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
+// tidy returns the shortest decimal of a value stored as float32 (the
+// online table's precision), so that 241.04 does not show as
+// 241.0399932861328; other values are returned as they are.
+func tidy(x float64) float64 {
+	if math.IsNaN(x) || float64(float32(x)) != x {
+		return x
+	}
+	t, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', -1, 32), 64)
+	if err != nil {
+		return x
+	}
+	return t
+}
+
 // situation maps a prediction and the signals onto what the policy reads.
-func situation(v values, p *model.Prediction, kind, status string, reasons []string) policy.Situation {
-	s := policy.NewSituation()
-	s.Kind, s.P, s.ExpectedDays, s.Band, s.Status, s.Reasons = kind, p.P, p.ExpectedDays, p.Band, status, reasons
-	if n, share := v.n("invoices_365d"), v.n("late_share_365d"); !math.IsNaN(n) {
-		s.LateInvoices12m = 0
-		if !math.IsNaN(share) {
-			s.LateInvoices12m = math.Round(n * share)
+func (s *Server) situation(v *values, p *model.Prediction, kind, status, lang string, reasons []string) policy.Situation {
+	ix := &s.cat.ix
+	n := func(i int) float64 { return tidy(v.num[i]) }
+	sit := policy.NewSituation()
+	sit.Kind, sit.Lang, sit.P, sit.ExpectedDays, sit.Band, sit.Status, sit.Reasons = kind, lang, p.P, p.ExpectedDays, p.Band, status, reasons
+	if kind == string(model.Invoice) {
+		sit.PLate = p.PLate
+	}
+	if inv := v.num[ix.invoices365]; !math.IsNaN(inv) {
+		sit.LateInvoices12m = 0
+		if share := v.num[ix.lateShare365]; !math.IsNaN(share) {
+			sit.LateInvoices12m = math.Round(inv * share)
 		}
 	}
-	s.TenureMonths = v.n("tenure_days") / 30.44
-	if d := v.n("days_since_last_dd_failure"); !math.IsNaN(d) && d <= 30 {
-		s.DDFailed = true
-	} else if v.n("dd_failed_90d") > 0 && math.IsNaN(d) {
-		s.DDFailed = true
-	}
-	s.DDFailureReason = v.cat["last_dd_failure_reason"]
-	if s.DDFailureReason == "" && s.DDFailed {
-		switch {
-		case v.n("dd_insufficient_funds_365d") > 0:
-			s.DDFailureReason = "AM04"
-		case v.n("dd_account_closed_365d") > 0:
-			s.DDFailureReason = "AC04"
+	sit.TenureMonths = math.Round(v.num[ix.tenure]/(365.0/12)*10) / 10
+	if att := v.num[ix.ddAttempts]; !math.IsNaN(att) {
+		sit.DDFailures12m = 0
+		if share := v.num[ix.ddFailedShare]; !math.IsNaN(share) {
+			sit.DDFailures12m = math.Round(att * share)
 		}
 	}
-	if att, share := v.n("dd_attempts_365d"), v.n("dd_failed_share_365d"); !math.IsNaN(att) {
-		s.DDFailures12m = 0
-		if !math.IsNaN(share) {
-			s.DDFailures12m = math.Round(att * share)
+	if d := v.num[ix.ddDaysSince]; !math.IsNaN(d) && d <= 30 {
+		sit.DDFailed = true
+		sit.DDFailureReason = v.cat[ix.lastDDReason]
+		if sit.DDFailureReason == "" {
+			// Without the reason of the last failure, name it only when
+			// every failure of the year had the same reason.
+			switch f := sit.DDFailures12m; {
+			case f > 0 && v.num[ix.ddInsufficient] == f:
+				sit.DDFailureReason = "AM04"
+			case f > 0 && v.num[ix.ddClosed] == f:
+				sit.DDFailureReason = "AC04"
+			}
 		}
 	}
-	if a, b := v.n("days_late_mean_90d"), v.n("days_late_mean_365d"); !math.IsNaN(a) && !math.IsNaN(b) {
-		s.LatenessTrendDays = a - b
+	if a, b := v.num[ix.lateMean90], v.num[ix.lateMean365]; !math.IsNaN(a) && !math.IsNaN(b) {
+		sit.LatenessTrendDays = math.Round((tidy(a)-tidy(b))*100) / 100
 	}
-	s.AddressChange90d = v.n("address_changes_180d") > 0
-	s.BrokenArrangements12m = v.n("arrangements_broken_730d")
-	s.OverdueAmount = v.n("open_overdue_amount")
-	s.OverdueDays = v.n("oldest_overdue_days")
-	s.DaysToDue = v.n("days_to_due")
-	s.Channel, s.PaymentMethod, s.CustomerType, s.Segment = v.cat["channel"], v.cat["payment_method"], v.cat["customer_type"], v.cat["segment"]
-	s.MonthlyAmount = v.n("monthly_amount")
-	s.InvoiceAmount = v.n("invoice_amount")
-	return s
+	sit.LateShareTrend = n(ix.lateShareTrend)
+	sit.AddressChange180d = v.num[ix.address180] > 0
+	sit.BrokenArrangements12m = n(ix.broken730)
+	sit.ArrangementActive = v.num[ix.arrangementActive] > 0
+	sit.DisputesOpen = n(ix.disputesOpen)
+	sit.Collections12m = n(ix.collections365)
+	sit.FinalNotices12m = n(ix.finalNotices365)
+	sit.OverdueAmount = n(ix.overdueAmount)
+	sit.OverdueDays = n(ix.overdueDays)
+	sit.DaysToDue = n(ix.daysToDue)
+	sit.MonthlyAmount = n(ix.monthly)
+	sit.InvoiceAmount = n(ix.invoiceAmount)
+	sit.CreditLimit = n(ix.creditLimit)
+	sit.Channel, sit.PaymentMethod, sit.CustomerType = v.cat[ix.channel], v.cat[ix.method], v.cat[ix.customerType]
+	sit.Segment, sit.Country = v.cat[ix.segment], v.cat[ix.country]
+	return sit
+}
+
+// signalsOf returns v's signals by name (numbers, null or strings), for
+// answers to inline histories.
+func (s *Server) signalsOf(v *values) map[string]any {
+	out := make(map[string]any, len(v.num)+len(v.cat))
+	for i, name := range s.cat.num {
+		if name == sigDaysToDue || name == sigInvoiceAmount || name == sigInvoiceTerms {
+			continue
+		}
+		if x := v.num[i]; math.IsNaN(x) {
+			out[name] = nil
+		} else {
+			out[name] = x
+		}
+	}
+	for i, name := range s.cat.cat {
+		out[name] = v.cat[i]
+	}
+	return out
 }

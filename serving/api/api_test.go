@@ -1,564 +1,690 @@
 package api
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/duewise/duewise/datasets"
-	"github.com/duewise/duewise/datasets/synth"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
-	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/serving/auth"
-	"github.com/duewise/duewise/serving/policy"
-	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/warehousetest"
 )
 
-// fixture is a real server over a real warehouse with two tenants, each
-// with a generated world, refreshed online features and trained models.
-type fixture struct {
-	e                    warehouse.Engine
-	srv                  *Server
-	url                  string
-	tenantA, tenantB     string
-	keyA, keyAdmin, keyB string
-	keyEvents            string
-	customerA, customerB string
-	worldA               string
-	reg                  *registry.Registry
-	versions             map[model.Kind]string
-	asOf                 time.Time
-	v                    *validator
+func cellString(a arrow.Array, i int) string { return a.(*array.String).Value(i) }
+
+const (
+	rCustomer   = "/v1/customers/{id}/risk"
+	rRisk       = "/v1/risk"
+	rBatch      = "/v1/risk/batch"
+	rOnboarding = "/v1/onboarding/risk"
+	rInvoice    = "/v1/invoices/risk"
+	rEvents     = "/v1/events"
+	rModels     = "/v1/models"
+	rActivate   = "/v1/models/{version}/activate"
+)
+
+func onboardingBody() map[string]any {
+	return map[string]any{"prospect_id": "P-1", "customer_type": "consumer", "segment": "energy", "channel": "online",
+		"payment_method": "bank_transfer", "country": "NL", "postcode_area": "9999", "monthly_amount": 85}
 }
 
-func migrations() []warehouse.Migration {
-	var ms []warehouse.Migration
-	for _, m := range [][]warehouse.Migration{datasets.Migrations(), features.Migrations(), registry.Migrations(), auth.Migrations(), AuditMigrations()} {
-		ms = append(ms, m...)
-	}
-	return ms
-}
-
-func setup(t *testing.T, e warehouse.Engine, cfg Config) *fixture {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := warehouse.Migrate(ctx, e, migrations()); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{e: e, tenantA: warehousetest.Tenant(t), versions: map[model.Kind]string{}, v: newValidator(t)}
-	f.tenantB = f.tenantA + "_b"
-	ld, err := datasets.NewLoader(e, datasets.DefaultLoaderConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	regDir := t.TempDir()
-	f.reg = registry.New(regDir, e)
-	for i, tenant := range []string{f.tenantA, f.tenantB} {
-		sc := synth.DefaultConfig()
-		sc.Customers, sc.Months, sc.Seed, sc.Tenant, sc.Out = 400, 18, int64(11+i), tenant, t.TempDir()
-		if _, err := synth.Generate(ctx, sc); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			f.worldA = sc.Out
-		}
-		if _, err := ld.LoadPaths(ctx, []string{sc.Out}); err != nil {
-			t.Fatal(err)
-		}
-		eod, err := features.EndOfData(ctx, e, tenant)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.asOf = eod
-		if _, err := features.Refresh(ctx, e, features.RefreshOptions{AsOf: eod, Tenant: tenant}); err != nil {
-			t.Fatal(err)
-		}
-		for _, kind := range []model.Kind{model.Behaviour, model.Onboarding, model.Invoice} {
-			level := map[model.Kind]string{model.Behaviour: features.LevelCustomer, model.Onboarding: features.LevelOnboarding, model.Invoice: features.LevelInvoice}[kind]
-			from := eod.AddDate(0, -12, 0)
-			if kind == model.Onboarding {
-				from = eod.AddDate(0, -18, 0)
-			}
-			rr, err := features.Snapshot(ctx, e, features.SnapshotOptions{Tenant: tenant, From: from, To: eod.AddDate(0, -2, 0), Every: "1mo", Level: level})
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := training.Load(rr)
-			rr.Release()
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := training.Train(ctx, d, training.Options{Kind: kind, Hidden: []int{8}, Epochs: 2, BatchSize: 64, Seed: 1, Tenant: tenant})
-			if err != nil {
-				t.Fatalf("train %s: %v", kind, err)
-			}
-			path := filepath.Join(t.TempDir(), "m.model")
-			if err := model.Write(path, res.Artifact); err != nil {
-				t.Fatal(err)
-			}
-			en, err := f.reg.Add(ctx, tenant, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := f.reg.Promote(ctx, tenant, en.Version); err != nil {
-				t.Fatal(err)
-			}
-			if i == 0 {
-				f.versions[kind] = en.Version
-			}
-		}
-	}
-	st := auth.NewStore(e)
-	mk := func(tenant, scopes string) string {
-		sc, _ := auth.ParseScopes(scopes)
-		tok, _, err := st.Create(ctx, tenant, "test", sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	f.keyA, f.keyAdmin, f.keyEvents, f.keyB = mk(f.tenantA, "score"), mk(f.tenantA, "score,events,admin"), mk(f.tenantA, "events"), mk(f.tenantB, "score")
-	pol, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Engine, cfg.Registry, cfg.Policy = e, f.reg, pol
-	if f.srv, err = New(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(f.srv.Handler())
-	t.Cleanup(ts.Close)
-	f.url = ts.URL
-	tb := f.srv.online.Current()
-	tb.Customers(f.tenantA, func(_, c string) bool { f.customerA = c; return false })
-	tb.Customers(f.tenantB, func(_, c string) bool { f.customerB = c; return false })
-	if f.customerA == "" || f.customerB == "" {
-		t.Fatal("no customers in the online features")
-	}
-	return f
-}
-
-// do sends a request and returns status, headers and body.
-func (f *fixture) do(t *testing.T, method, path, key string, body any) (int, http.Header, []byte) {
-	t.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	case []byte:
-		r = bytes.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		r = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, f.url+path, r)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
-}
-
-// valid checks a JSON answer against the OpenAPI document.
-func (f *fixture) valid(t *testing.T, route, method string, status int, body []byte) map[string]any {
-	t.Helper()
-	var x any
-	if err := json.Unmarshal(body, &x); err != nil {
-		t.Fatalf("%s %s: not JSON: %v: %s", method, route, err, body)
-	}
-	s, err := f.v.response(route, method, status, "application/json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.v.check(s, x, "$"); err != nil {
-		t.Fatalf("%s %s %d does not match the OpenAPI document: %v\n%s", method, route, status, err, body)
-	}
-	m, _ := x.(map[string]any)
-	return m
-}
-
+// TestAPI drives every route of a real server on a random port, on both
+// backends, and checks every answer against the OpenAPI document.
 func TestAPI(t *testing.T) {
 	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
-		f := setup(t, e, Config{RatePerSecond: 10000, Burst: 10000})
-		defer f.srv.Close(context.Background())
+		f := setup(t, e)
+		sv := f.start(t, Config{})
+		cA := f.customersA[0]
+
 		t.Run("customer risk", func(t *testing.T) {
-			code, _, b := f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk", f.keyA, nil)
-			if code != 200 {
-				t.Fatalf("%d %s", code, b)
+			r := sv.call(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk", f.keyA, nil)
+			if r.code != 200 {
+				t.Fatal(r)
 			}
-			m := f.valid(t, "/v1/customers/{id}/risk", "GET", 200, b)
-			if m["customer_id"] != f.customerA || m["model"].(map[string]any)["version"] != f.versions[model.Behaviour] {
-				t.Fatalf("answer %s", b)
+			if r.m["customer_id"] != cA || r.m["model"].(map[string]any)["version"] != f.versions[model.Behaviour] || r.m["as_of"] != f.asOf.Format(time.DateOnly) {
+				t.Fatalf("answer %s", r)
 			}
-			p := m["probabilities"].(map[string]any)
-			if !(p["30d"].(float64) <= p["90d"].(float64) && p["90d"].(float64) <= p["365d"].(float64)) {
-				t.Fatalf("probabilities not monotone: %v", p)
+			p := r.m["probabilities"].(map[string]any)
+			prev := 0.0
+			for _, h := range []string{"30d", "60d", "90d", "180d", "365d"} {
+				if p[h].(float64) < prev {
+					t.Fatalf("probabilities not monotone: %v", p)
+				}
+				prev = p[h].(float64)
 			}
-			if len(m["reasons"].([]any)) == 0 {
-				t.Fatalf("no reasons: %s", b)
+			if len(r.m["reasons"].([]any)) != topReasons {
+				t.Fatalf("want %d reasons: %s", topReasons, r)
 			}
-			_, _, nl := f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk?lang=nl", f.keyA, nil)
-			mn := f.valid(t, "/v1/customers/{id}/risk", "GET", 200, nl)
-			if mn["reasons"].([]any)[0].(map[string]any)["text"] == m["reasons"].([]any)[0].(map[string]any)["text"] {
+			nl := sv.call(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk?lang=nl", f.keyA, nil)
+			if nl.m["reasons"].([]any)[0].(map[string]any)["text"] == r.m["reasons"].([]any)[0].(map[string]any)["text"] {
 				t.Errorf("lang=nl gave the English text")
 			}
-			if code, _, b := f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk?lang=fr", f.keyA, nil); code != 400 {
-				t.Errorf("lang=fr: %d %s", code, b)
+			if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk?lang=fr", f.keyA, nil); r.code != 400 || r.m["field"] != "lang" {
+				t.Errorf("lang=fr: %s", r)
+			}
+			if r := sv.call(t, "GET", rCustomer, "/v1/customers/NOBODY/risk", f.keyA, nil); r.code != 404 {
+				t.Errorf("unknown customer: %s", r)
+			}
+			// The caller's request id is kept.
+			r = sv.callH(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk", f.keyA, nil, http.Header{"X-Request-Id": {"crm-42"}})
+			if r.h.Get("X-Request-ID") != "crm-42" {
+				t.Errorf("request id %q", r.h.Get("X-Request-ID"))
 			}
 		})
-		t.Run("auth and tenant isolation", func(t *testing.T) {
+
+		t.Run("policy actions follow the signals", func(t *testing.T) {
+			// Every answer's rules_fired names the rule of each action, and
+			// a customer already behind for 60+ days with repeated lateness
+			// gets the chronic non-payment actions.
+			chronic := 0
+			for _, c := range f.customersA[:120] {
+				r := sv.call(t, "GET", rCustomer, "/v1/customers/"+c+"/risk", f.keyA, nil)
+				rules := r.m["rules_fired"].([]any)
+				for _, a := range r.m["actions"].([]any) {
+					if !slices.Contains(rules, a.(map[string]any)["why"].(map[string]any)["rule"]) {
+						t.Fatalf("%s: action of a rule that did not fire: %s", c, r)
+					}
+				}
+				if slices.Contains(rules, any("chronic_non_payment")) {
+					chronic++
+					if r.m["status"] != "behind" && r.m["actions"].([]any)[0].(map[string]any)["type"] != "announce_service_stop" {
+						t.Errorf("chronic without stop of service: %s", r)
+					}
+				}
+			}
+			if chronic == 0 {
+				t.Error("no chronic non-payer among 120 customers of the synthetic world")
+			}
+		})
+
+		t.Run("auth", func(t *testing.T) {
 			routes := []struct {
-				method, path, scopeKey string
-				body                   any
+				method, route, path, scope string
+				body                       any
 			}{
-				{"GET", "/v1/customers/" + f.customerA + "/risk", "score", nil},
-				{"POST", "/v1/risk", "score", map[string]any{"signals": map[string]any{"tenure_days": 100}}},
-				{"POST", "/v1/risk/batch", "score", map[string]any{"customer_ids": []string{f.customerA}}},
-				{"POST", "/v1/onboarding/risk", "score", map[string]any{"customer_type": "consumer", "channel": "online", "payment_method": "card", "monthly_amount": 50}},
-				{"POST", "/v1/invoices/risk", "score", map[string]any{"customer_id": f.customerA, "amount": 80, "terms_days": 14}},
-				{"POST", "/v1/events", "events", map[string]any{"customer_events": []any{}}},
-				{"GET", "/v1/models", "admin", nil},
-				{"POST", "/v1/models/" + f.versions[model.Behaviour] + "/activate", "admin", nil},
+				{"GET", rCustomer, "/v1/customers/" + cA + "/risk", "score", nil},
+				{"POST", rRisk, "/v1/risk", "score", map[string]any{"signals": map[string]any{"tenure_days": 100}}},
+				{"POST", rBatch, "/v1/risk/batch", "score", map[string]any{"customer_ids": []string{cA}}},
+				{"POST", rOnboarding, "/v1/onboarding/risk", "score", onboardingBody()},
+				{"POST", rInvoice, "/v1/invoices/risk", "score", map[string]any{"customer_id": cA, "amount": 80, "terms_days": 14}},
+				{"POST", rEvents, "/v1/events", "events", map[string]any{"customer_events": []any{}}},
+				{"GET", rModels, "/v1/models", "admin", nil},
+				{"POST", rActivate, "/v1/models/" + f.versions[model.Behaviour] + "/activate", "admin", nil},
 			}
-			for _, r := range routes {
-				if code, h, b := f.do(t, r.method, r.path, "", r.body); code != 401 || h.Get("WWW-Authenticate") == "" {
-					t.Errorf("%s %s without key: %d %s", r.method, r.path, code, b)
+			st := auth.NewStore(e)
+			_, revoked, err := st.Create(context.Background(), f.tenantA, "to revoke", auth.AllScopes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokRevoked, k2, _ := st.Create(context.Background(), f.tenantA, "revoked", auth.AllScopes)
+			if _, err := st.Revoke(context.Background(), k2.ID); err != nil {
+				t.Fatal(err)
+			}
+			_ = revoked
+			sv.srv.Reload(context.Background())
+			for _, rt := range routes {
+				for name, hdr := range map[string]string{"no header": "", "basic": "Basic dXNlcjpwdw==", "garbage": "Bearer nonsense",
+					"unknown key": "Bearer dwk_000000000000_" + strings.Repeat("x", 43), "revoked key": "Bearer " + tokRevoked,
+					"wrong secret": "Bearer " + f.keyA[:len(f.keyA)-4] + "AAAA"} {
+					h := http.Header{}
+					if hdr != "" {
+						h.Set("Authorization", hdr)
+					}
+					r := sv.callH(t, rt.method, rt.route, rt.path, "", rt.body, h)
+					if r.code != 401 || !strings.HasPrefix(r.h.Get("WWW-Authenticate"), "Bearer") {
+						t.Errorf("%s %s, %s: %s", rt.method, rt.path, name, r)
+					}
 				}
-				if code, _, b := f.do(t, r.method, r.path, "dwk_000000000000_"+strings.Repeat("x", 43), r.body); code != 401 {
-					t.Errorf("%s %s with a wrong key: %d %s", r.method, r.path, code, b)
-				} else {
-					f.valid(t, map[bool]string{true: "/v1/customers/{id}/risk", false: r.path}[strings.HasPrefix(r.path, "/v1/customers/")], r.method, 401, b)
+				wrong := map[string]string{"score": f.keyEvents, "events": f.keyA, "admin": f.keyA}[rt.scope]
+				if r := sv.call(t, rt.method, rt.route, rt.path, wrong, rt.body); r.code != 403 || !strings.Contains(r.m["error"].(string), rt.scope) {
+					t.Errorf("%s %s with the wrong scope: %s", rt.method, rt.path, r)
 				}
-				wrong := f.keyEvents
-				if r.scopeKey == "events" {
-					wrong = f.keyA
-				}
-				if code, _, b := f.do(t, r.method, r.path, wrong, r.body); code != 403 {
-					t.Errorf("%s %s with the wrong scope: %d %s", r.method, r.path, code, b)
-				}
-			}
-			// Tenant B's key never sees tenant A's customers, and vice versa.
-			if code, _, b := f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk", f.keyB, nil); code != 404 {
-				t.Errorf("tenant B reads tenant A's customer: %d %s", code, b)
-			}
-			if code, _, b := f.do(t, "GET", "/v1/customers/"+f.customerB+"/risk", f.keyA, nil); code != 404 {
-				t.Errorf("tenant A reads tenant B's customer: %d %s", code, b)
-			}
-			code, _, b := f.do(t, "POST", "/v1/risk/batch", f.keyB, map[string]any{"customer_ids": []string{f.customerA}})
-			if code != 200 || !strings.Contains(string(b), "not found") {
-				t.Errorf("tenant B batch over tenant A's id: %d %s", code, b)
-			}
-			if code, _, b := f.do(t, "POST", "/v1/invoices/risk", f.keyB, map[string]any{"customer_id": f.customerA, "amount": 10, "terms_days": 14}); code != 404 {
-				t.Errorf("tenant B invoice risk of tenant A's customer: %d %s", code, b)
-			}
-			code, _, b = f.do(t, "POST", "/v1/events", f.keyAdmin, map[string]any{"customer_events": []any{map[string]any{"tenant": f.tenantB, "event_id": "x"}}})
-			if code != 403 {
-				t.Errorf("tenant A writes a tenant B row: %d %s", code, b)
-			}
-			code, _, b = f.do(t, "GET", "/v1/models", f.keyAdmin, nil)
-			if code != 200 || strings.Contains(string(b), f.tenantB+`"`) {
-				t.Errorf("models of another tenant listed: %d %s", code, b)
 			}
 		})
+
+		t.Run("tenant isolation", func(t *testing.T) {
+			// A key reads only its tenant's customers...
+			if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk", f.keyB, nil); r.code != 404 {
+				t.Errorf("B reads A's customer: %s", r)
+			}
+			if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+f.customerB+"/risk", f.keyA, nil); r.code != 404 {
+				t.Errorf("A reads B's customer: %s", r)
+			}
+			if r := sv.call(t, "POST", rInvoice, "/v1/invoices/risk", f.keyB, map[string]any{"customer_id": cA, "amount": 10, "terms_days": 14}); r.code != 404 {
+				t.Errorf("B scores an invoice of A's customer: %s", r)
+			}
+			r := sv.call(t, "POST", rBatch, "/v1/risk/batch", f.keyB, map[string]any{"customer_ids": []string{cA, f.customerB}})
+			if r.code != 200 || r.lines[0]["error_status"] != 404.0 || r.lines[1]["customer_id"] != f.customerB {
+				t.Errorf("B's batch over A's and B's customers: %s", r)
+			}
+			// ... and is scored by its tenant's models only.
+			for _, c := range []struct {
+				method, route, path string
+				body                any
+				kind                model.Kind
+			}{
+				{"POST", rRisk, "/v1/risk", map[string]any{"signals": map[string]any{"tenure_days": 100}}, model.Behaviour},
+				{"POST", rOnboarding, "/v1/onboarding/risk", onboardingBody(), model.Onboarding},
+				{"GET", rCustomer, "/v1/customers/" + f.customerB + "/risk", nil, model.Behaviour},
+			} {
+				r := sv.call(t, c.method, c.route, c.path, f.keyB, c.body)
+				if r.code != 200 || r.m["model"].(map[string]any)["version"] != f.versionsB[c.kind] {
+					t.Errorf("%s with B's key: %s, want B's model %s", c.path, r, f.versionsB[c.kind])
+				}
+				if r := sv.call(t, c.method, c.route, strings.Replace(c.path, f.customerB, cA, 1), f.keyC, c.body); r.code != 503 {
+					t.Errorf("%s with a key of a tenant without models: %s", c.path, r)
+				}
+			}
+			// A key writes only its tenant's rows.
+			r = sv.call(t, "POST", rEvents, "/v1/events", f.keyAdmin, map[string]any{"customer_events": []any{
+				map[string]any{"tenant": f.tenantB, "event_id": "iso-1", "customer_id": f.customerB, "occurred_at": "2026-01-02T10:00:00Z", "kind": "contact"}}})
+			if r.code != 207 || !strings.Contains(fmt.Sprint(r.m["results"]), "tenant") {
+				t.Errorf("A writes a row of B: %s", r)
+			}
+			if n := count(t, e, "SELECT toInt64(count()) FROM customer_events FINAL WHERE event_id = 'iso-1'", nil); n != 0 {
+				t.Errorf("%d rows of iso-1 stored", n)
+			}
+			// Models: listing and activating stay within the tenant.
+			r = sv.call(t, "GET", rModels, "/v1/models", f.keyBAdmin, nil)
+			for _, m := range r.m["models"].([]any) {
+				if m.(map[string]any)["tenant"] != f.tenantB {
+					t.Errorf("B lists a model of %v", m.(map[string]any)["tenant"])
+				}
+			}
+			if r := sv.call(t, "POST", rActivate, "/v1/models/"+f.versions[model.Invoice]+"/activate", f.keyBAdmin, nil); r.code != 404 {
+				t.Errorf("B activates A's model: %s", r)
+			}
+		})
+
 		t.Run("strict JSON", func(t *testing.T) {
-			cases := []struct{ body, field string }{
-				{`{"signals": {"tenure_days": 1}, "colour": 1}`, "colour"},
-				{`{"signals": {"tenure_days": "long"}}`, "signals.tenure_days"},
-				{`{"signals": {"no_such_signal": 1}}`, "signals.no_such_signal"},
-				{`{"as_of": 20250101, "signals": {}}`, "as_of"},
-				{`{"signals": `, ""},
+			hist := historyOf(t, f.worldA, cA)
+			badHist := map[string]any{}
+			for k, v := range hist {
+				badHist[k] = v
+			}
+			badHist["invoices"] = append([]any{map[string]any{"invoice_id": "X", "customer_id": cA, "issued_at": "2025-01-01", "due_at": "2025-01-15", "amount": "12.345", "currency": "EUR"}}, hist["invoices"].([]any)...)
+			cases := []struct {
+				route, path string
+				body        any
+				field       string
+			}{
+				{rRisk, "/v1/risk", `{"signals": {"tenure_days": 1}, "colour": 1}`, "colour"},
+				{rRisk, "/v1/risk", `{"signals": {"tenure_days": "long"}}`, "signals.tenure_days"},
+				{rRisk, "/v1/risk", `{"signals": {"channel": 3}}`, "signals.channel"},
+				{rRisk, "/v1/risk", `{"signals": {"no_such_signal": 1}}`, "signals.no_such_signal"},
+				{rRisk, "/v1/risk", `{"as_of": 20250101, "signals": {}}`, "as_of"},
+				{rRisk, "/v1/risk", `{"as_of": "2025-13-01", "signals": {}}`, "as_of"},
+				{rRisk, "/v1/risk", `{}`, "signals"},
+				{rRisk, "/v1/risk", map[string]any{"signals": map[string]any{}, "history": hist}, "signals"},
+				{rRisk, "/v1/risk", map[string]any{"history": map[string]any{"customer": hist["customer"], "invoices": []any{map[string]any{"invoice_id": "X", "vat": 1}}}}, "history.invoices[0].vat"},
+				{rRisk, "/v1/risk", map[string]any{"history": badHist}, "history.invoices[0].amount"},
+				{rRisk, "/v1/risk", `{"signals": `, ""},
+				{rRisk, "/v1/risk", `{"signals": {}} {}`, ""},
+				{rBatch, "/v1/risk/batch", `{"customer_ids": "x"}`, "customer_ids"},
+				{rBatch, "/v1/risk/batch", `{"ids": []}`, "ids"},
+				{rBatch, "/v1/risk/batch", `{"customer_ids": []}`, "customer_ids"},
+				{rBatch, "/v1/risk/batch", `{"customer_ids": ["a"], "records": []}`, "records"},
+				{rOnboarding, "/v1/onboarding/risk", `{"customer_type": "consumer", "channel": "online", "payment_method": "card", "monthly_amount": "85"}`, "monthly_amount"},
+				{rOnboarding, "/v1/onboarding/risk", `{"customer_type": "alien", "channel": "online", "payment_method": "card", "monthly_amount": 1}`, "customer_type"},
+				{rOnboarding, "/v1/onboarding/risk", `{"customer_type": "consumer", "channel": "online", "payment_method": "card", "monthly_amount": 1, "salary": 3}`, "salary"},
+				{rInvoice, "/v1/invoices/risk", `{"customer_id": "` + cA + `", "amount": 10, "terms_days": 14.5}`, "terms_days"},
+				{rInvoice, "/v1/invoices/risk", `{"customer_id": "` + cA + `", "amount": 10, "due_at": "tomorrow"}`, "due_at"},
+				{rInvoice, "/v1/invoices/risk", `{"customer_id": "` + cA + `", "amount": -1, "terms_days": 14}`, "amount"},
+				{rEvents, "/v1/events", `{"invoices": {"a": 1}}`, "invoices"},
+				{rEvents, "/v1/events", `{"bananas": []}`, "bananas"},
+				{rEvents, "/v1/events", `{}`, ""},
 			}
 			for _, c := range cases {
-				code, _, b := f.do(t, "POST", "/v1/risk", f.keyA, c.body)
-				if code != 400 {
-					t.Errorf("%s: %d %s", c.body, code, b)
+				key := f.keyA
+				if c.route == rEvents {
+					key = f.keyEvents
+				}
+				r := sv.call(t, "POST", c.route, c.path, key, c.body)
+				if r.code != 400 {
+					t.Errorf("%s %v: %s", c.path, c.body, r)
 					continue
 				}
-				m := f.valid(t, "/v1/risk", "POST", 400, b)
-				if m["field"] != nil && m["field"] != c.field || (c.field != "" && m["field"] != c.field) {
-					t.Errorf("%s: field %v, want %q (%s)", c.body, m["field"], c.field, b)
+				if got, _ := r.m["field"].(string); got != c.field {
+					t.Errorf("%s %v: field %q, want %q (%s)", c.path, c.body, got, c.field, r)
+				}
+				if c.field != "" && !strings.HasPrefix(r.m["error"].(string), c.field+":") {
+					t.Errorf("error %q does not start with the field path %q", r.m["error"], c.field)
 				}
 			}
-			big := `{"signals": {"tenure_days": 1}, "customer_id": "` + strings.Repeat("x", 9<<20) + `"}`
-			if code, _, b := f.do(t, "POST", "/v1/risk", f.keyA, big); code != 413 {
-				t.Errorf("9 MiB body: %d %.200s", code, b)
+			if r := sv.call(t, "POST", rRisk, "/v1/risk", f.keyA, `{"signals": `); !strings.Contains(r.m["error"].(string), "line 1, column") {
+				t.Errorf("malformed JSON without a position: %s", r)
 			}
 		})
-		t.Run("inline history equals the pipelines", func(t *testing.T) {
-			h := historyOf(t, f.worldA, f.customerA)
-			code, _, b := f.do(t, "POST", "/v1/risk", f.keyA, map[string]any{"as_of": f.asOf.Format(time.DateOnly), "history": h})
-			if code != 200 {
-				t.Fatalf("%d %s", code, b)
-			}
-			inl := f.valid(t, "/v1/risk", "POST", 200, b)
-			_, _, b2 := f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk", f.keyA, nil)
-			onl := f.valid(t, "/v1/customers/{id}/risk", "GET", 200, b2)
-			for _, h := range []string{"30d", "90d", "365d"} {
-				a, o := inl["probabilities"].(map[string]any)[h].(float64), onl["probabilities"].(map[string]any)[h].(float64)
-				if math.Abs(a-o) > 1e-4 {
-					t.Errorf("%s: inline history %v, online features %v", h, a, o)
+
+		t.Run("inline history gives the pipelines' signals", func(t *testing.T) {
+			for _, c := range f.customersA[:25] {
+				body := map[string]any{"as_of": f.asOf.Format(time.DateOnly), "history": historyOf(t, f.worldA, c)}
+				f.validRequest(t, rRisk, "POST", body)
+				inl := sv.call(t, "POST", rRisk, "/v1/risk", f.keyA, body)
+				if inl.code != 200 {
+					t.Fatalf("%s: %s", c, inl)
+				}
+				sql := latestRow(t, e, f.tenantA, c)
+				got := inl.m["signals"].(map[string]any)
+				for name, want := range sql {
+					g, ok := got[name]
+					if !ok {
+						t.Fatalf("%s: signal %s missing from the answer", c, name)
+					}
+					if !sameValue(g, want) {
+						t.Errorf("%s: %s = %v from the history, %v from the SQL pipeline", c, name, g, want)
+					}
+				}
+				onl := sv.call(t, "GET", rCustomer, "/v1/customers/"+c+"/risk", f.keyA, nil)
+				for _, h := range []string{"30d", "90d", "365d"} {
+					a, o := inl.m["probabilities"].(map[string]any)[h].(float64), onl.m["probabilities"].(map[string]any)[h].(float64)
+					if math.Abs(a-o) > 1e-4 {
+						t.Errorf("%s %s: inline history %v, online features %v", c, h, a, o)
+					}
+				}
+				if inl.m["status"] != onl.m["status"] || inl.m["band"] != onl.m["band"] {
+					t.Errorf("%s: status/band inline %v/%v online %v/%v", c, inl.m["status"], inl.m["band"], onl.m["status"], onl.m["band"])
 				}
 			}
-			if inl["status"] != onl["status"] {
-				t.Errorf("status inline %v online %v", inl["status"], onl["status"])
+		})
+
+		t.Run("inline signals", func(t *testing.T) {
+			body := map[string]any{"customer_id": "X-1", "as_of": "2026-06-01", "signals": map[string]any{"tenure_days": 900, "late_share_365d": 0.5,
+				"invoices_365d": 12, "oldest_overdue_days": 75, "open_overdue_amount": 310.5, "arrangements_broken_730d": 1, "channel": "offline", "country": "NL",
+				"days_since_last_dd_failure": 3, "dd_attempts_365d": 12, "dd_failed_share_365d": 0.25, "last_dd_failure_reason": "AM04", "credit_limit": nil}}
+			f.validRequest(t, rRisk, "POST", body)
+			r := sv.call(t, "POST", rRisk, "/v1/risk", f.keyA, body)
+			if r.code != 200 || r.m["status"] != "behind" || r.m["as_of"] != "2026-06-01" || r.m["customer_id"] != "X-1" {
+				t.Fatalf("%s", r)
+			}
+			types := []string{}
+			for _, a := range r.m["actions"].([]any) {
+				types = append(types, a.(map[string]any)["type"].(string))
+			}
+			// A failed debit (AM04) of an offline, chronically late customer
+			// in NL: follow-up by letter naming the reason, then the chronic
+			// non-payment steps with the WIK letter.
+			want := []string{"direct_debit_follow_up", "announce_service_stop", "wik_14_day_letter", "hand_over_to_collection"}
+			if !slices.Equal(types, want) {
+				t.Fatalf("actions %v, want %v: %s", types, want, r)
+			}
+			a0 := r.m["actions"].([]any)[0].(map[string]any)
+			if a0["channel"] != "letter" || a0["params"].(map[string]any)["sepa_code"] != "AM04" {
+				t.Errorf("follow-up %v", a0)
+			}
+			wik := r.m["actions"].([]any)[2].(map[string]any)["details"].(map[string]any)
+			if wik["wik_collection_costs_max"] != 46.58 || wik["overdue_amount"] != 310.5 {
+				t.Errorf("WIK details %v, want 15%% of 310.50 = 46.58", wik)
 			}
 		})
+
 		t.Run("batch", func(t *testing.T) {
-			ids := []string{f.customerA, "nobody", f.customerA}
-			code, h, b := f.do(t, "POST", "/v1/risk/batch", f.keyA, map[string]any{"customer_ids": ids})
-			if code != 200 || h.Get("Content-Type") != "application/x-ndjson" {
-				t.Fatalf("%d %s %s", code, h.Get("Content-Type"), b)
+			ids := []string{cA, "nobody", f.customersA[1], cA}
+			body := map[string]any{"customer_ids": ids}
+			f.validRequest(t, rBatch, "POST", body)
+			r := sv.call(t, "POST", rBatch, "/v1/risk/batch", f.keyA, body)
+			if r.code != 200 || len(r.lines) != len(ids) {
+				t.Fatalf("%s", r)
 			}
-			sc := bufio.NewScanner(bytes.NewReader(b))
-			sc.Buffer(nil, 1<<20)
-			i := 0
-			for sc.Scan() {
-				var m map[string]any
-				if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-					t.Fatal(err)
+			for i, l := range r.lines {
+				if l["index"] != float64(i) {
+					t.Fatalf("line %d has index %v", i, l["index"])
 				}
-				if m["index"] != float64(i) {
-					t.Fatalf("line %d has index %v", i, m["index"])
+				if (i == 1) != (l["error"] != nil) || (i != 1 && l["customer_id"] != ids[i]) {
+					t.Fatalf("line %d: %v", i, l)
 				}
-				if (i == 1) != (m["error"] != nil) {
-					t.Fatalf("line %d: %s", i, sc.Bytes())
+			}
+			if r.lines[1]["error_status"] != 404.0 || r.lines[1]["id"] != "nobody" {
+				t.Errorf("not-found line %v", r.lines[1])
+			}
+			// Inline records: the bad one gets an error line, the rest answers.
+			var recs []any
+			for i := range 300 {
+				recs = append(recs, map[string]any{"customer_id": fmt.Sprint("R", i), "signals": map[string]any{"tenure_days": i, "late_share_365d": float64(i%10) / 10}})
+			}
+			recs[7] = map[string]any{"customer_id": "R7", "signals": map[string]any{"bogus": 1}}
+			recs[8] = "not an object"
+			recs[9] = map[string]any{"customer_id": "R9", "history": map[string]any{"customer": map[string]any{"customer_id": "R9", "created_at": "yesterday"}}}
+			body = map[string]any{"records": recs}
+			r = sv.call(t, "POST", rBatch, "/v1/risk/batch", f.keyA, body)
+			if r.code != 200 || len(r.lines) != 300 {
+				t.Fatalf("%d lines: %.300s", len(r.lines), r.body)
+			}
+			for i, l := range r.lines {
+				if l["index"] != float64(i) {
+					t.Fatalf("line %d has index %v", i, l["index"])
 				}
-				i++
+				switch i {
+				case 7, 8, 9:
+					want := map[int]string{7: "records[7].signals.bogus", 8: "records[8]", 9: "records[9].history.customer.created_at"}[i]
+					if l["field"] != want || l["error_status"] != 400.0 {
+						t.Errorf("line %d: %v, want field %s", i, l, want)
+					}
+				default:
+					if l["customer_id"] != fmt.Sprint("R", i) || l["error"] != nil {
+						t.Errorf("line %d: %v", i, l)
+					}
+				}
 			}
-			if i != 3 {
-				t.Fatalf("%d lines, want 3", i)
+			// Malformed JSON inside one record is that record's error; an
+			// unbalanced body fails the request.
+			r = sv.call(t, "POST", rBatch, "/v1/risk/batch", f.keyA, `{"records": [{"signals": {"tenure_days": 1}}, {"signals": {"tenure_days": tru}}, {"customer_id": "a\"]}"}]}`)
+			if r.code != 200 || len(r.lines) != 3 || r.lines[1]["field"] != "records[1]" || !strings.Contains(r.lines[1]["error"].(string), "malformed JSON") ||
+				r.lines[2]["field"] != "records[2].signals" || r.lines[0]["error"] != nil {
+				t.Errorf("malformed record: %v", r.lines)
 			}
-			recs := []any{map[string]any{"signals": map[string]any{"tenure_days": 10}}, map[string]any{"signals": map[string]any{"bogus": 1}}}
-			_, _, b = f.do(t, "POST", "/v1/risk/batch", f.keyA, map[string]any{"records": recs})
-			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-			if len(lines) != 2 || !strings.Contains(lines[1], `"field":"records[1].signals.bogus"`) {
-				t.Fatalf("inline batch: %s", b)
+			if r := sv.call(t, "POST", rBatch, "/v1/risk/batch", f.keyA, `{"records": [{"signals": {"tenure_days": 1}]}`); r.code != 400 {
+				t.Errorf("unbalanced batch: %s", r)
 			}
-			if code, _, b := f.do(t, "POST", "/v1/risk/batch", f.keyA, map[string]any{"customer_ids": make([]string, maxBatch+1)}); code != 413 {
-				t.Errorf("oversize batch: %d %.200s", code, b)
+			big := map[string]any{"customer_ids": make([]string, maxBatch+1)}
+			if r := sv.call(t, "POST", rBatch, "/v1/risk/batch", f.keyA, big); r.code != 413 {
+				t.Errorf("oversize batch: %s", r)
 			}
 		})
-		t.Run("onboarding and invoice", func(t *testing.T) {
-			code, _, b := f.do(t, "POST", "/v1/onboarding/risk", f.keyA, map[string]any{"customer_type": "consumer", "segment": "energy", "channel": "online", "payment_method": "bank_transfer", "country": "NL", "monthly_amount": 85})
-			if code != 200 {
-				t.Fatalf("%d %s", code, b)
+
+		t.Run("onboarding", func(t *testing.T) {
+			body := onboardingBody()
+			f.validRequest(t, rOnboarding, "POST", body)
+			r := sv.call(t, "POST", rOnboarding, "/v1/onboarding/risk", f.keyA, body)
+			if r.code != 200 || r.m["model"].(map[string]any)["kind"] != "onboarding" || r.m["customer_id"] != "P-1" {
+				t.Fatal(r)
 			}
-			m := f.valid(t, "/v1/onboarding/risk", "POST", 200, b)
-			if m["model"].(map[string]any)["kind"] != "onboarding" {
-				t.Fatalf("%s", b)
+			adv := r.m["advice"].(map[string]any)
+			rules := r.m["rules_fired"].([]any)
+			if len(rules) == 0 || rules[0] != adv["why"].(map[string]any)["rule"] {
+				t.Errorf("rules fired %v, advice %v", rules, adv)
 			}
-			if code, _, b := f.do(t, "POST", "/v1/onboarding/risk", f.keyA, map[string]any{"customer_type": "alien", "channel": "online", "payment_method": "card", "monthly_amount": 1}); code != 400 || !strings.Contains(string(b), `"field":"customer_type"`) {
-				t.Errorf("bad customer_type: %d %s", code, b)
-			}
-			code, _, b = f.do(t, "POST", "/v1/invoices/risk", f.keyA, map[string]any{"customer_id": f.customerA, "amount": 120.5, "terms_days": 14})
-			if code != 200 {
-				t.Fatalf("%d %s", code, b)
-			}
-			m = f.valid(t, "/v1/invoices/risk", "POST", 200, b)
-			if m["model"].(map[string]any)["kind"] != "invoice" {
-				t.Fatalf("%s", b)
+			if (adv["worth_acquisition_spend"] == true) != slices.Contains(rules, any("acquisition")) {
+				t.Errorf("acquisition %v, rules %v", adv["worth_acquisition_spend"], rules)
 			}
 		})
+
+		t.Run("invoice", func(t *testing.T) {
+			body := map[string]any{"customer_id": cA, "amount": 120.5, "issued_at": "2026-10-01", "terms_days": 14}
+			f.validRequest(t, rInvoice, "POST", body)
+			r := sv.call(t, "POST", rInvoice, "/v1/invoices/risk", f.keyA, body)
+			if r.code != 200 || r.m["model"].(map[string]any)["kind"] != "invoice" || r.m["due_at"] != "2026-10-15" {
+				t.Fatal(r)
+			}
+			pl := r.m["p_late"].(float64)
+			if pl <= 0 || pl >= 1 {
+				t.Errorf("p_late %v", pl)
+			}
+			before := false
+			for _, a := range r.m["actions"].([]any) {
+				w := a.(map[string]any)["when"].(map[string]any)
+				before = before || (w["anchor"] == "due_date" && w["offset_days"].(float64) < 0)
+			}
+			if before != (r.m["reminder_before_due"] == true) {
+				t.Errorf("reminder_before_due %v, actions %v", r.m["reminder_before_due"], r.m["actions"])
+			}
+			if r := sv.call(t, "POST", rInvoice, "/v1/invoices/risk", f.keyA, map[string]any{"customer_id": "NOBODY", "amount": 1, "terms_days": 1}); r.code != 404 {
+				t.Errorf("unknown customer: %s", r)
+			}
+		})
+
 		t.Run("events", func(t *testing.T) {
 			rows := []any{
-				map[string]any{"event_id": "ev-1", "customer_id": f.customerA, "occurred_at": "2026-01-02T10:00:00Z", "kind": "contact", "detail": "called"},
-				map[string]any{"event_id": "ev-2", "customer_id": f.customerA, "occurred_at": "yesterday", "kind": "contact"},
+				map[string]any{"event_id": "ev-1", "customer_id": cA, "occurred_at": "2026-01-02T10:00:00Z", "kind": "contact", "detail": "called"},
+				map[string]any{"event_id": "ev-2", "customer_id": cA, "occurred_at": "yesterday", "kind": "contact"},
 			}
-			count := func() int64 {
-				rr, err := e.Query(context.Background(), "SELECT toInt64(count()) FROM customer_events FINAL WHERE tenant = {t:String} AND event_id LIKE 'ev-%'", warehouse.Params{"t": f.tenantA})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer rr.Release()
-				rr.Next()
-				return rr.Record().Column(0).(interface{ Value(int) int64 }).Value(0)
-			}
+			q := "SELECT toInt64(count()) FROM customer_events FINAL WHERE tenant = {t:String} AND event_id LIKE 'ev-%'"
 			for range 2 { // idempotent
-				code, _, b := f.do(t, "POST", "/v1/events", f.keyEvents, map[string]any{"customer_events": rows})
-				if code != 207 {
-					t.Fatalf("%d %s", code, b)
+				r := sv.call(t, "POST", rEvents, "/v1/events", f.keyEvents, map[string]any{"customer_events": rows})
+				if r.code != 207 || r.m["accepted"] != 1.0 || r.m["rejected"] != 1.0 {
+					t.Fatalf("%s", r)
 				}
-				m := f.valid(t, "/v1/events", "POST", 207, b)
-				res := m["results"].(map[string]any)["customer_events"].([]any)
+				res := r.m["results"].(map[string]any)["customer_events"].([]any)
 				if res[0].(map[string]any)["accepted"] != true || res[1].(map[string]any)["accepted"] != false ||
-					!strings.Contains(res[1].(map[string]any)["reason"].(string), "customer_events[1].occurred_at") {
-					t.Fatalf("results %s", b)
+					!strings.HasPrefix(res[1].(map[string]any)["reason"].(string), "customer_events[1].occurred_at") {
+					t.Fatalf("results %s", r)
 				}
-				if n := count(); n != 1 {
+				if n := count(t, e, q, warehouse.Params{"t": f.tenantA}); n != 1 {
 					t.Fatalf("%d rows stored, want 1", n)
 				}
 			}
-			if code, _, b := f.do(t, "POST", "/v1/events", f.keyEvents, map[string]any{"bananas": []any{}}); code != 400 {
-				t.Errorf("unknown table: %d %s", code, b)
+			good := map[string]any{"customers": []any{map[string]any{"customer_id": "NEW-1", "created_at": "2026-01-01", "customer_type": "consumer",
+				"segment": "energy", "channel": "online", "payment_method": "card", "country": "NL", "monthly_amount": "40.00"}},
+				"invoices": []any{map[string]any{"invoice_id": "NEW-I1", "customer_id": "NEW-1", "issued_at": "2026-01-01", "due_at": "2026-01-15", "amount": 40, "currency": "EUR"}}}
+			f.validRequest(t, rEvents, "POST", good)
+			r := sv.call(t, "POST", rEvents, "/v1/events", f.keyEvents, good)
+			if r.code != 200 || r.m["accepted"] != 2.0 {
+				t.Fatalf("%s", r)
 			}
 		})
+
 		t.Run("models and hot switch", func(t *testing.T) {
-			code, _, b := f.do(t, "GET", "/v1/models", f.keyAdmin, nil)
-			if code != 200 {
-				t.Fatalf("%d %s", code, b)
+			r := sv.call(t, "GET", rModels, "/v1/models", f.keyAdmin, nil)
+			if r.code != 200 || r.m["serving"].(map[string]any)["behaviour"] != f.versions[model.Behaviour] || len(r.m["models"].([]any)) != 3 {
+				t.Fatalf("%s", r)
 			}
-			f.valid(t, "/v1/models", "GET", 200, b)
-			// A corrupt model file is refused; the current model keeps serving.
 			cur := f.versions[model.Behaviour]
 			a, err := model.Read(filepath.Join(f.reg.Dir(), cur+".model"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			a.Version, a.CreatedAt = "", a.CreatedAt.Add(time.Minute)
-			a.Layers[0].B[0] += 0.5
-			p := filepath.Join(f.reg.Dir(), "next.model")
-			if err := model.Write(p, a); err != nil {
-				t.Fatal(err)
+			// A new version (a changed bias), a corrupt one and one that
+			// needs a feature the server does not have.
+			write := func(edit func(a *model.Artifact), corrupt bool) string {
+				b := *a
+				b.Layers = slices.Clone(a.Layers)
+				b.Features = slices.Clone(a.Features)
+				b.Version, b.CreatedAt = "", time.Now().UTC().Add(time.Duration(len(f.customersA))*time.Second)
+				edit(&b)
+				data, err := model.Marshal(&b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if corrupt {
+					data[len(data)/2] ^= 1
+				}
+				if err := os.WriteFile(filepath.Join(f.reg.Dir(), b.Version+".model"), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return b.Version
 			}
-			if err := os.Rename(p, filepath.Join(f.reg.Dir(), a.Version+".model")); err != nil {
-				t.Fatal(err)
+			good := write(func(b *model.Artifact) {
+				b.Layers[0].B = slices.Clone(b.Layers[0].B)
+				b.Layers[0].B[0] += 0.5
+			}, false)
+			bad := write(func(b *model.Artifact) { b.CreatedAt = b.CreatedAt.Add(time.Second) }, true)
+			alien := write(func(b *model.Artifact) {
+				b.CreatedAt = b.CreatedAt.Add(2 * time.Second)
+				b.Features[0].Name = "shoe_size"
+			}, false)
+			for name, v := range map[string]string{"corrupt": bad, "foreign feature": alien} {
+				r := sv.call(t, "POST", rActivate, "/v1/models/"+v+"/activate", f.keyAdmin, nil)
+				if r.code != 422 {
+					t.Fatalf("%s model not refused: %s", name, r)
+				}
+				if want := map[string]string{"corrupt": "checksum", "foreign feature": "shoe_size"}[name]; !strings.Contains(r.m["error"].(string), want) {
+					t.Errorf("%s: error does not say %q: %s", name, want, r)
+				}
+				if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk", f.keyA, nil); r.m["model"].(map[string]any)["version"] != cur {
+					t.Fatalf("after the %s model, not the current one: %s", name, r)
+				}
 			}
-			good := a.Version
-			a.Version = ""
-			a.CreatedAt = a.CreatedAt.Add(time.Minute)
-			bad, _ := model.Marshal(a)
-			bad[len(bad)-10] ^= 1
-			os.WriteFile(filepath.Join(f.reg.Dir(), a.Version+".model"), bad, 0o644)
-			code, _, b = f.do(t, "POST", "/v1/models/"+a.Version+"/activate", f.keyAdmin, nil)
-			if code != 422 && code != 503 {
-				t.Fatalf("corrupt model activated: %d %s", code, b)
+			// Switch while requests run: none fails, each is scored by the
+			// old or the new model, and the new one serves afterwards.
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			var mu sync.Mutex
+			seen := map[string]int{}
+			for w := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						r := sv.call(t, "GET", rCustomer, "/v1/customers/"+f.customersA[(w*31+i)%len(f.customersA)]+"/risk", f.keyA, nil)
+						if r.code != 200 {
+							t.Errorf("request during the switch: %s", r)
+							return
+						}
+						mu.Lock()
+						seen[r.m["model"].(map[string]any)["version"].(string)]++
+						mu.Unlock()
+					}
+				}()
 			}
-			_, _, b = f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk", f.keyA, nil)
-			if !strings.Contains(string(b), cur) {
-				t.Fatalf("current model no longer serving: %s", b)
+			time.Sleep(100 * time.Millisecond)
+			r = sv.call(t, "POST", rActivate, "/v1/models/"+good+"/activate", f.keyAdmin, nil)
+			time.Sleep(100 * time.Millisecond)
+			close(stop)
+			wg.Wait()
+			if r.code != 200 || r.m["previous"] != cur {
+				t.Fatalf("activate: %s", r)
 			}
-			code, _, b = f.do(t, "POST", "/v1/models/"+good+"/activate", f.keyAdmin, nil)
-			if code != 200 {
-				t.Fatalf("activate: %d %s", code, b)
+			if seen[cur] == 0 || seen[good] == 0 || len(seen) != 2 {
+				t.Errorf("versions seen during the switch: %v", seen)
 			}
-			_, _, b = f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk", f.keyA, nil)
-			if !strings.Contains(string(b), good) {
-				t.Fatalf("new model not serving: %s", b)
+			if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk", f.keyA, nil); r.m["model"].(map[string]any)["version"] != good {
+				t.Fatalf("new model not serving: %s", r)
 			}
-			if code, _, b := f.do(t, "POST", "/v1/models/nope/activate", f.keyAdmin, nil); code != 404 {
-				t.Errorf("unknown version: %d %s", code, b)
+			if r := sv.call(t, "POST", rActivate, "/v1/models/nope/activate", f.keyAdmin, nil); r.code != 404 {
+				t.Errorf("unknown version: %s", r)
+			}
+			// Roll back for the other subtests.
+			if r := sv.call(t, "POST", rActivate, "/v1/models/"+cur+"/activate", f.keyAdmin, nil); r.code != 200 {
+				t.Fatalf("roll back: %s", r)
 			}
 		})
+
 		t.Run("health, readiness, metrics, openapi", func(t *testing.T) {
-			if code, _, b := f.do(t, "GET", "/healthz", "", nil); code != 200 {
-				t.Fatalf("%d %s", code, b)
+			if r := sv.call(t, "GET", "/healthz", "/healthz", "", nil); r.code != 200 {
+				t.Fatal(r)
 			}
-			code, _, b := f.do(t, "GET", "/readyz", "", nil)
-			if code != 200 {
-				t.Fatalf("readyz %d %s", code, b)
+			r := sv.call(t, "GET", "/readyz", "/readyz", "", nil)
+			if r.code != 200 || r.m["ready"] != true || r.m["warehouse"] != "ok" {
+				t.Fatalf("readyz %s", r)
 			}
-			f.valid(t, "/readyz", "GET", 200, b)
-			_, _, b = f.do(t, "GET", "/metrics", "", nil)
-			for _, m := range []string{"duewise_http_requests_total", "duewise_http_request_duration_seconds_bucket", "duewise_scores_total", "duewise_active_model", "duewise_online_features_age_seconds", "duewise_events_rejected_total"} {
-				if !bytes.Contains(b, []byte(m)) {
+			r = sv.call(t, "GET", "/metrics", "/metrics", "", nil)
+			for _, m := range []string{
+				`duewise_http_requests_total{method="GET",route="/v1/customers/:id/risk",status="200"}`,
+				`duewise_http_requests_total{method="POST",route="/v1/risk",status="400"}`,
+				`duewise_http_request_duration_seconds_bucket{method="GET",route="/v1/customers/:id/risk",status="200",le="0.005"}`,
+				`duewise_scores_total{band="`, `kind="behaviour",version="` + f.versions[model.Behaviour] + `"}`,
+				`duewise_active_model{kind="behaviour",tenant="` + f.tenantA + `",version="` + f.versions[model.Behaviour] + `"} 1`,
+				"duewise_online_features_age_seconds ", "duewise_events_rejected_total 3", "duewise_warehouse_up 1",
+				"duewise_audit_pending ", "duewise_online_features_customers ",
+			} {
+				if !strings.Contains(string(r.body), m) {
 					t.Errorf("metric %s missing", m)
 				}
 			}
-			_, _, b = f.do(t, "GET", "/openapi.json", "", nil)
-			if !bytes.Equal(b, openAPI) {
-				t.Error("openapi.json differs from the embedded document")
+			r = sv.call(t, "GET", "/openapi.json", "/openapi.json", "", nil)
+			if string(r.body) != string(openAPI) {
+				t.Error("/openapi.json differs from the document")
+			}
+		})
+
+		t.Run("audit", func(t *testing.T) {
+			n0 := count(t, e, "SELECT toInt64(count()) FROM score_audit WHERE tenant = {t:String}", warehouse.Params{"t": f.tenantA})
+			r := sv.callH(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk", f.keyA, nil, http.Header{"X-Request-Id": {"audit-1"}})
+			sv.srv.audit.flush(context.Background())
+			if m := sv.call(t, "GET", "/metrics", "/metrics", "", nil); !strings.Contains(string(m.body), `duewise_audit_records_total{outcome="written"}`) {
+				t.Error("no audit records counted as written")
+			}
+			if n := count(t, e, "SELECT toInt64(count()) FROM score_audit WHERE tenant = {t:String}", warehouse.Params{"t": f.tenantA}); n <= n0 {
+				t.Fatalf("audit rows %d -> %d", n0, n)
+			}
+			rr, err := e.Query(context.Background(), `SELECT key_id, customer_id, model_version, band, reasons, rules_fired, kind, risk_90d FROM score_audit
+WHERE tenant = {t:String} AND request_id = 'audit-1'`, warehouse.Params{"t": f.tenantA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rr.Release()
+			if !rr.Next() || rr.Record().NumRows() != 1 {
+				t.Fatal("no audit row for request audit-1")
+			}
+			rec := rr.Record()
+			k, _ := sv.srv.keys.Authenticate(f.keyA)
+			var reasons []map[string]any
+			json.Unmarshal([]byte(cellString(rec.Column(4), 0)), &reasons)
+			if cellString(rec.Column(0), 0) != k.ID || cellString(rec.Column(1), 0) != cA || cellString(rec.Column(2), 0) != f.versions[model.Behaviour] ||
+				cellString(rec.Column(3), 0) != r.m["band"] || len(reasons) != topReasons || reasons[0]["code"] != r.m["reasons"].([]any)[0].(map[string]any)["code"] ||
+				cellString(rec.Column(6), 0) != "behaviour" || math.Abs(rec.Column(7).(*array.Float64).Value(0)-r.m["probabilities"].(map[string]any)["90d"].(float64)) > 1e-6 {
+				t.Errorf("audit row %v for answer %s", rec, r)
 			}
 		})
 	})
 }
 
-func TestRateLimit(t *testing.T) {
-	f := setup(t, warehousetest.Embedded(t), Config{RatePerSecond: 1, Burst: 2})
-	defer f.srv.Close(context.Background())
-	var last int
-	var h http.Header
-	for range 4 {
-		last, h, _ = f.do(t, "GET", "/v1/customers/"+f.customerA+"/risk", f.keyA, nil)
+// count runs a query that returns one Int64.
+func count(t *testing.T, e warehouse.Engine, q string, p warehouse.Params) int64 {
+	t.Helper()
+	rr, err := e.Query(context.Background(), q, p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if last != 429 || h.Get("Retry-After") == "" {
-		t.Fatalf("after 4 requests at burst 2: %d, Retry-After %q", last, h.Get("Retry-After"))
-	}
-	// Another key has its own bucket.
-	if code, _, _ := f.do(t, "GET", "/v1/customers/"+f.customerB+"/risk", f.keyB, nil); code != 200 {
-		t.Fatalf("other key: %d", code)
-	}
+	defer rr.Release()
+	rr.Next()
+	return rr.Record().Column(0).(*array.Int64).Value(0)
 }
 
-// historyOf reads one customer's rows from a generated world's CSV files.
-func historyOf(t *testing.T, dir, customer string) map[string]any {
+// latestRow returns the signals of one customer in features_latest.
+func latestRow(t *testing.T, e warehouse.Engine, tenant, customer string) map[string]any {
 	t.Helper()
-	h := map[string]any{}
-	for _, tbl := range []string{"customers", "invoices", "payments", "direct_debits", "reminders", "arrangements", "disputes", "customer_events"} {
-		b, err := os.ReadFile(filepath.Join(dir, tbl+".csv"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		head := strings.Split(lines[0], ",")
-		var rows []any
-		for _, l := range lines[1:] {
-			cells := splitCSV(l)
-			m := map[string]any{}
-			for i, c := range head {
-				switch {
-				case cells[i] == "" && (c == "credit_limit" || strings.HasSuffix(c, "_at")):
-					m[c] = nil
-				case c == "installments":
-					var n json.Number = json.Number(cells[i])
-					m[c] = n
-				default:
-					m[c] = cells[i]
+	rr, err := features.Latest(context.Background(), e, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.Record()
+		ids := rec.Column(int(rec.Schema().FieldIndices("customer_id")[0])).(*array.String)
+		for i := range ids.Len() {
+			if ids.Value(i) != customer {
+				continue
+			}
+			out := map[string]any{}
+			for j, fl := range rec.Schema().Fields() {
+				if meta := map[string]bool{"tenant": true, "customer_id": true, "as_of": true, "status": true, "refreshed_at": true}; meta[fl.Name] {
+					continue
+				}
+				col := rec.Column(j)
+				switch c := col.(type) {
+				case *array.String:
+					out[fl.Name] = c.Value(i)
+				case *array.Float64:
+					if c.IsNull(i) {
+						out[fl.Name] = nil
+					} else {
+						out[fl.Name] = c.Value(i)
+					}
 				}
 			}
-			if m["customer_id"] == customer {
-				rows = append(rows, m)
-			}
-		}
-		if tbl == "customers" {
-			h["customer"] = rows[0]
-		} else {
-			h[tbl] = rows
+			return out
 		}
 	}
-	return h
+	t.Fatalf("customer %s not in features_latest", customer)
+	return nil
 }
 
-// splitCSV splits one CSV line with optional double quotes.
-func splitCSV(l string) []string {
-	var out []string
-	var cur strings.Builder
-	q := false
-	for i := 0; i < len(l); i++ {
-		switch c := l[i]; {
-		case c == '"' && q && i+1 < len(l) && l[i+1] == '"':
-			cur.WriteByte('"')
-			i++
-		case c == '"':
-			q = !q
-		case c == ',' && !q:
-			out = append(out, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
+// sameValue compares a signal from an answer with one from the SQL.
+func sameValue(a, b any) bool {
+	fa, oka := a.(float64)
+	fb, okb := b.(float64)
+	if oka && okb {
+		return math.Abs(fa-fb) <= 1e-9*math.Max(1, math.Abs(fb))
 	}
-	return append(out, cur.String())
+	return a == b
 }
-
-var _ = fmt.Sprint

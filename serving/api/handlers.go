@@ -6,19 +6,20 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/model/registry"
-	"github.com/duewise/duewise/serving/online"
+	"github.com/duewise/duewise/serving/policy"
 )
-
-const topReasons = 5
 
 func lang(c *gin.Context) (string, bool) {
 	l := c.DefaultQuery("lang", "en")
@@ -29,78 +30,105 @@ func lang(c *gin.Context) (string, bool) {
 	return l, true
 }
 
-// rowValues turns an online row into values by name.
-func rowValues(t *online.Table, r online.Row) values {
-	v := values{num: make(map[string]float64, len(t.NumNames)), cat: make(map[string]string, len(t.CatNames))}
-	for i, n := range t.NumNames {
-		if x := float64(r.Num[i]); !math.IsNaN(x) {
-			v.num[n] = x
-		}
-	}
-	for i, n := range t.CatNames {
-		v.cat[n] = r.Cat[i]
-	}
-	return v
-}
-
-func (s *Server) modelFor(c *gin.Context, kind string) *loaded {
-	l := s.models.get(c.GetString("tenant"), kind)
+// modelFor returns the tenant's active model of kind, or answers 503.
+func (s *Server) modelFor(c *gin.Context, kind model.Kind) *loaded {
+	l := s.models.get(c.GetString(ctxTenant), string(kind))
 	if l == nil {
-		fail(c, http.StatusServiceUnavailable, "", "no active %s model for this tenant (duewise models promote VERSION)", kind)
+		fail(c, http.StatusServiceUnavailable, "", "no active %s model for this tenant (train one and run duewise models promote VERSION)", kind)
 	}
 	return l
 }
 
-// lookup finds a customer in the online table, answering errors itself.
-func (s *Server) lookup(c *gin.Context, id string) (*online.Table, online.Row, bool) {
-	t := s.online.Current()
-	if t == nil {
-		msg := "online features are not loaded"
-		if err := s.online.Err(); err != nil {
-			msg += ": warehouse unreachable: " + err.Error()
-		}
-		fail(c, http.StatusServiceUnavailable, "", "%s", msg)
-		return nil, online.Row{}, false
-	}
-	r, ok := t.Lookup(c.GetString("tenant"), id)
-	if !ok {
-		fail(c, http.StatusNotFound, "", "customer %q not found in the online features of this tenant", id)
-		return nil, online.Row{}, false
-	}
-	return t, r, true
-}
+func (s *Server) today() time.Time { return s.cfg.Now().UTC().Truncate(24 * time.Hour) }
 
 func (s *Server) customerRisk(c *gin.Context) {
 	lg, ok := lang(c)
 	if !ok {
 		return
 	}
-	l := s.modelFor(c, string(model.Behaviour))
+	l := s.modelFor(c, model.Behaviour)
 	if l == nil {
 		return
 	}
-	id := c.Param("id")
-	t, r, ok := s.lookup(c, id)
+	t, m, ok := s.customers(c)
 	if !ok {
 		return
 	}
-	ans := s.score(l, rowValues(t, r), id, r.AsOf, r.Status, lg, topReasons)
-	s.audit.record(c, ans.CustomerID, ans.Model.Version, ans.Probabilities.D90, ans.Band, ans.Reasons)
+	id := c.Param("id")
+	r, found := t.Lookup(c.GetString(ctxTenant), id)
+	if !found {
+		fail(c, http.StatusNotFound, "id", "customer %q not found in the online features of this tenant", id)
+		return
+	}
+	v := s.cat.newValues()
+	m.fromRow(r, &v)
+	ans, p := s.score(l, &v, id, r.AsOf, r.Status, lg)
+	s.audit.record(c, string(l.a.Kind), ans.CustomerID, ans.Model.Version, p.Risk90, ans.Band, ans.Reasons, ans.RulesFired)
 	c.JSON(http.StatusOK, ans)
 }
 
-// inlineRequest describes a customer by its signals or by its raw history.
-type inlineRequest struct {
-	CustomerID string `json:"customer_id"`
-	// AsOf is the reference date (YYYY-MM-DD); default today (UTC).
-	AsOf string `json:"as_of"`
-	// Signals by name: numbers (or null) for numeric signals, strings for
-	// segment, channel, payment_method, customer_type, country,
-	// postcode_area.
-	Signals map[string]any `json:"signals"`
-	// History is the customer's raw recent history in the data-contract
-	// shape; its signals are computed with the pipelines' definitions.
-	History *features.History `json:"history"`
+// inline scores one inline record; field paths of errors are under
+// prefix. An error is a *fieldError (bad input).
+func (s *Server) inline(l *loaded, rec *inlineRecord, prefix, lg string) (RiskAnswer, float64, error) {
+	asOf, ferr := parseDate(rec.AsOf, prefix+"as_of", s.today())
+	if ferr != nil {
+		return RiskAnswer{}, 0, ferr
+	}
+	v := s.cat.newValues()
+	var status string
+	var computed bool
+	switch {
+	case rec.history != nil && rec.hasSignals:
+		return RiskAnswer{}, 0, fieldErr(prefix+"signals", "send either signals or history, not both")
+	case rec.history != nil:
+		var h features.History
+		if err := decodeStrict(rec.history, &h, prefix+"history"); err != nil {
+			var fe *fieldError
+			if errors.As(err, &fe) {
+				return RiskAnswer{}, 0, fe
+			}
+			return RiskAnswer{}, 0, fieldErr(prefix+"history", "%v", err)
+		}
+		if rec.CustomerID != "" && h.Customer.CustomerID != "" && rec.CustomerID != h.Customer.CustomerID {
+			return RiskAnswer{}, 0, fieldErr(prefix+"history.customer.customer_id", "%q differs from customer_id %q", h.Customer.CustomerID, rec.CustomerID)
+		}
+		row, err := features.Compute(&h, asOf, s.cfg.Threshold)
+		if err != nil {
+			return RiskAnswer{}, 0, fieldErr(prefix+"history", "%v", err)
+		}
+		s.cat.fromComputed(&row, &v)
+		v.cat[s.cat.ix.lastDDReason] = lastDebitFailure(&h, asOf)
+		status, computed = row.Status, true
+		if rec.CustomerID == "" {
+			rec.CustomerID = h.Customer.CustomerID
+		}
+	case rec.hasSignals:
+		v = rec.signals
+		status = "ok"
+		if d := v.num[s.cat.ix.overdueDays]; d >= float64(s.cfg.Threshold) {
+			status = "behind"
+		}
+	default:
+		return RiskAnswer{}, 0, fieldErr(prefix+"signals", "send the customer's signals or its history")
+	}
+	ans, p := s.score(l, &v, rec.CustomerID, asOf, status, lg)
+	if computed {
+		ans.Signals = s.signalsOf(&v)
+	}
+	return ans, p.Risk90, nil
+}
+
+// lastDebitFailure returns the SEPA reason of the customer's latest failed
+// or reversed direct debit known at asOf ("" when none).
+func lastDebitFailure(h *features.History, asOf time.Time) string {
+	var at time.Time
+	reason := ""
+	for _, d := range h.DirectDebits {
+		if (d.Status == "failed" || d.Status == "reversed") && d.AttemptedAt.Before(asOf) && !d.AttemptedAt.Before(at) {
+			at, reason = d.AttemptedAt, d.Reason
+		}
+	}
+	return reason
 }
 
 func (s *Server) inlineRisk(c *gin.Context) {
@@ -108,185 +136,46 @@ func (s *Server) inlineRisk(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req inlineRequest
-	if !decode(c, &req) {
-		return
-	}
-	l := s.modelFor(c, string(model.Behaviour))
-	if l == nil {
-		return
-	}
-	ans, field, err := s.inline(l, req, "", lg)
-	if err != nil {
-		fail(c, http.StatusBadRequest, field, "%v", err)
-		return
-	}
-	s.audit.record(c, ans.CustomerID, ans.Model.Version, ans.Probabilities.D90, ans.Band, ans.Reasons)
-	c.JSON(http.StatusOK, ans)
-}
-
-// inline scores one inline record; prefix prefixes field paths.
-func (s *Server) inline(l *loaded, req inlineRequest, prefix, lg string) (RiskAnswer, string, error) {
-	asOf := s.cfg.Now().UTC().Truncate(24 * time.Hour)
-	if req.AsOf != "" {
-		t, err := time.Parse(time.DateOnly, req.AsOf)
-		if err != nil {
-			return RiskAnswer{}, prefix + "as_of", fmt.Errorf("%sas_of %q: want YYYY-MM-DD", prefix, req.AsOf)
-		}
-		asOf = t
-	}
-	switch {
-	case req.History != nil && req.Signals != nil:
-		return RiskAnswer{}, prefix + "signals", fmt.Errorf("%ssignals: send either signals or history, not both", prefix)
-	case req.History != nil:
-		row, err := features.Compute(req.History, asOf, s.cfg.Threshold)
-		if err != nil {
-			return RiskAnswer{}, prefix + "history", fmt.Errorf("%shistory: %w", prefix, err)
-		}
-		v := values{num: map[string]float64{}, cat: map[string]string{}}
-		for i, n := range row.Names {
-			if !math.IsNaN(row.Values[i]) {
-				v.num[n] = row.Values[i]
-			}
-		}
-		for i, n := range row.CategoricalNames {
-			v.cat[n] = row.Categorical[i]
-		}
-		id := req.CustomerID
-		if id == "" {
-			id = req.History.Customer.CustomerID
-		}
-		return s.score(l, v, id, asOf, row.Status, lg, topReasons), "", nil
-	case req.Signals != nil:
-		v, field, err := signalValues(req.Signals, prefix+"signals")
-		if err != nil {
-			return RiskAnswer{}, field, err
-		}
-		status := "ok"
-		if v.n("oldest_overdue_days") >= float64(s.cfg.Threshold) {
-			status = "behind"
-		}
-		return s.score(l, v, req.CustomerID, asOf, status, lg, topReasons), "", nil
-	}
-	return RiskAnswer{}, prefix + "signals", fmt.Errorf("%ssignals: send signals or history", prefix)
-}
-
-// signalValues checks inline signals against the catalog.
-func signalValues(in map[string]any, path string) (values, string, error) {
-	v := values{num: map[string]float64{}, cat: map[string]string{}}
-	names := make([]string, 0, len(in))
-	for n := range in {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		sig, ok := features.Lookup(n)
-		if !ok {
-			inv := false
-			for _, s := range features.InvoiceSignals() {
-				inv = inv || s.Name == n
-			}
-			if !inv {
-				return v, path + "." + n, fmt.Errorf("%s.%s: unknown signal (see docs/features.md)", path, n)
-			}
-			sig = features.Signal{Name: n, Kind: features.Numeric}
-		}
-		switch x := in[n].(type) {
-		case nil:
-		case float64:
-			if sig.Kind != features.Numeric {
-				return v, path + "." + n, fmt.Errorf("%s.%s: want a string", path, n)
-			}
-			v.num[n] = x
-		case string:
-			if sig.Kind != features.Categorical {
-				return v, path + "." + n, fmt.Errorf("%s.%s: want a number or null, got a string", path, n)
-			}
-			v.cat[n] = x
-		default:
-			return v, path + "." + n, fmt.Errorf("%s.%s: want a number, a string or null", path, n)
-		}
-	}
-	return v, "", nil
-}
-
-// batchRequest scores up to 10,000 customers by id or inline record.
-type batchRequest struct {
-	CustomerIDs []string        `json:"customer_ids"`
-	Records     []inlineRequest `json:"records"`
-}
-
-// maxBatch is the largest batch.
-const maxBatch = 10_000
-
-func (s *Server) batchRisk(c *gin.Context) {
-	lg, ok := lang(c)
+	body, ok := readBody(c, s.cfg.MaxBody)
 	if !ok {
 		return
 	}
-	var req batchRequest
-	if !decode(c, &req) {
+	sc := &scanner{b: body}
+	rec, ferr, err := s.cat.parseRecord(sc, "")
+	if err == nil {
+		err = sc.end()
+	}
+	if err != nil {
+		badJSON(c, err, body)
 		return
 	}
-	n := len(req.CustomerIDs) + len(req.Records)
-	switch {
-	case len(req.CustomerIDs) > 0 && len(req.Records) > 0:
-		fail(c, http.StatusBadRequest, "records", "send customer_ids or records, not both")
-		return
-	case n == 0:
-		fail(c, http.StatusBadRequest, "customer_ids", "empty batch: send customer_ids or records")
-		return
-	case n > maxBatch:
-		fail(c, http.StatusRequestEntityTooLarge, "customer_ids", "batch of %d: at most %d per request", n, maxBatch)
+	if ferr != nil {
+		fail(c, http.StatusBadRequest, ferr.Field, "%s", ferr.Error())
 		return
 	}
-	l := s.modelFor(c, string(model.Behaviour))
+	l := s.modelFor(c, model.Behaviour)
 	if l == nil {
 		return
 	}
-	t := s.online.Current()
-	if len(req.CustomerIDs) > 0 && t == nil {
-		fail(c, http.StatusServiceUnavailable, "", "online features are not loaded")
+	ans, risk, err := s.inline(l, &rec, "", lg)
+	if err != nil {
+		fe := err.(*fieldError)
+		fail(c, http.StatusBadRequest, fe.Field, "%s", fe.Error())
 		return
 	}
-	tenant := c.GetString("tenant")
-	c.Header("Content-Type", "application/x-ndjson")
-	c.Status(http.StatusOK)
-	enc := json.NewEncoder(c.Writer)
-	type errLine struct {
-		Index int    `json:"index"`
-		ID    string `json:"customer_id,omitempty"`
-		Error string `json:"error"`
-		Field string `json:"field,omitempty"`
+	s.audit.record(c, string(l.a.Kind), ans.CustomerID, ans.Model.Version, risk, ans.Band, ans.Reasons, ans.RulesFired)
+	c.JSON(http.StatusOK, ans)
+}
+
+// badJSON answers 400 for malformed JSON, with line and column.
+func badJSON(c *gin.Context, err error, body []byte) {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		line, col := position(body, int64(se.Off))
+		fail(c, http.StatusBadRequest, "", "malformed JSON at line %d, column %d: %s", line, col, se.Msg)
+		return
 	}
-	type okLine struct {
-		Index int `json:"index"`
-		RiskAnswer
-	}
-	for i := range n {
-		if c.Request.Context().Err() != nil {
-			return
-		}
-		if len(req.CustomerIDs) > 0 {
-			id := req.CustomerIDs[i]
-			r, ok := t.Lookup(tenant, id)
-			if !ok {
-				enc.Encode(errLine{Index: i, ID: id, Error: "customer not found in the online features of this tenant"})
-				continue
-			}
-			ans := s.score(l, rowValues(t, r), id, r.AsOf, r.Status, lg, topReasons)
-			s.audit.record(c, id, ans.Model.Version, ans.Probabilities.D90, ans.Band, ans.Reasons)
-			enc.Encode(okLine{i, ans})
-			continue
-		}
-		ans, field, err := s.inline(l, req.Records[i], fmt.Sprintf("records[%d].", i), lg)
-		if err != nil {
-			enc.Encode(errLine{Index: i, ID: req.Records[i].CustomerID, Error: err.Error(), Field: field})
-			continue
-		}
-		s.audit.record(c, ans.CustomerID, ans.Model.Version, ans.Probabilities.D90, ans.Band, ans.Reasons)
-		enc.Encode(okLine{i, ans})
-	}
+	fail(c, http.StatusBadRequest, "", "%v", err)
 }
 
 // onboardingRequest is a prospect's onboarding attributes.
@@ -302,10 +191,10 @@ type onboardingRequest struct {
 	CreditLimit   *float64 `json:"credit_limit"`
 }
 
-// OnboardingAnswer is the onboarding model's answer plus advice.
+// OnboardingAnswer is the onboarding model's answer plus the advice.
 type OnboardingAnswer struct {
 	RiskAnswer
-	Advice any `json:"advice"`
+	Advice policy.OnboardingAdvice `json:"advice"`
 }
 
 func (s *Server) onboardingRisk(c *gin.Context) {
@@ -314,51 +203,63 @@ func (s *Server) onboardingRisk(c *gin.Context) {
 		return
 	}
 	var req onboardingRequest
-	if !decode(c, &req) {
+	if !decode(c, s.cfg.MaxBody, &req) {
 		return
 	}
 	checks := []struct {
 		field, val string
 		allowed    []string
 	}{
-		{"customer_type", req.CustomerType, []string{"consumer", "business"}},
-		{"channel", req.Channel, []string{"online", "offline"}},
-		{"payment_method", req.PaymentMethod, []string{"direct_debit", "bank_transfer", "card", "pay_link"}},
+		{"customer_type", req.CustomerType, datasets.CustomerTypes},
+		{"channel", req.Channel, datasets.Channels},
+		{"payment_method", req.PaymentMethod, datasets.PaymentMethods},
 	}
 	for _, ch := range checks {
-		if ch.val == "" {
-			fail(c, http.StatusBadRequest, ch.field, "%s is required (%s)", ch.field, strings.Join(ch.allowed, ", "))
-			return
-		}
-		ok := false
-		for _, a := range ch.allowed {
-			ok = ok || a == ch.val
-		}
-		if !ok {
-			fail(c, http.StatusBadRequest, ch.field, "%s %q: want one of %s", ch.field, ch.val, strings.Join(ch.allowed, ", "))
+		if !slices.Contains(ch.allowed, ch.val) {
+			what := fmt.Sprintf("%q", ch.val)
+			if ch.val == "" {
+				what = "missing"
+			}
+			fail(c, http.StatusBadRequest, ch.field, "%s: %s, want one of %s", ch.field, what, strings.Join(ch.allowed, ", "))
 			return
 		}
 	}
-	if req.MonthlyAmount == nil || *req.MonthlyAmount < 0 {
-		fail(c, http.StatusBadRequest, "monthly_amount", "monthly_amount is required and must be >= 0")
+	if req.Country != "" && (len(req.Country) != 2 || strings.ToUpper(req.Country) != req.Country) {
+		fail(c, http.StatusBadRequest, "country", "country: %q, want an ISO 3166 alpha-2 code such as NL", req.Country)
 		return
 	}
-	l := s.modelFor(c, string(model.Onboarding))
+	if req.MonthlyAmount == nil || !(*req.MonthlyAmount >= 0) {
+		fail(c, http.StatusBadRequest, "monthly_amount", "monthly_amount: required, a number >= 0")
+		return
+	}
+	if req.CreditLimit != nil && !(*req.CreditLimit >= 0) {
+		fail(c, http.StatusBadRequest, "credit_limit", "credit_limit: must be >= 0")
+		return
+	}
+	l := s.modelFor(c, model.Onboarding)
 	if l == nil {
 		return
 	}
-	now := s.cfg.Now().UTC()
-	v := values{num: map[string]float64{"monthly_amount": *req.MonthlyAmount, "tenure_days": 0, "as_of_month": float64(now.Month())},
-		cat: map[string]string{"customer_type": req.CustomerType, "segment": req.Segment, "channel": req.Channel,
-			"payment_method": req.PaymentMethod, "country": req.Country, "postcode_area": req.PostcodeArea}}
+	today := s.today()
+	ix := &s.cat.ix
+	v := s.cat.newValues()
+	v.num[ix.monthly], v.num[ix.tenure] = *req.MonthlyAmount, 0
+	v.num[s.cat.numIdx["as_of_month"]] = float64(today.Month())
 	if req.CreditLimit != nil {
-		v.num["credit_limit"] = *req.CreditLimit
+		v.num[ix.creditLimit] = *req.CreditLimit
 	}
-	ans := s.score(l, v, req.ProspectID, now, "ok", lg, topReasons)
-	sit := situation(v, &model.Prediction{P: [5]float64{ans.Probabilities.D30, ans.Probabilities.D60, ans.Probabilities.D90, ans.Probabilities.D180, ans.Probabilities.D365},
-		ExpectedDays: ans.ExpectedDays, Band: ans.Band}, "onboarding", "ok", nil)
+	v.cat[ix.customerType], v.cat[ix.segment], v.cat[ix.channel] = req.CustomerType, req.Segment, req.Channel
+	v.cat[ix.method], v.cat[ix.country], v.cat[s.cat.catIdx["postcode_area"]] = req.PaymentMethod, req.Country, req.PostcodeArea
+	p, reasons, codes := s.prediction(l, &v, lg)
+	ans := RiskAnswer{CustomerID: req.ProspectID, AsOf: today.Format(time.DateOnly), Status: "ok",
+		Probabilities: Probabilities{round(p.P[0]), round(p.P[1]), round(p.P[2]), round(p.P[3]), round(p.P[4])},
+		ExpectedDays:  math.Round(p.ExpectedDays*10) / 10, Band: p.Band, Reasons: reasons,
+		Model: ModelRef{Kind: string(l.a.Kind), Version: l.entry.Version}}
+	sit := s.situation(&v, &p, string(model.Onboarding), "ok", lg, codes)
 	adv := s.cfg.Policy.EvaluateOnboarding(&sit)
-	s.audit.record(c, "prospect:"+req.ProspectID, ans.Model.Version, ans.Probabilities.D90, ans.Band, ans.Reasons)
+	ans.Actions, ans.RulesFired = adv.Result.Actions, adv.Result.RulesFired
+	l.scored(p.Band)
+	s.audit.record(c, string(l.a.Kind), "prospect:"+req.ProspectID, ans.Model.Version, p.Risk90, ans.Band, ans.Reasons, ans.RulesFired)
 	c.JSON(http.StatusOK, OnboardingAnswer{RiskAnswer: ans, Advice: adv})
 }
 
@@ -366,20 +267,25 @@ func (s *Server) onboardingRisk(c *gin.Context) {
 type invoiceRequest struct {
 	CustomerID string   `json:"customer_id"`
 	Amount     *float64 `json:"amount"`
-	IssuedAt   string   `json:"issued_at"` // default today
-	DueAt      string   `json:"due_at"`    // or terms_days
+	IssuedAt   string   `json:"issued_at"`
+	DueAt      string   `json:"due_at"`
 	TermsDays  *int     `json:"terms_days"`
 }
 
 // InvoiceAnswer is the invoice model's answer.
 type InvoiceAnswer struct {
 	RiskAnswer
-	InvoiceAmount         float64 `json:"invoice_amount"`
-	DueAt                 string  `json:"due_at"`
-	PLate                 float64 `json:"p_late"`
-	ExpectedDaysLate      float64 `json:"expected_days_late"`
-	ReminderBeforeDue     bool    `json:"reminder_before_due"`
-	ReminderDaysBeforeDue int     `json:"reminder_days_before_due,omitempty"`
+	InvoiceAmount float64 `json:"invoice_amount"`
+	IssuedAt      string  `json:"issued_at"`
+	DueAt         string  `json:"due_at"`
+	// PLate is the probability that the invoice is not paid by its due
+	// date; ExpectedDaysLate the expected days late (within 365).
+	PLate             float64 `json:"p_late"`
+	ExpectedDaysLate  float64 `json:"expected_days_late"`
+	ReminderBeforeDue bool    `json:"reminder_before_due"`
+	// ReminderDaysBeforeDue says how many days before the due date, when
+	// a reminder is advised.
+	ReminderDaysBeforeDue int `json:"reminder_days_before_due,omitempty"`
 }
 
 func (s *Server) invoiceRisk(c *gin.Context) {
@@ -388,129 +294,155 @@ func (s *Server) invoiceRisk(c *gin.Context) {
 		return
 	}
 	var req invoiceRequest
-	if !decode(c, &req) {
+	if !decode(c, s.cfg.MaxBody, &req) {
 		return
 	}
 	if req.CustomerID == "" {
-		fail(c, http.StatusBadRequest, "customer_id", "customer_id is required")
+		fail(c, http.StatusBadRequest, "customer_id", "customer_id: required")
 		return
 	}
 	if req.Amount == nil || !(*req.Amount > 0) {
-		fail(c, http.StatusBadRequest, "amount", "amount is required and must be > 0")
+		fail(c, http.StatusBadRequest, "amount", "amount: required, a number > 0")
 		return
 	}
-	issued := s.cfg.Now().UTC().Truncate(24 * time.Hour)
-	if req.IssuedAt != "" {
-		t, err := time.Parse(time.DateOnly, req.IssuedAt)
-		if err != nil {
-			fail(c, http.StatusBadRequest, "issued_at", "issued_at %q: want YYYY-MM-DD", req.IssuedAt)
-			return
-		}
-		issued = t
+	issued, ferr := parseDate(req.IssuedAt, "issued_at", s.today())
+	if ferr != nil {
+		fail(c, http.StatusBadRequest, ferr.Field, "%s", ferr.Error())
+		return
 	}
 	var due time.Time
 	switch {
+	case req.DueAt != "" && req.TermsDays != nil:
+		fail(c, http.StatusBadRequest, "terms_days", "terms_days: send due_at or terms_days, not both")
+		return
 	case req.DueAt != "":
-		t, err := time.Parse(time.DateOnly, req.DueAt)
-		if err != nil || t.Before(issued) {
-			fail(c, http.StatusBadRequest, "due_at", "due_at %q: want YYYY-MM-DD on or after issued_at", req.DueAt)
+		if due, ferr = parseDate(req.DueAt, "due_at", time.Time{}); ferr != nil {
+			fail(c, http.StatusBadRequest, ferr.Field, "%s", ferr.Error())
 			return
 		}
-		due = t
-	case req.TermsDays != nil && *req.TermsDays >= 0 && *req.TermsDays <= 365:
+		if due.Before(issued) || due.Sub(issued) > 365*24*time.Hour {
+			fail(c, http.StatusBadRequest, "due_at", "due_at: %s, want a date 0 to 365 days after issued_at %s", req.DueAt, issued.Format(time.DateOnly))
+			return
+		}
+	case req.TermsDays != nil:
+		if *req.TermsDays < 0 || *req.TermsDays > 365 {
+			fail(c, http.StatusBadRequest, "terms_days", "terms_days: %d, want 0 to 365", *req.TermsDays)
+			return
+		}
 		due = issued.AddDate(0, 0, *req.TermsDays)
 	default:
-		fail(c, http.StatusBadRequest, "terms_days", "send due_at or terms_days (0..365)")
+		fail(c, http.StatusBadRequest, "terms_days", "terms_days: send due_at or terms_days (0..365)")
 		return
 	}
-	l := s.modelFor(c, string(model.Invoice))
+	l := s.modelFor(c, model.Invoice)
 	if l == nil {
 		return
 	}
-	t, r, ok := s.lookup(c, req.CustomerID)
+	t, m, ok := s.customers(c)
 	if !ok {
 		return
 	}
-	v := rowValues(t, r)
-	v.num["invoice_amount"] = *req.Amount
-	v.num["invoice_terms_days"] = due.Sub(issued).Hours() / 24
-	v.num["days_to_due"] = due.Sub(s.cfg.Now().UTC().Truncate(24*time.Hour)).Hours() / 24
-	ans := s.score(l, v, req.CustomerID, r.AsOf, r.Status, lg, topReasons)
-	var p model.Prediction
-	num, cat := make([]float64, len(l.a.Features)), make([]string, len(l.a.Features))
-	inputs(l.a, num, cat, func(n string) (float64, bool) { x, ok := v.num[n]; return x, ok }, func(n string) (string, bool) { x, ok := v.cat[n]; return x, ok })
-	l.scorer.Predict(num, cat, &p)
-	out := InvoiceAnswer{RiskAnswer: ans, InvoiceAmount: *req.Amount, DueAt: due.Format(time.DateOnly), PLate: round(p.PLate), ExpectedDaysLate: math.Round(p.ExpectedDays*10) / 10}
+	r, found := t.Lookup(c.GetString(ctxTenant), req.CustomerID)
+	if !found {
+		fail(c, http.StatusNotFound, "customer_id", "customer %q not found in the online features of this tenant", req.CustomerID)
+		return
+	}
+	v := s.cat.newValues()
+	m.fromRow(r, &v)
+	v.num[s.cat.ix.invoiceAmount] = *req.Amount
+	v.num[s.cat.numIdx[sigInvoiceTerms]] = due.Sub(issued).Hours() / 24
+	v.num[s.cat.ix.daysToDue] = due.Sub(s.today()).Hours() / 24
+	ans, p := s.score(l, &v, req.CustomerID, r.AsOf, r.Status, lg)
+	out := InvoiceAnswer{RiskAnswer: ans, InvoiceAmount: *req.Amount, IssuedAt: issued.Format(time.DateOnly), DueAt: due.Format(time.DateOnly),
+		PLate: round(p.PLate), ExpectedDaysLate: math.Round(p.ExpectedDays*10) / 10}
 	for _, a := range ans.Actions {
 		if a.When.Anchor == "due_date" && a.When.OffsetDays < 0 {
 			out.ReminderBeforeDue, out.ReminderDaysBeforeDue = true, -a.When.OffsetDays
 		}
 	}
-	s.audit.record(c, req.CustomerID, ans.Model.Version, p.PLate, ans.Band, ans.Reasons)
+	s.audit.record(c, string(l.a.Kind), req.CustomerID, ans.Model.Version, p.PLate, ans.Band, ans.Reasons, ans.RulesFired)
 	c.JSON(http.StatusOK, out)
 }
 
-// eventsRequest carries data-contract rows by table name.
-type eventsRequest map[string][]json.RawMessage
+// EventsAnswer is the answer of POST /v1/events: per table, one result
+// per row in request order.
+type EventsAnswer struct {
+	Results  map[string][]datasets.RowResult `json:"results"`
+	Accepted int                             `json:"accepted"`
+	Rejected int                             `json:"rejected"`
+}
 
 func (s *Server) events(c *gin.Context) {
-	var req eventsRequest
-	if !decode(c, &req) {
+	var req map[string][]json.RawMessage
+	if !decode(c, s.cfg.MaxBatchBody, &req) {
 		return
 	}
 	if len(req) == 0 {
-		fail(c, http.StatusBadRequest, "", "empty body: send {\"invoices\": [...], \"payments\": [...], ...}")
+		fail(c, http.StatusBadRequest, "", `empty body: send {"invoices": [...], "payments": [...], ...}`)
 		return
 	}
-	tenant := c.GetString("tenant")
-	tables := make([]string, 0, len(req))
-	for t := range req {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
-	out := map[string]any{}
-	rejected := 0
-	for _, tbl := range tables {
-		rows := req[tbl]
-		// The key's tenant is the only tenant a row may name.
-		for i, raw := range rows {
-			var probe map[string]json.RawMessage
-			if json.Unmarshal(raw, &probe) == nil {
-				if tn, ok := probe["tenant"]; ok && string(tn) != fmt.Sprintf("%q", tenant) {
-					fail(c, http.StatusForbidden, fmt.Sprintf("%s[%d].tenant", tbl, i), "%s[%d].tenant: this API key writes tenant %q only", tbl, i, tenant)
-					return
-				}
-				probe["tenant"], _ = json.Marshal(tenant)
-				rows[i], _ = json.Marshal(probe)
+	for tbl := range req {
+		if _, ok := datasets.TableByName(tbl); !ok {
+			var names []string
+			for _, t := range datasets.Tables {
+				names = append(names, t.Name)
 			}
-		}
-		res, err := s.loader.LoadRows(c.Request.Context(), tbl, rows)
-		if err != nil {
-			if strings.Contains(err.Error(), "not a data-contract table") {
-				fail(c, http.StatusBadRequest, tbl, "%v", err)
-				return
-			}
-			fail(c, http.StatusServiceUnavailable, "", "store events: %v", err)
+			fail(c, http.StatusBadRequest, tbl, "%s: not a data-contract table (want one of %s)", tbl, strings.Join(names, ", "))
 			return
 		}
-		for i := range res {
-			if !res[i].Accepted {
-				rejected++
-				res[i].Reason = strings.Replace(res[i].Reason, "rows[", tbl+"[", 1)
-			}
-		}
-		out[tbl] = res
 	}
-	s.met.rejected.Add(float64(rejected))
+	ld, err := s.loader.ForTenant(c.GetString(ctxTenant))
+	if err != nil {
+		fail(c, http.StatusBadRequest, "", "%v", err)
+		return
+	}
+	out := EventsAnswer{Results: map[string][]datasets.RowResult{}}
+	// Contract order, so that a customer lands before its invoices.
+	for _, t := range datasets.Tables {
+		rows, ok := req[t.Name]
+		if !ok {
+			continue
+		}
+		res, err := ld.LoadRows(c.Request.Context(), t.Name, rows)
+		if err != nil {
+			fail(c, http.StatusServiceUnavailable, "", "store %s rows: %v (nothing of this table was stored; the request can be repeated safely)", t.Name, err)
+			return
+		}
+		if res == nil {
+			res = []datasets.RowResult{}
+		}
+		for i := range res {
+			if res[i].Accepted {
+				out.Accepted++
+				continue
+			}
+			out.Rejected++
+			res[i].Reason = strings.ReplaceAll(res[i].Reason, "rows[", t.Name+"[")
+		}
+		out.Results[t.Name] = res
+	}
+	s.met.rejected.Add(float64(out.Rejected))
 	status := http.StatusOK
-	if rejected > 0 {
+	if out.Rejected > 0 {
 		status = http.StatusMultiStatus
 	}
-	c.JSON(status, gin.H{"results": out, "rejected": rejected})
+	c.JSON(status, out)
+}
+
+// ModelsAnswer is the answer of GET /v1/models.
+type ModelsAnswer struct {
+	Models []registry.Entry `json:"models"`
+	// Serving maps each kind to the version this server is serving.
+	Serving map[string]string `json:"serving"`
 }
 
 func (s *Server) listModels(c *gin.Context) {
-	es, err := s.cfg.Registry.List(c.Request.Context(), c.GetString("tenant"))
+	tenant := c.GetString(ctxTenant)
+	if err := s.cfg.Registry.Sync(c.Request.Context(), tenant); err != nil {
+		fail(c, http.StatusServiceUnavailable, "", "list models: %v", err)
+		return
+	}
+	es, err := s.cfg.Registry.List(c.Request.Context(), tenant)
 	if err != nil {
 		fail(c, http.StatusServiceUnavailable, "", "list models: %v", err)
 		return
@@ -518,42 +450,63 @@ func (s *Server) listModels(c *gin.Context) {
 	if es == nil {
 		es = []registry.Entry{}
 	}
-	serving := map[string]string{}
-	for k, l := range s.models.all()[c.GetString("tenant")] {
-		serving[k] = l.entry.Version
+	out := ModelsAnswer{Models: es, Serving: map[string]string{}}
+	for k, l := range s.models.all()[tenant] {
+		out.Serving[k] = l.entry.Version
 	}
-	c.JSON(http.StatusOK, gin.H{"models": es, "serving": serving})
+	c.JSON(http.StatusOK, out)
+}
+
+// ActivateAnswer is the answer of POST /v1/models/{version}/activate.
+type ActivateAnswer struct {
+	Activated string `json:"activated"`
+	Kind      string `json:"kind"`
+	Previous  string `json:"previous,omitempty"`
 }
 
 func (s *Server) activate(c *gin.Context) {
-	tenant, version := c.GetString("tenant"), c.Param("version")
+	tenant, version := c.GetString(ctxTenant), c.Param("version")
 	ctx := c.Request.Context()
 	if err := s.cfg.Registry.Sync(ctx, tenant); err != nil {
-		fail(c, http.StatusServiceUnavailable, "", "%v", err)
+		fail(c, http.StatusServiceUnavailable, "", "activate: %v", err)
 		return
 	}
 	e, err := s.cfg.Registry.Get(ctx, tenant, version)
 	if errors.Is(err, registry.ErrNotFound) {
-		fail(c, http.StatusNotFound, "version", "%v", err)
+		// A file the registry skipped because it does not load: say why.
+		if plainToken(version) {
+			if _, statErr := os.Stat(filepath.Join(s.cfg.Registry.Dir(), version+".model")); statErr == nil {
+				if _, rerr := model.Read(filepath.Join(s.cfg.Registry.Dir(), version+".model")); rerr != nil {
+					fail(c, http.StatusUnprocessableEntity, "version", "refused, the current model keeps serving: %v", rerr)
+					return
+				}
+			}
+		}
+		fail(c, http.StatusNotFound, "version", "model %s is not registered for this tenant", version)
 		return
 	} else if err != nil {
-		fail(c, http.StatusServiceUnavailable, "", "%v", err)
+		fail(c, http.StatusServiceUnavailable, "", "activate: %v", err)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, err := load(s.cfg.Registry, e, s.online.Current())
+	l, err := s.load(e, s.online.Current())
 	if err != nil {
 		fail(c, http.StatusUnprocessableEntity, "version", "refused, the current model keeps serving: %v", err)
 		return
 	}
 	if _, err := s.cfg.Registry.Promote(ctx, tenant, version); err != nil {
-		fail(c, http.StatusServiceUnavailable, "", "%v", err)
+		fail(c, http.StatusServiceUnavailable, "", "activate: %v", err)
 		return
+	}
+	out := ActivateAnswer{Activated: version, Kind: e.Kind}
+	if old := s.models.get(tenant, e.Kind); old != nil {
+		out.Previous = old.entry.Version
 	}
 	l.entry.Active = true
 	next := s.models.with(tenant, l)
 	s.models.cur.Store(&next)
 	s.met.refresh()
-	c.JSON(http.StatusOK, gin.H{"activated": version, "kind": e.Kind})
+	s.log.Info("model activated", "tenant", tenant, "kind", e.Kind, "version", version, "previous", out.Previous)
+	c.JSON(http.StatusOK, out)
 }

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/model/registry"
@@ -16,13 +18,35 @@ type loaded struct {
 	entry  registry.Entry
 	a      *model.Artifact
 	scorer *model.Scorer
+	// in maps each model feature to its catalog position (numeric or
+	// categorical by the feature's type).
+	in []int
+	// bands counts scores per band ("A".."E").
+	bands [5]prometheus.Counter
+}
+
+// inputs fills the model's inputs from v.
+func (l *loaded) inputs(v *values, num []float64, cat []string) {
+	for i, f := range l.a.Features {
+		if f.Type == model.Categorical {
+			cat[i] = v.cat[l.in[i]]
+		} else {
+			num[i] = v.num[l.in[i]]
+		}
+	}
+}
+
+func (l *loaded) scored(band string) {
+	if len(band) == 1 && band[0] >= 'A' && band[0] <= 'E' {
+		l.bands[band[0]-'A'].Inc()
+	}
 }
 
 // modelSet maps tenant -> kind -> active model. Immutable; swapped whole.
 type modelSet map[string]map[string]*loaded
 
 // models holds the active models and swaps them atomically: a request
-// keeps the model it started with.
+// keeps the model it started with, so a switch never drops a request.
 type models struct {
 	cur atomic.Pointer[modelSet]
 }
@@ -58,72 +82,93 @@ func (m *models) with(tenant string, l *loaded) modelSet {
 	return next
 }
 
-// load reads and verifies an entry's artifact and checks that every
-// input it needs exists in the online table (invoice inputs and
-// onboarding models are exempt where the request supplies them).
-func load(reg *registry.Registry, e registry.Entry, t *online.Table) (*loaded, error) {
-	a, err := reg.Load(e)
+// errMismatch marks a model whose features the server cannot supply.
+var errMismatch = errors.New("model does not match the features")
+
+// load reads and verifies an entry's artifact (checksum, structure) and
+// checks that the server can supply every input it needs: each feature
+// must be a known signal of the right type and, for behaviour and invoice
+// models, a column of the online features (invoice_amount and
+// invoice_terms_days come with the request).
+func (s *Server) load(e registry.Entry, t *online.Table) (*loaded, error) {
+	a, err := s.cfg.Registry.Load(e)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("model %s: %w", e.Version, err)
 	}
-	if t != nil && a.Kind == model.Behaviour {
-		have := map[string]bool{}
+	if string(a.Kind) != e.Kind {
+		return nil, fmt.Errorf("model %s: %w: the file is a %s model, registered as %s", e.Version, errMismatch, a.Kind, e.Kind)
+	}
+	l := &loaded{entry: e, a: a, in: make([]int, len(a.Features))}
+	var have map[string]bool
+	if t != nil && a.Kind != model.Onboarding {
+		have = map[string]bool{sigInvoiceAmount: true, sigInvoiceTerms: true}
 		for _, n := range t.NumNames {
 			have[n] = true
 		}
 		for _, n := range t.CatNames {
 			have[n] = true
 		}
-		for _, f := range a.Features {
-			if !have[f.Name] {
-				return nil, fmt.Errorf("model %s: feature %q is not in features_latest", e.Version, f.Name)
-			}
+	}
+	for i, f := range a.Features {
+		idx, ok := s.cat.numIdx[f.Name]
+		want := "numeric"
+		if f.Type == model.Categorical {
+			idx, ok = s.cat.catIdx[f.Name]
+			want = "categorical"
 		}
+		if !ok {
+			return nil, fmt.Errorf("model %s: %w: feature %q is not a %s signal of this server (docs/features.md)", e.Version, errMismatch, f.Name, want)
+		}
+		if have != nil && !have[f.Name] {
+			return nil, fmt.Errorf("model %s: %w: feature %q is not a column of the online features (features_latest)", e.Version, errMismatch, f.Name)
+		}
+		l.in[i] = idx
 	}
-	sc, err := model.NewScorer(a)
-	if err != nil {
-		return nil, err
+	if l.scorer, err = model.NewScorer(a); err != nil {
+		return nil, fmt.Errorf("model %s: %w", e.Version, err)
 	}
-	return &loaded{entry: e, a: a, scorer: sc}, nil
+	for b := range l.bands {
+		l.bands[b] = s.met.scores.WithLabelValues(string(a.Kind), e.Version, string(rune('A'+b)))
+	}
+	return l, nil
 }
 
-// loadActive loads every tenant's active models from the registry.
-func loadActive(ctx context.Context, reg *registry.Registry, tenants []string, t *online.Table) (modelSet, []error) {
+// loadActive returns every tenant's active models, reusing the loaded ones
+// whose version did not change. A model that fails to load is reported
+// and the tenant keeps the one it had.
+func (s *Server) loadActive(ctx context.Context, t *online.Table) (modelSet, []error) {
+	tenants, err := s.cfg.Registry.Tenants(ctx)
+	if err != nil {
+		return nil, []error{err}
+	}
+	cur := s.models.all()
 	set := modelSet{}
 	var errs []error
 	for _, tn := range tenants {
-		es, err := reg.Active(ctx, tn)
+		es, err := s.cfg.Registry.Active(ctx, tn)
 		if err != nil {
 			errs = append(errs, err)
+			if cur[tn] != nil {
+				set[tn] = cur[tn]
+			}
 			continue
 		}
+		set[tn] = map[string]*loaded{}
 		for _, e := range es {
-			l, err := load(reg, e, t)
-			if err != nil {
-				errs = append(errs, err)
+			if old := cur[tn][e.Kind]; old != nil && old.entry.Version == e.Version {
+				set[tn][e.Kind] = old
 				continue
 			}
-			if set[tn] == nil {
-				set[tn] = map[string]*loaded{}
+			l, err := s.load(e, t)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("tenant %s: %w", tn, err))
+				if old := cur[tn][e.Kind]; old != nil {
+					set[tn][e.Kind] = old
+				}
+				continue
 			}
 			set[tn][e.Kind] = l
 		}
 	}
 	return set, errs
-}
-
-// inputs fills num and cat (by the model's features) from a lookup of
-// values by name; missing numeric values are NULL.
-func inputs(a *model.Artifact, num []float64, cat []string, numOf func(string) (float64, bool), catOf func(string) (string, bool)) {
-	for i, f := range a.Features {
-		if f.Type == model.Categorical {
-			cat[i], _ = catOf(f.Name)
-			continue
-		}
-		v, ok := numOf(f.Name)
-		if !ok {
-			v = math.NaN()
-		}
-		num[i] = v
-	}
 }

@@ -16,8 +16,12 @@ type Action struct {
 	Why            Why      `json:"why"`
 	ExpectedEffect string   `json:"expected_effect"`
 	// Details are figures computed for the action (statutory collection
-	// costs, claim value lost), when the action asks for them.
+	// costs, claim value lost, deposit), when the action asks for them.
 	Details map[string]float64 `json:"details,omitempty"`
+	// Params are values for the message template: fixed ones from the
+	// policy (e.g. include: pay_link) and computed ones (the SEPA code of
+	// a failed debit and what it means).
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Why says which rule recommended an action and the values of the signals
@@ -33,13 +37,18 @@ type Result struct {
 	RulesFired []string `json:"rules_fired"`
 }
 
-// OnboardingAdvice is the policy's answer for a prospect.
+// OnboardingAdvice is the policy's answer for a prospect: the decision,
+// whether the prospect is worth acquisition spend, and why. The actions
+// and the rules that fired are in Result.
 type OnboardingAdvice struct {
-	Decision              string   `json:"decision"`
-	WorthAcquisitionSpend bool     `json:"worth_acquisition_spend"`
-	Why                   Why      `json:"why"`
-	Actions               []Action `json:"actions"`
-	RulesFired            []string `json:"rules_fired"`
+	Decision              string `json:"decision"`
+	WorthAcquisitionSpend bool   `json:"worth_acquisition_spend"`
+	// Why names the onboarding rule that decided and its signals.
+	Why Why `json:"why"`
+	// Acquisition shows the values of the signals the acquisition
+	// condition tests, whether it held or not.
+	Acquisition Why    `json:"acquisition"`
+	Result      Result `json:"-"`
 }
 
 // Evaluate returns the actions for s from the behaviour/invoice rules: the
@@ -61,11 +70,7 @@ func (p *Policy) Evaluate(s *Situation) Result {
 			continue
 		}
 		res.RulesFired = append(res.RulesFired, r.Name)
-		for k := range r.Actions {
-			if len(res.Actions) < p.MaxActions {
-				res.Actions = append(res.Actions, p.action(&r.Actions[k], r.Name, why, s))
-			}
-		}
+		p.addActions(&res, r, why, s)
 		if r.Final {
 			break
 		}
@@ -73,12 +78,41 @@ func (p *Policy) Evaluate(s *Situation) Result {
 	return res
 }
 
+// addActions appends the actions of rule r whose own condition holds, up
+// to MaxActions.
+func (p *Policy) addActions(res *Result, r *Rule, why map[string]any, s *Situation) {
+	for k := range r.Actions {
+		a := &r.Actions[k]
+		if len(res.Actions) >= p.MaxActions {
+			return
+		}
+		w := why
+		if a.If != nil {
+			extra, ok := a.If.eval(s)
+			if !ok {
+				continue
+			}
+			if len(extra) > 0 {
+				w = make(map[string]any, len(why)+len(extra))
+				for k, v := range why {
+					w[k] = v
+				}
+				for k, v := range extra {
+					w[k] = v
+				}
+			}
+		}
+		res.Actions = append(res.Actions, p.action(a, r.Name, w, s))
+	}
+}
+
 // EvaluateOnboarding returns the onboarding decision for a prospect: the
 // first onboarding rule that fires (the last rule should always fire; when
 // none does the decision is refer_to_person) and whether the prospect is
 // worth acquisition spend. Safe for concurrent use.
 func (p *Policy) EvaluateOnboarding(s *Situation) OnboardingAdvice {
-	adv := OnboardingAdvice{Decision: "refer_to_person", Actions: []Action{}, RulesFired: []string{}, Why: Why{Rule: "", Signals: map[string]any{}}}
+	adv := OnboardingAdvice{Decision: "refer_to_person", Result: Result{Actions: []Action{}, RulesFired: []string{}},
+		Why: Why{Rule: "", Signals: map[string]any{}}}
 	for i := range p.Onboarding.Rules {
 		r := &p.Onboarding.Rules[i]
 		why, ok := r.When.eval(s)
@@ -87,17 +121,14 @@ func (p *Policy) EvaluateOnboarding(s *Situation) OnboardingAdvice {
 		}
 		adv.Decision = r.Decision
 		adv.Why = Why{Rule: r.Name, Signals: why}
-		adv.RulesFired = append(adv.RulesFired, r.Name)
-		for k := range r.Actions {
-			if len(adv.Actions) < p.MaxActions {
-				adv.Actions = append(adv.Actions, p.action(&r.Actions[k], r.Name, why, s))
-			}
-		}
+		adv.Result.RulesFired = append(adv.Result.RulesFired, r.Name)
+		p.addActions(&adv.Result, r, why, s)
 		break
 	}
-	if _, ok := p.Onboarding.Acquisition.eval(s); ok {
-		adv.WorthAcquisitionSpend = true
-		adv.RulesFired = append(adv.RulesFired, "acquisition")
+	_, adv.WorthAcquisitionSpend = p.Onboarding.Acquisition.eval(s)
+	adv.Acquisition = Why{Rule: "acquisition", Signals: p.Onboarding.Acquisition.values(s)}
+	if adv.WorthAcquisitionSpend {
+		adv.Result.RulesFired = append(adv.Result.RulesFired, "acquisition")
 	}
 	return adv
 }
@@ -106,6 +137,12 @@ func (p *Policy) action(a *ActionSpec, rule string, why map[string]any, s *Situa
 	out := Action{
 		Type: a.Type, When: a.When, Channel: resolveChannel(a.Channel, s.Channel), Tone: a.Tone,
 		MessageKey: p.messageKey(a.MessageKey, s), ExpectedEffect: a.ExpectedEffect, Why: Why{Rule: rule, Signals: why},
+	}
+	if len(a.Params) > 0 {
+		out.Params = make(map[string]string, len(a.Params)+2)
+		for k, v := range a.Params {
+			out.Params[k] = v
+		}
 	}
 	amount := s.OverdueAmount
 	if math.IsNaN(amount) {
@@ -121,10 +158,29 @@ func (p *Policy) action(a *ActionSpec, rule string, why map[string]any, s *Situa
 		}
 		now, later := p.ClaimDecay.Lost(days), p.ClaimDecay.Lost(days+91)
 		out.Details = map[string]float64{
-			"overdue_amount":         amount,
-			"claim_value_lost_now":   round4(now),
-			"claim_value_lost_in_3m": round4(later),
-			"expected_recovery_now":  math.Round(amount*(1-now)*100) / 100,
+			"overdue_amount":          amount,
+			"claim_value_lost_now":    round4(now),
+			"claim_value_lost_in_3m":  round4(later),
+			"expected_recovery_now":   math.Round(amount*(1-now)*100) / 100,
+			"expected_recovery_in_3m": math.Round(amount*(1-later)*100) / 100,
+		}
+	case "sepa_reason":
+		code := s.DDFailureReason
+		if code == "" {
+			code = "unknown"
+		}
+		text, _ := SEPAReason(code, s.Lang)
+		if out.Params == nil {
+			out.Params = make(map[string]string, 2)
+		}
+		out.Params["sepa_code"], out.Params["sepa_reason"] = code, text
+	case "deposit_or_limit":
+		out.Details = map[string]float64{}
+		if m := s.MonthlyAmount; !math.IsNaN(m) {
+			out.Details["deposit"] = math.Round(m*p.Onboarding.DepositMonths*100) / 100
+		}
+		if l := s.CreditLimit; !math.IsNaN(l) {
+			out.Details["credit_limit"] = math.Round(l*p.Onboarding.LimitFactor*100) / 100
 		}
 	}
 	return out
@@ -172,6 +228,30 @@ func (c *Condition) eval(s *Situation) (map[string]any, bool) {
 	return why, true
 }
 
+// values returns the current values of every signal c tests.
+func (c *Condition) values(s *Situation) map[string]any {
+	out := map[string]any{}
+	for _, g := range [][]Predicate{c.All, c.Any, c.None} {
+		for i := range g {
+			pr := &g[i]
+			v := pr.sig.get(s)
+			switch pr.sig.kind {
+			case kindNumber:
+				if !math.IsNaN(v.num) {
+					out[pr.sig.name] = math.Round(v.num*1e6) / 1e6
+				}
+			case kindText:
+				out[pr.sig.name] = v.str
+			case kindFlag:
+				out[pr.sig.name] = v.flag
+			case kindList:
+				out[pr.sig.name] = v.list
+			}
+		}
+	}
+	return out
+}
+
 // eval tests the predicate; when it holds and why is not nil, the signal's
 // actual value is recorded in why.
 func (pr *Predicate) eval(s *Situation, why map[string]any) bool {
@@ -180,7 +260,7 @@ func (pr *Predicate) eval(s *Situation, why map[string]any) bool {
 	var actual any
 	switch pr.sig.kind {
 	case kindNumber:
-		ok, actual = compare(v.num, pr.Op, pr.v.num), v.num
+		ok, actual = compare(v.num, pr.Op, pr.v.num), math.Round(v.num*1e6)/1e6
 	case kindText:
 		actual = v.str
 		switch pr.Op {

@@ -169,6 +169,7 @@ func (p *Policy) validate(d *document) error {
 			names[name] = path
 		}
 	}
+	onboardingRule := false
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		path := fmt.Sprintf("rules[%d]", i)
@@ -184,12 +185,13 @@ func (p *Policy) validate(d *document) error {
 		}
 		p.validateCondition(ps, path+".when", &r.When, false)
 		for k := range r.Actions {
-			validateAction(ps, fmt.Sprintf("%s.actions[%d]", path, k), &r.Actions[k])
+			p.validateAction(ps, fmt.Sprintf("%s.actions[%d]", path, k), &r.Actions[k], onboardingRule)
 		}
 	}
 	if len(p.Onboarding.Rules) == 0 {
 		ps.add("onboarding.rules", "at least one onboarding rule is required")
 	}
+	onboardingRule = true
 	for i := range p.Onboarding.Rules {
 		r := &p.Onboarding.Rules[i]
 		path := fmt.Sprintf("onboarding.rules[%d]", i)
@@ -200,10 +202,16 @@ func (p *Policy) validate(d *document) error {
 		}
 		p.validateCondition(ps, path+".when", &r.When, true)
 		for k := range r.Actions {
-			validateAction(ps, fmt.Sprintf("%s.actions[%d]", path, k), &r.Actions[k])
+			p.validateAction(ps, fmt.Sprintf("%s.actions[%d]", path, k), &r.Actions[k], onboardingRule)
 		}
 	}
 	p.validateCondition(ps, "onboarding.acquisition", &p.Onboarding.Acquisition, true)
+	if m := p.Onboarding.DepositMonths; m <= 0 || m > 24 {
+		ps.add("onboarding.deposit_months", "must be more than 0 and at most 24, got %v", m)
+	}
+	if f := p.Onboarding.LimitFactor; f <= 0 || f > 1 {
+		ps.add("onboarding.limit_factor", "must be a fraction more than 0 and at most 1, got %v", f)
+	}
 	p.validateMoney(ps)
 	if len(ps.errs) > 0 {
 		return fmt.Errorf("policy %s is invalid:\n%w", d.name, errors.Join(ps.errs...))
@@ -246,7 +254,7 @@ func (p *Policy) validateMoney(ps *problems) {
 	}
 }
 
-func validateAction(ps *problems, path string, a *ActionSpec) {
+func (p *Policy) validateAction(ps *problems, path string, a *ActionSpec, onboarding bool) {
 	if a.Type == "" {
 		ps.add(path+".type", "is required")
 	}
@@ -266,6 +274,14 @@ func validateAction(ps *problems, path string, a *ActionSpec) {
 	ps.check(path+".when.anchor", oneOf(a.When.Anchor, Anchors))
 	if a.Compute != "" {
 		ps.check(path+".compute", oneOf(a.Compute, Computes))
+	}
+	if a.If != nil {
+		p.validateCondition(ps, path+".if", a.If, onboarding)
+	}
+	for k := range a.Params {
+		if k == "" || strings.ContainsAny(k, " {}") {
+			ps.add(path+".params", "parameter name %q: want a word", k)
+		}
 	}
 }
 

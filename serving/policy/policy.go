@@ -21,7 +21,7 @@ var (
 	Anchors   = []string{"now", "due_date", "issue_date"}
 	Kinds     = []string{"behaviour", "invoice", "onboarding"}
 	Decisions = []string{"accept", "accept_with_direct_debit", "accept_with_deposit_or_lower_limit", "refer_to_person"}
-	Computes  = []string{"wik_costs", "claim_value"}
+	Computes  = []string{"wik_costs", "claim_value", "sepa_reason", "deposit_or_limit"}
 	Ops       = []string{"eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "is"}
 )
 
@@ -90,8 +90,16 @@ type ActionSpec struct {
 	MessageKey     string   `yaml:"message_key"`
 	ExpectedEffect string   `yaml:"expected_effect"`
 	// Compute adds figures to the action: wik_costs (statutory collection
-	// costs on the overdue amount) or claim_value (value lost with age).
+	// costs on the overdue amount), claim_value (value lost with age),
+	// sepa_reason (the failed debit's SEPA code and what it means) or
+	// deposit_or_limit (a deposit or a lower credit limit for a prospect).
 	Compute string `yaml:"compute"`
+	// If, when set, must also hold for this action to be recommended (an
+	// action of a rule that only applies to some customers).
+	If *Condition `yaml:"if"`
+	// Params are fixed parameters handed to the message template, e.g.
+	// {include: pay_link}.
+	Params map[string]string `yaml:"params"`
 }
 
 // WhenSpec places an action in time: OffsetDays days after (negative:
@@ -106,6 +114,12 @@ type WhenSpec struct {
 type Onboarding struct {
 	Rules       []Rule    `yaml:"rules"`
 	Acquisition Condition `yaml:"acquisition"`
+	// DepositMonths is the deposit asked by deposit_or_limit, in months of
+	// the expected monthly amount (default 2).
+	DepositMonths float64 `yaml:"deposit_months"`
+	// LimitFactor scales a business prospect's requested credit limit in
+	// deposit_or_limit (default 0.5).
+	LimitFactor float64 `yaml:"limit_factor"`
 }
 
 // Source names where the policy was loaded from ("default" or a path).
@@ -138,6 +152,12 @@ func Parse(name string, b []byte) (*Policy, error) {
 	p.signals = signals()
 	if p.MaxActions == 0 {
 		p.MaxActions = 4
+	}
+	if p.Onboarding.DepositMonths == 0 {
+		p.Onboarding.DepositMonths = 2
+	}
+	if p.Onboarding.LimitFactor == 0 {
+		p.Onboarding.LimitFactor = 0.5
 	}
 	if err := p.validate(doc); err != nil {
 		return nil, err

@@ -40,6 +40,8 @@ func types(as []Action) []string {
 	return out
 }
 
+// TestEvaluateRules checks the default policy against the practice the
+// issue lists, one case per situation.
 func TestEvaluateRules(t *testing.T) {
 	p := defaultPolicy(t)
 	cases := []struct {
@@ -52,12 +54,15 @@ func TestEvaluateRules(t *testing.T) {
 		{name: "low risk, nothing to do", s: situation(nil), rules: []string{}, actions: []string{}},
 		{
 			name:    "loyal customer late once: no dunning letter, friendly personal reminder",
-			s:       situation(func(s *Situation) { s.LateInvoices12m = 1; s.TenureMonths = 60 }),
+			s:       situation(func(s *Situation) { s.LateInvoices12m, s.TenureMonths, s.OverdueDays, s.OverdueAmount = 1, 60, 6, 80 }),
 			rules:   []string{"loyal_late_once"},
 			actions: []string{"skip_standard_dunning", "personal_reminder"},
 			check: func(t *testing.T, r Result) {
-				if a := r.Actions[1]; a.Tone != "friendly" || a.Channel != "phone" || a.When.Anchor != "due_date" {
-					t.Errorf("personal reminder = %+v, want friendly phone call after the due date", a)
+				if a := r.Actions[1]; a.Tone != "friendly" || a.Channel != "phone" {
+					t.Errorf("personal reminder = %+v, want a friendly phone call", a)
+				}
+				if a := r.Actions[0]; a.Channel != "none" {
+					t.Errorf("skip dunning = %+v, want no message", a)
 				}
 				if got := r.Actions[1].Why.Signals["tenure_months"]; got != 60.0 {
 					t.Errorf("why.signals.tenure_months = %v, want 60", got)
@@ -66,7 +71,13 @@ func TestEvaluateRules(t *testing.T) {
 		},
 		{
 			name:    "new customer late once is not loyal",
-			s:       situation(func(s *Situation) { s.LateInvoices12m = 1; s.TenureMonths = 6 }),
+			s:       situation(func(s *Situation) { s.LateInvoices12m, s.TenureMonths, s.OverdueDays = 1, 6, 6 }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name:    "loyal customer late once a while ago, paid since: nothing to do",
+			s:       situation(func(s *Situation) { s.LateInvoices12m, s.TenureMonths = 1, 60 }),
 			rules:   []string{},
 			actions: []string{},
 		},
@@ -95,27 +106,50 @@ func TestEvaluateRules(t *testing.T) {
 		{
 			name: "failed direct debit online: pay link by e-mail or SMS naming the reason",
 			s: situation(func(s *Situation) {
-				s.DDFailed, s.DDFailureReason, s.DDFailures12m, s.PaymentMethod = true, "MD06", 1, "direct_debit"
+				s.DDFailed, s.DDFailureReason, s.DDFailures12m, s.PaymentMethod = true, "MS03", 1, "direct_debit"
 			}),
 			rules:   []string{"failed_direct_debit"},
 			actions: []string{"direct_debit_follow_up"},
 			check: func(t *testing.T, r Result) {
 				a := r.Actions[0]
-				if a.Channel != "email_or_sms" || a.MessageKey != "direct_debit_failed.MD06" || a.When != (WhenSpec{"now", 0}) {
+				if a.Channel != "email_or_sms" || a.MessageKey != "direct_debit_failed.MS03" || a.When != (WhenSpec{"now", 0}) {
 					t.Errorf("follow-up = %+v", a)
+				}
+				if a.Params["include"] != "pay_link" || a.Params["sepa_code"] != "MS03" || a.Params["sepa_reason"] != "the bank gave no reason" {
+					t.Errorf("params = %v, want a pay link and the SEPA reason explained", a.Params)
 				}
 			},
 		},
 		{
-			name:    "failed direct debit offline: letter",
-			s:       situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.Channel = true, "MS02", "offline" }),
+			name:    "failed direct debit offline: letter, in Dutch when asked",
+			s:       situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.Channel, s.Lang = true, "MS03", "offline", "nl" }),
 			rules:   []string{"failed_direct_debit"},
 			actions: []string{"direct_debit_follow_up"},
 			check: func(t *testing.T, r Result) {
 				if r.Actions[0].Channel != "letter" {
 					t.Errorf("channel = %q, want letter for an offline customer", r.Actions[0].Channel)
 				}
+				if got := r.Actions[0].Params["sepa_reason"]; got != "de bank gaf geen reden" {
+					t.Errorf("sepa_reason = %q", got)
+				}
 			},
+		},
+		{
+			name:    "closed account: follow-up and a new mandate",
+			s:       situation(func(s *Situation) { s.DDFailed, s.DDFailureReason = true, "AC04" }),
+			rules:   []string{"failed_direct_debit"},
+			actions: []string{"direct_debit_follow_up", "request_new_mandate"},
+			check: func(t *testing.T, r Result) {
+				if got := r.Actions[1].Why.Signals["dd_failure_reason"]; got != "AC04" {
+					t.Errorf("why of the mandate request = %v", r.Actions[1].Why)
+				}
+			},
+		},
+		{
+			name:    "refused debit: follow-up and a personal call about why",
+			s:       situation(func(s *Situation) { s.DDFailed, s.DDFailureReason = true, "MD06" }),
+			rules:   []string{"failed_direct_debit"},
+			actions: []string{"direct_debit_follow_up", "personal_contact_about_refusal"},
 		},
 		{
 			name: "insufficient funds: follow-up and payment plan",
@@ -128,6 +162,9 @@ func TestEvaluateRules(t *testing.T) {
 				if got := r.Actions[1].Why.Signals["dd_failure_reason"]; got != "AM04" {
 					t.Errorf("why.signals.dd_failure_reason = %v, want AM04", got)
 				}
+				if got := r.Actions[0].Params["sepa_reason"]; got != "there was not enough money on the account" {
+					t.Errorf("sepa_reason = %q", got)
+				}
 			},
 		},
 		{
@@ -137,22 +174,34 @@ func TestEvaluateRules(t *testing.T) {
 			actions: []string{"offer_payment_plan"},
 		},
 		{
-			name:    "recent move is hardship",
-			s:       situation(func(s *Situation) { s.AddressChange90d = true; s.P[2] = 0.12 }),
+			name:    "more often late lately is hardship",
+			s:       situation(func(s *Situation) { s.LateShareTrend = 0.4; s.P[2] = 0.15 }),
 			rules:   []string{"temporary_hardship"},
 			actions: []string{"offer_payment_plan"},
 		},
 		{
-			name:    "recent move of a low-risk customer is not",
-			s:       situation(func(s *Situation) { s.AddressChange90d = true }),
+			name:    "recent move is hardship",
+			s:       situation(func(s *Situation) { s.AddressChange180d = true; s.P[2] = 0.12 }),
+			rules:   []string{"temporary_hardship"},
+			actions: []string{"offer_payment_plan"},
+		},
+		{
+			name:    "a customer already in a plan is not offered another",
+			s:       situation(func(s *Situation) { s.AddressChange180d, s.ArrangementActive = true, true; s.P[2] = 0.12 }),
 			rules:   []string{},
 			actions: []string{},
 		},
 		{
-			name: "chronic non-payment: stop of service, WIK letter, collection; final",
+			name:    "recent move of a low-risk customer is not hardship",
+			s:       situation(func(s *Situation) { s.AddressChange180d = true }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name: "chronic non-payment (NL): stop of service, WIK letter, collection; final",
 			s: situation(func(s *Situation) {
 				s.Status, s.Band, s.LateInvoices12m, s.OverdueDays, s.OverdueAmount = "behind", "E", 6, 190, 1200
-				s.LatenessTrendDays, s.P[2] = 12, 0.9
+				s.LatenessTrendDays, s.P[2], s.Country = 12, 0.9, "NL"
 			}),
 			rules:   []string{"chronic_non_payment"},
 			actions: []string{"announce_service_stop", "wik_14_day_letter", "hand_over_to_collection"},
@@ -161,7 +210,8 @@ func TestEvaluateRules(t *testing.T) {
 					t.Errorf("WIK costs on 1200 = %v, want 180", got)
 				}
 				d := r.Actions[2].Details
-				if d["claim_value_lost_now"] < 0.36 || d["claim_value_lost_in_3m"] <= d["claim_value_lost_now"] {
+				if d["claim_value_lost_now"] < 0.36 || d["claim_value_lost_in_3m"] <= d["claim_value_lost_now"] ||
+					d["expected_recovery_in_3m"] >= d["expected_recovery_now"] {
 					t.Errorf("claim value details = %v", d)
 				}
 				if r.Actions[2].When.OffsetDays < 14 {
@@ -170,8 +220,16 @@ func TestEvaluateRules(t *testing.T) {
 			},
 		},
 		{
+			name: "chronic non-payment outside NL: final notice instead of the WIK letter",
+			s: situation(func(s *Situation) {
+				s.Status, s.OverdueDays, s.OverdueAmount, s.Collections12m, s.Country = "behind", 75, 300, 1, "BE"
+			}),
+			rules:   []string{"chronic_non_payment"},
+			actions: []string{"announce_service_stop", "final_notice", "hand_over_to_collection"},
+		},
+		{
 			name:    "invoice likely late: reminder before due date",
-			s:       situation(func(s *Situation) { s.Kind = "invoice"; s.P[0] = 0.45; s.DaysToDue = 30 }),
+			s:       situation(func(s *Situation) { s.Kind = "invoice"; s.PLate = 0.55; s.DaysToDue = 30 }),
 			rules:   []string{"invoice_likely_late"},
 			actions: []string{"reminder_before_due_date"},
 		},
@@ -192,7 +250,7 @@ func TestEvaluateRules(t *testing.T) {
 				t.Fatalf("actions = %v, want %v", got, tc.actions)
 			}
 			for _, a := range r.Actions {
-				if a.Why.Rule == "" || a.MessageKey == "" || a.ExpectedEffect == "" || !slices.Contains(Tones, a.Tone) {
+				if a.Why.Rule == "" || a.MessageKey == "" || a.ExpectedEffect == "" || !slices.Contains(Tones, a.Tone) || a.When.Anchor == "" || a.Channel == "" {
 					t.Errorf("incomplete action %+v", a)
 				}
 			}
@@ -206,30 +264,55 @@ func TestEvaluateRules(t *testing.T) {
 func TestEvaluateOnboarding(t *testing.T) {
 	p := defaultPolicy(t)
 	cases := []struct {
-		band     string
-		p365     float64
-		monthly  float64
-		decision string
-		worth    bool
+		band, customerType, method string
+		p365, expectedDays         float64
+		monthly                    float64
+		decision                   string
+		actions                    []string
+		worth                      bool
 	}{
-		{"A", 0.05, 50, "accept", true},
-		{"B", 0.10, 5, "accept", false},
-		{"C", 0.20, 40, "accept_with_direct_debit", true},
-		{"D", 0.35, 40, "accept_with_deposit_or_lower_limit", false},
-		{"E", 0.60, 40, "refer_to_person", false},
-		{"D", 0.55, 40, "refer_to_person", false},
+		{"A", "consumer", "bank_transfer", 0.05, 350, 50, "accept", []string{}, true},
+		{"B", "consumer", "card", 0.10, 340, 5, "accept", []string{}, false},
+		{"C", "consumer", "bank_transfer", 0.20, 320, 40, "accept_with_direct_debit", []string{"require_direct_debit"}, true},
+		{"C", "consumer", "direct_debit", 0.20, 320, 40, "accept", []string{}, true},
+		{"D", "consumer", "card", 0.35, 280, 40, "accept_with_deposit_or_lower_limit", []string{"request_deposit"}, false},
+		{"D", "business", "card", 0.35, 280, 400, "accept_with_deposit_or_lower_limit", []string{"lower_credit_limit"}, false},
+		{"E", "consumer", "card", 0.60, 200, 40, "refer_to_person", []string{"manual_review"}, false},
+		{"D", "consumer", "card", 0.55, 200, 40, "refer_to_person", []string{"manual_review"}, false},
 	}
 	for _, tc := range cases {
-		t.Run(tc.band+"/"+tc.decision, func(t *testing.T) {
+		t.Run(tc.band+"/"+tc.customerType+"/"+tc.method, func(t *testing.T) {
 			s := NewSituation()
-			s.Kind, s.Band, s.MonthlyAmount = "onboarding", tc.band, tc.monthly
+			s.Kind, s.Band, s.MonthlyAmount, s.ExpectedDays = "onboarding", tc.band, tc.monthly, tc.expectedDays
+			s.CustomerType, s.PaymentMethod, s.CreditLimit = tc.customerType, tc.method, 5000
 			s.P[4] = tc.p365
 			adv := p.EvaluateOnboarding(&s)
 			if adv.Decision != tc.decision || adv.WorthAcquisitionSpend != tc.worth {
 				t.Errorf("advice = %s worth=%v, want %s worth=%v", adv.Decision, adv.WorthAcquisitionSpend, tc.decision, tc.worth)
 			}
-			if len(adv.RulesFired) == 0 || adv.RulesFired[0] != adv.Why.Rule {
-				t.Errorf("rules fired %v, why %q", adv.RulesFired, adv.Why.Rule)
+			if got := types(adv.Result.Actions); !slices.Equal(got, tc.actions) {
+				t.Errorf("actions = %v, want %v", got, tc.actions)
+			}
+			if len(adv.Result.RulesFired) == 0 || adv.Result.RulesFired[0] != adv.Why.Rule {
+				t.Errorf("rules fired %v, why %q", adv.Result.RulesFired, adv.Why.Rule)
+			}
+			if slices.Contains(adv.Result.RulesFired, "acquisition") != tc.worth {
+				t.Errorf("rules fired %v, worth %v", adv.Result.RulesFired, tc.worth)
+			}
+			if adv.Acquisition.Signals["band"] != tc.band || adv.Acquisition.Signals["expected_revenue_12m"] == nil {
+				t.Errorf("acquisition why = %v", adv.Acquisition)
+			}
+			for _, a := range adv.Result.Actions {
+				switch a.Type {
+				case "request_deposit":
+					if a.Details["deposit"] != 2*tc.monthly {
+						t.Errorf("deposit %v, want two months of %v", a.Details, tc.monthly)
+					}
+				case "lower_credit_limit":
+					if a.Details["credit_limit"] != 2500 {
+						t.Errorf("limit %v, want half of 5000", a.Details)
+					}
+				}
 			}
 		})
 	}
@@ -242,6 +325,7 @@ func TestMaxActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := p.Evaluate(situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.P[2] = true, "AM04", 0.3 }))
+	// failed_direct_debit, temporary_hardship and risk_without_late_history fire
 	if len(r.Actions) != 1 || len(r.RulesFired) != 3 {
 		t.Errorf("got %d actions from rules %v, want 1 action from 3 rules", len(r.Actions), r.RulesFired)
 	}
@@ -282,7 +366,7 @@ func TestParseErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown field", strings.Replace(good, "    final: true\n    when:\n      all:\n        - {signal: overdue_days", "    finall: true\n    when:\n      all:\n        - {signal: overdue_days", 1),
-			[]string{"rules[1].finall", `unknown field "finall"`, ":26:5"}},
+			[]string{"rules[1].finall", `unknown field "finall"`, ":46:5"}},
 		{"unknown signal", strings.Replace(good, "signal: dd_failed,", "signal: dd_failled,", 1),
 			[]string{"rules[0].when.all[0].signal", `unknown signal "dd_failled"`, ":15:12"}},
 		{"wrong value type", strings.Replace(good, "{signal: overdue_days, op: gte, value: 60}", "{signal: overdue_days, op: gte, value: sixty}", 1),
@@ -293,6 +377,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{"rules[1].actions[0].tone", `"angry" is not one of friendly, neutral, firm`}},
 		{"bad channel", strings.Replace(good, "channel: phone", "channel: pigeon", 1),
 			[]string{".channel", `"pigeon" is not one of`}},
+		{"unknown signal in an action's if", strings.Replace(good, "- {signal: country, op: eq, value: NL}\n        when", "- {signal: countri, op: eq, value: NL}\n        when", 1),
+			[]string{"rules[1].actions[1].if.all[0].signal", `unknown signal "countri"`}},
+		{"bad deposit months", strings.Replace(good, "deposit_months: 2", "deposit_months: -1", 1),
+			[]string{"onboarding.deposit_months", "must be more than 0"}},
+		{"bad param name", strings.Replace(good, "params: {include: pay_link}", "params: {\"a b\": pay_link}", 1),
+			[]string{"rules[0].actions[0].params", `parameter name "a b"`}},
 		{"duplicate rule", strings.Replace(good, "name: late_payment_history", "name: loyal_late_once", 1),
 			[]string{"rules[4].name", `rule "loyal_late_once" is already defined at rules[3]`}},
 		{"bad decision", strings.Replace(good, "decision: accept_with_direct_debit", "decision: maybe", 1),

@@ -13,9 +13,14 @@ type Situation struct {
 	// Kind is the model kind that scored: "behaviour", "invoice" or
 	// "onboarding".
 	Kind string
+	// Lang is the language of texts in actions ("en" or "nl"; default en).
+	Lang string
 	// P are the probabilities of falling behind within model.Horizons
 	// (30, 60, 90, 180, 365 days).
-	P            [5]float64
+	P [5]float64
+	// PLate is the invoice model's probability that the invoice at hand
+	// is not paid by its due date (NaN for the other kinds).
+	PLate        float64
 	ExpectedDays float64
 	Band         string
 	// Reasons are the codes of the model's reasons.
@@ -37,10 +42,22 @@ type Situation struct {
 	// LatenessTrendDays is the change in average days late, recent
 	// invoices against earlier ones (> 0 means paying later and later).
 	LatenessTrendDays float64
-	// AddressChange90d reports an address change in the last 90 days.
-	AddressChange90d bool
-	// BrokenArrangements12m counts payment plans broken in 12 months.
+	// LateShareTrend is the share of invoices paid late in the last 90
+	// days minus that share over 12 months (> 0: more often late lately).
+	LateShareTrend float64
+	// AddressChange180d reports an address change in the last 180 days.
+	AddressChange180d bool
+	// BrokenArrangements12m counts payment plans broken in the last 24
+	// months (the signal's window; the name is kept for policy files).
 	BrokenArrangements12m float64
+	// ArrangementActive reports a payment plan in force.
+	ArrangementActive bool
+	// DisputesOpen counts open disputes.
+	DisputesOpen float64
+	// Collections12m counts hand-overs to collection, FinalNotices12m
+	// final notices (14-day letters), both in the last 12 months.
+	Collections12m  float64
+	FinalNotices12m float64
 	// OverdueAmount is the open amount past its due date; OverdueDays the
 	// age in days of the oldest open overdue invoice (0 when none).
 	OverdueAmount float64
@@ -48,26 +65,37 @@ type Situation struct {
 	// DaysToDue is the number of days until the due date of the invoice
 	// at hand (negative after it), NaN when there is none.
 	DaysToDue float64
-	// Channel is "online" or "offline"; PaymentMethod, CustomerType and
-	// Segment come from the customer record.
+	// Channel is "online" or "offline"; PaymentMethod, CustomerType,
+	// Segment and Country come from the customer record.
 	Channel       string
 	PaymentMethod string
 	CustomerType  string
 	Segment       string
+	Country       string
 	// MonthlyAmount is the expected recurring amount; InvoiceAmount the
-	// amount of the invoice at hand (NaN when none).
+	// amount of the invoice at hand (NaN when none); CreditLimit the
+	// customer's (or prospect's requested) credit limit (NaN when none).
 	MonthlyAmount float64
 	InvoiceAmount float64
+	CreditLimit   float64
+}
+
+// ExpectedRevenue12m is the billing a customer is expected to pay in the
+// next 12 months before falling behind: the monthly amount times the
+// expected months (of 12) until falling behind. NaN when unknown.
+func (s *Situation) ExpectedRevenue12m() float64 {
+	return s.MonthlyAmount * s.ExpectedDays / (365.0 / 12)
 }
 
 // NewSituation returns a Situation whose numbers are all unknown (NaN).
 func NewSituation() Situation {
 	n := math.NaN()
 	return Situation{
-		P: [5]float64{n, n, n, n, n}, ExpectedDays: n,
-		LateInvoices12m: n, TenureMonths: n, DDFailures12m: n, LatenessTrendDays: n,
-		BrokenArrangements12m: n, OverdueAmount: n, OverdueDays: n, DaysToDue: n,
-		MonthlyAmount: n, InvoiceAmount: n,
+		P: [5]float64{n, n, n, n, n}, PLate: n, ExpectedDays: n,
+		LateInvoices12m: n, TenureMonths: n, DDFailures12m: n, LatenessTrendDays: n, LateShareTrend: n,
+		BrokenArrangements12m: n, DisputesOpen: n, Collections12m: n, FinalNotices12m: n,
+		OverdueAmount: n, OverdueDays: n, DaysToDue: n,
+		MonthlyAmount: n, InvoiceAmount: n, CreditLimit: n,
 	}
 }
 
@@ -101,6 +129,7 @@ type signal struct {
 	name string
 	kind valueKind
 	num  func(s *Situation) *float64
+	calc func(s *Situation) float64 // derived number (read-only)
 	str  func(s *Situation) *string
 	flag func(s *Situation) *bool
 	doc  string
@@ -116,6 +145,9 @@ type value struct {
 func (g signal) get(s *Situation) value {
 	switch g.kind {
 	case kindNumber:
+		if g.calc != nil {
+			return value{num: g.calc(s)}
+		}
 		return value{num: *g.num(s)}
 	case kindText:
 		return value{str: *g.str(s)}
@@ -147,6 +179,7 @@ func signals() []signal {
 		numSig("p90", func(s *Situation) *float64 { return &s.P[2] }, "... within 90 days"),
 		numSig("p180", func(s *Situation) *float64 { return &s.P[3] }, "... within 180 days"),
 		numSig("p365", func(s *Situation) *float64 { return &s.P[4] }, "... within 365 days"),
+		numSig("p_late", func(s *Situation) *float64 { return &s.PLate }, "invoice model: probability that the invoice is not paid by its due date"),
 		numSig("expected_days", func(s *Situation) *float64 { return &s.ExpectedDays }, "expected days until falling behind (invoice: expected days late)"),
 		textSig("band", func(s *Situation) *string { return &s.Band }, "risk band A (low) .. E (high)"),
 		{name: "reasons", kind: kindList, doc: "codes of the model's reasons"},
@@ -156,9 +189,14 @@ func signals() []signal {
 		flagSig("dd_failed", func(s *Situation) *bool { return &s.DDFailed }, "a direct debit failed or was reversed in the last 30 days"),
 		textSig("dd_failure_reason", func(s *Situation) *string { return &s.DDFailureReason }, "SEPA reason code of that failure (AM04 = insufficient funds)"),
 		numSig("dd_failures_12m", func(s *Situation) *float64 { return &s.DDFailures12m }, "failed or reversed direct debits in 12 months"),
-		numSig("lateness_trend_days", func(s *Situation) *float64 { return &s.LatenessTrendDays }, "change in average days late, recent against earlier invoices"),
-		flagSig("address_change_90d", func(s *Situation) *bool { return &s.AddressChange90d }, "address changed in the last 90 days"),
-		numSig("broken_arrangements_12m", func(s *Situation) *float64 { return &s.BrokenArrangements12m }, "payment plans broken in 12 months"),
+		numSig("lateness_trend_days", func(s *Situation) *float64 { return &s.LatenessTrendDays }, "average days late in the last 90 days minus that over 12 months"),
+		numSig("late_share_trend", func(s *Situation) *float64 { return &s.LateShareTrend }, "share of invoices late in the last 90 days minus that over 12 months"),
+		flagSig("address_change_180d", func(s *Situation) *bool { return &s.AddressChange180d }, "address changed in the last 180 days"),
+		numSig("broken_arrangements_12m", func(s *Situation) *float64 { return &s.BrokenArrangements12m }, "payment plans broken in the last 24 months"),
+		flagSig("arrangement_active", func(s *Situation) *bool { return &s.ArrangementActive }, "a payment plan is in force"),
+		numSig("disputes_open", func(s *Situation) *float64 { return &s.DisputesOpen }, "open disputes"),
+		numSig("collections_12m", func(s *Situation) *float64 { return &s.Collections12m }, "hand-overs to collection in the last 12 months"),
+		numSig("final_notices_12m", func(s *Situation) *float64 { return &s.FinalNotices12m }, "final notices (14-day letters) in the last 12 months"),
 		numSig("overdue_amount", func(s *Situation) *float64 { return &s.OverdueAmount }, "open amount past its due date"),
 		numSig("overdue_days", func(s *Situation) *float64 { return &s.OverdueDays }, "age in days of the oldest open overdue invoice"),
 		numSig("days_to_due", func(s *Situation) *float64 { return &s.DaysToDue }, "days until the due date of the invoice at hand"),
@@ -166,30 +204,11 @@ func signals() []signal {
 		textSig("payment_method", func(s *Situation) *string { return &s.PaymentMethod }, "direct_debit, bank_transfer, card or pay_link"),
 		textSig("customer_type", func(s *Situation) *string { return &s.CustomerType }, "consumer or business"),
 		textSig("segment", func(s *Situation) *string { return &s.Segment }, "line of business"),
+		textSig("country", func(s *Situation) *string { return &s.Country }, "ISO 3166 country code"),
 		numSig("monthly_amount", func(s *Situation) *float64 { return &s.MonthlyAmount }, "expected recurring amount per month"),
 		numSig("invoice_amount", func(s *Situation) *float64 { return &s.InvoiceAmount }, "amount of the invoice at hand"),
-	}
-}
-
-// Setter sets one signal of a Situation from a feature value: num for a
-// number or a flag (> 0 is true), str for text.
-type Setter func(s *Situation, num float64, str string)
-
-// SetterFor returns the Setter of the signal called name and whether it
-// exists and can be set from features (p30.. and reasons cannot: they come
-// from the model). The result is safe for concurrent use.
-func SetterFor(name string) (Setter, bool) {
-	g, ok := findSignal(signals(), name)
-	if !ok || g.kind == kindList || name == "kind" || name == "band" || name == "expected_days" || (len(name) > 1 && name[0] == 'p' && name[1] >= '0' && name[1] <= '9') {
-		return nil, false
-	}
-	switch g.kind {
-	case kindNumber:
-		return func(s *Situation, num float64, _ string) { *g.num(s) = num }, true
-	case kindText:
-		return func(s *Situation, _ float64, str string) { *g.str(s) = str }, true
-	default:
-		return func(s *Situation, num float64, str string) { *g.flag(s) = num > 0 || str == "true" }, true
+		numSig("credit_limit", func(s *Situation) *float64 { return &s.CreditLimit }, "credit limit (at onboarding: the one requested)"),
+		{name: "expected_revenue_12m", kind: kindNumber, calc: (*Situation).ExpectedRevenue12m, doc: "monthly amount times the expected months (of 12) until falling behind"},
 	}
 }
 

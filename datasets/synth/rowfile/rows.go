@@ -171,12 +171,14 @@ func (r *CustomerEvent) Encode(e Encoder) {
 
 // Truth is a row of the simulator's truth.csv: the true probability that
 // the customer's invoice of Month goes 30 or more days unpaid past its due
-// date, and the latent state that produced it.
+// date, the latent state that produced it and the customer's archetype
+// (its fixed payment personality).
 type Truth struct {
 	CustomerID string
 	Month      Date // first day of the month
 	Hazard     float64
 	State      string
+	Archetype  string
 }
 
 // Encode writes r in column order.
@@ -185,6 +187,7 @@ func (r *Truth) Encode(e Encoder) {
 	e.Date(r.Month)
 	e.Float(r.Hazard)
 	e.String(r.State)
+	e.String(r.Archetype)
 }
 
 // Label is a row of labels.csv: whether the customer fell behind (Event 1)

@@ -1,0 +1,272 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/duewise/duewise/model/registry"
+	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/online"
+	"github.com/duewise/duewise/serving/policy"
+	"github.com/duewise/duewise/warehouse/chdb"
+)
+
+// The benchmarks below run a real server on a prepared embedded store
+// (features refreshed, models promoted; see docs/benchmarks.md, section
+// API) with their own HTTP load generator, in this process:
+//
+//	DUEWISE_BENCH_STORE   the store (required; the benchmarks skip without it)
+//	DUEWISE_BENCH_MODELS  its model registry folder
+//	DUEWISE_BENCH_TENANT  the tenant (default demo)
+//	DUEWISE_BENCH_RATE    requests per second of the load test (default 2000)
+//	DUEWISE_BENCH_SECONDS its duration (default 30)
+//
+// Run them one at a time (the store allows one process):
+//
+//	go test ./serving/api -run '^$' -bench BenchmarkCustomerRiskLoad -benchtime 1x
+//	go test ./serving/api -run '^$' -bench BenchmarkBatchInline -benchtime 20x
+
+// benchServer opens the bench store and serves it on a random port.
+func benchServer(b *testing.B) (*Server, string, string, func()) {
+	b.Helper()
+	dir := os.Getenv("DUEWISE_BENCH_STORE")
+	if dir == "" {
+		b.Skip("DUEWISE_BENCH_STORE is not set (docs/benchmarks.md, section API)")
+	}
+	tenant := envDefault("DUEWISE_BENCH_TENANT", "demo")
+	ctx := context.Background()
+	e, err := chdb.Open(ctx, chdb.Config{Path: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pol, err := policy.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	srv, err := New(ctx, Config{Engine: e, Registry: registry.New(os.Getenv("DUEWISE_BENCH_MODELS"), e), Policy: pol,
+		RatePerSecond: 1e9, Burst: 1e9, Reload: time.Hour, Ping: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := srv.online.Current()
+	if t == nil || srv.models.get(tenant, "behaviour") == nil {
+		b.Fatalf("the bench store has no online features or no active behaviour model for %s", tenant)
+	}
+	b.Logf("loaded %d customers in %.1fs; %s", t.Len(), time.Since(start).Seconds(), memUse())
+	key, _, err := auth.NewStore(e).Create(ctx, tenant, "bench", []string{auth.ScopeScore})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.Reload(ctx)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { srv.Run(rctx, ln, nil); close(done) }()
+	return srv, "http://" + ln.Addr().String(), key, func() { cancel(); <-done; e.Close() }
+}
+
+func envDefault(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+// memUse describes the process's memory: resident set (now and peak) and
+// the Go heap.
+func memUse() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss, hwm := "?", "?"
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 2 && f[0] == "VmRSS:" {
+				rss = f[1] + " kB"
+			}
+			if len(f) >= 2 && f[0] == "VmHWM:" {
+				hwm = f[1] + " kB"
+			}
+		}
+	}
+	return fmt.Sprintf("RSS %s (peak %s), Go heap in use %d MB", rss, hwm, ms.HeapInuse>>20)
+}
+
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}}
+}
+
+// BenchmarkCustomerRiskLoad sends GET /v1/customers/{id}/risk for random
+// customers at a fixed rate (open loop: each request is timed from when
+// it was due, so a slow server cannot hide its queueing) and reports the
+// latency percentiles, errors and memory.
+func BenchmarkCustomerRiskLoad(b *testing.B) {
+	srv, url, key, stop := benchServer(b)
+	defer stop()
+	rate, _ := strconv.Atoi(envDefault("DUEWISE_BENCH_RATE", "2000"))
+	secs, _ := strconv.Atoi(envDefault("DUEWISE_BENCH_SECONDS", "30"))
+	var ids []string
+	srv.online.Current().Each(envDefault("DUEWISE_BENCH_TENANT", "demo"), func(_, id string, _ online.Row) bool { ids = append(ids, id); return true })
+	client := benchClient()
+	get := func(id string) error {
+		req, _ := http.NewRequest("GET", url+"/v1/customers/"+id+"/risk", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return err
+	}
+	for i := range 2000 { // warm up connections and caches
+		get(ids[i%len(ids)])
+	}
+	for b.Loop() {
+		n := rate * secs
+		lat := make([]time.Duration, n)
+		var errs atomic.Int64
+		var firstErr atomic.Value
+		rng := rand.New(rand.NewPCG(1, 2))
+		var wg sync.WaitGroup
+		interval := time.Second / time.Duration(rate)
+		var cpu0 syscallTimes
+		cpu0.read()
+		start := time.Now()
+		for i := range n {
+			due := start.Add(time.Duration(i) * interval)
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+			id := ids[rng.IntN(len(ids))]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := get(id); err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+				lat[i] = time.Since(due)
+			}()
+		}
+		wg.Wait()
+		el := time.Since(start)
+		var cpu1 syscallTimes
+		cpu1.read()
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		pct := func(p float64) float64 { return float64(lat[int(p*float64(n-1))].Microseconds()) / 1000 }
+		b.ReportMetric(float64(n)/el.Seconds(), "req/s")
+		b.ReportMetric(pct(0.5), "p50-ms")
+		b.ReportMetric(pct(0.99), "p99-ms")
+		b.ReportMetric(pct(0.999), "p99.9-ms")
+		b.ReportMetric(float64(lat[n-1].Microseconds())/1000, "max-ms")
+		b.ReportMetric(float64(errs.Load()), "errors")
+		b.ReportMetric((cpu1.total()-cpu0.total())/el.Seconds(), "cpu-cores")
+		b.Logf("%d requests in %.1fs at %d/s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, %d errors %v; process CPU %.2f cores; %s",
+			n, el.Seconds(), rate, pct(0.5), pct(0.9), pct(0.99), pct(0.999), float64(lat[n-1].Microseconds())/1000, errs.Load(), firstErr.Load(),
+			(cpu1.total()-cpu0.total())/el.Seconds(), memUse())
+	}
+}
+
+// syscallTimes is the process's CPU time.
+type syscallTimes struct{ user, sys float64 }
+
+func (t *syscallTimes) read() {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	t.user, t.sys = u/100, s/100
+}
+
+func (t syscallTimes) total() float64 { return t.user + t.sys }
+
+// BenchmarkBatchInline posts 10,000 inline signal records (the signals of
+// real customers of the store) to POST /v1/risk/batch and reads the whole
+// NDJSON answer.
+func BenchmarkBatchInline(b *testing.B) {
+	srv, url, key, stop := benchServer(b)
+	defer stop()
+	t, m := srv.online.Current(), srv.tmap.Load()
+	var recs []map[string]any
+	t.Each(envDefault("DUEWISE_BENCH_TENANT", "demo"), func(_, id string, r online.Row) bool {
+		v := srv.cat.newValues()
+		m.fromRow(r, &v)
+		sig := srv.signalsOf(&v)
+		for k, x := range sig {
+			if f, ok := x.(float64); ok {
+				sig[k] = tidy(f)
+			}
+			if x == nil || x == "" {
+				delete(sig, k)
+			}
+		}
+		delete(sig, sigLastDDReason)
+		recs = append(recs, map[string]any{"customer_id": id, "as_of": r.AsOf.Format(time.DateOnly), "signals": sig})
+		return len(recs) < maxBatch
+	})
+	body, err := json.Marshal(map[string]any{"records": recs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("body of %d records: %.1f MB", len(recs), float64(len(body))/1e6)
+	client := benchClient()
+	post := func() {
+		req, _ := http.NewRequest("POST", url+"/v1/risk/batch", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		lines := 0
+		for sc.Scan() {
+			if bytes.Contains(sc.Bytes(), []byte(`"error"`)) {
+				b.Fatalf("error line: %s", sc.Bytes())
+			}
+			lines++
+		}
+		if resp.StatusCode != 200 || lines != len(recs) {
+			b.Fatalf("status %d, %d lines", resp.StatusCode, lines)
+		}
+	}
+	post() // warm up
+	var times []time.Duration
+	for b.Loop() {
+		st := time.Now()
+		post()
+		times = append(times, time.Since(st))
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(times[len(times)-1].Microseconds())/1000, "max-ms")
+	b.Logf("10,000 records: median %v, max %v over %d posts; %s", times[len(times)/2], times[len(times)-1], len(times), memUse())
+}
