@@ -22,7 +22,7 @@ type catalog struct {
 	// them to a numeric position (>= 0) or -1-position of a categorical.
 	inline    map[string]bool
 	inlineIdx map[string]int
-	ix     policyIndex
+	ix        policyIndex
 }
 
 // policyIndex holds the catalog positions the policy mapping reads.
