@@ -50,6 +50,9 @@ type Scorer struct {
 	catIndex []map[string]int // category -> position, nil for numeric features
 	owner    []int            // feature index of each encoded input
 	ref      []float32        // attribution baseline (Reference or zeros)
+	igOnce   sync.Once        // computes ig
+	ig       *igModel         // integratedGradients' precomputed data
+	igPool   sync.Pool        // *igScratch
 	pool     sync.Pool        // *scratch
 }
 
