@@ -75,6 +75,10 @@ func TestReasonTexts(t *testing.T) {
 		{Attribution{Feature: "late_share_365d", Value: math.NaN()}, "nl", "LATE_SHARE", "geen facturen in het afgelopen jaar"},
 		{Attribution{Feature: "payment_method", Category: "bank_transfer"}, "en", "PAYMENT_METHOD", "pays by bank transfer"},
 		{Attribution{Feature: "payment_method", Category: "bank_transfer"}, "nl", "PAYMENT_METHOD", "betaalt via overboeking"},
+		{Attribution{Feature: "payment_day_mean_90d", Value: -3.5}, "en", "PAYMENT_DAY_RECENT", "paid on average 3.5 days before the due date in the last 90 days"},
+		{Attribution{Feature: "payment_day_mean_365d", Value: 12}, "nl", "PAYMENT_DAY", "in het afgelopen jaar gemiddeld 12 dagen na de vervaldatum betaald"},
+		{Attribution{Feature: "reminder_stage_30d", Value: 3}, "en", "DUNNING_STAGE", "dunning stage in the last 30 days: final notice"},
+		{Attribution{Feature: "days_since_last_address_change", Value: math.NaN()}, "en", "MOVED_RECENTLY", "no address change known"},
 		{Attribution{Feature: "shoe_size", Value: 44}, "fr", "OTHER_SHOE_SIZE", "shoe_size = 44"},
 	}
 	for _, tt := range tests {

@@ -63,6 +63,11 @@ var reasons = map[string]reasonText{
 	"credit_utilisation":                   {"CREDIT_UTILISATION", "%s of the credit limit in use", "%s van de kredietlimiet in gebruik", "no credit limit", "geen kredietlimiet"},
 	"last_due_days_late":                   {"LAST_INVOICE_LATE", "latest invoice %s days late", "laatste factuur %s dagen te laat", "no invoice due yet", "nog geen factuur vervallen"},
 	"as_of_month":                          {"SEASON", "month %s of the year", "maand %s van het jaar", "", ""},
+	"reminder_stage_30d":                   {"DUNNING_STAGE", "dunning stage in the last 30 days: %s", "aanmaningsfase in de afgelopen 30 dagen: %s", "", ""},
+	"payment_day_mean_90d":                 {"PAYMENT_DAY_RECENT", "paid on average %s the due date in the last 90 days", "in de afgelopen 90 dagen gemiddeld %s de vervaldatum betaald", "no invoice paid in the last 90 days", "geen factuur betaald in de afgelopen 90 dagen"},
+	"payment_day_mean_365d":                {"PAYMENT_DAY", "paid on average %s the due date in the last year", "in het afgelopen jaar gemiddeld %s de vervaldatum betaald", "no invoice paid in the last year", "geen factuur betaald in het afgelopen jaar"},
+	"days_since_last_on_time":              {"LAST_ON_TIME", "the last invoice paid on time was due %s days ago", "de laatste op tijd betaalde factuur verviel %s dagen geleden", "no invoice paid on time yet", "nog geen factuur op tijd betaald"},
+	"days_since_last_address_change":       {"MOVED_RECENTLY", "moved %s days ago", "%s dagen geleden verhuisd", "no address change known", "geen adreswijziging bekend"},
 	"invoice_amount":                       {"INVOICE_AMOUNT", "invoice amount %s", "factuurbedrag %s", "", ""},
 	"invoice_terms_days":                   {"PAYMENT_TERMS", "payment terms of %s days", "betaaltermijn van %s dagen", "", ""},
 	"segment":                              {"SEGMENT", "segment %s", "segment %s", "", ""},
@@ -126,6 +131,25 @@ func formatValue(a Attribution, lang string) string {
 		return map[bool]string{true: "onbekend", false: "unknown"}[lang == "nl"]
 	case strings.Contains(a.Feature, "share") || a.Feature == "credit_utilisation":
 		return fmt.Sprintf("%.0f%%", v*100)
+	case a.Feature == "reminder_stage_30d":
+		stages := [2][5]string{{"none", "reminder", "second reminder", "final notice", "collection"},
+			{"geen", "herinnering", "tweede herinnering", "aanmaning", "incasso"}}
+		k := min(max(int(v), 0), 4)
+		return stages[map[bool]int{true: 1, false: 0}[lang == "nl"]][k]
+	case strings.HasPrefix(a.Feature, "payment_day_mean_"):
+		d := fmt.Sprintf("%.1f", math.Abs(v))
+		if math.Abs(v) == math.Trunc(math.Abs(v)) {
+			d = fmt.Sprintf("%.0f", math.Abs(v))
+		}
+		switch {
+		case lang == "nl" && v < 0:
+			return d + " dagen vóór"
+		case lang == "nl":
+			return d + " dagen na"
+		case v < 0:
+			return d + " days before"
+		}
+		return d + " days after"
 	case a.Feature == "arrangement_active":
 		if v > 0 {
 			return map[bool]string{true: "ja", false: "yes"}[lang == "nl"]
