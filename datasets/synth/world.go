@@ -352,7 +352,7 @@ func (s *sim) month(m int) bool {
 	s.b.Invoices = append(s.b.Invoices, inv)
 
 	h := s.hazard(m, issued.At(12, 0, 0), inv.Amount)
-	s.b.Truth = append(s.b.Truth, rf.Truth{CustomerID: s.id, Month: s.cal.monthStart[m], Hazard: h, State: stateNames[s.st], Archetype: archetypeNames[s.arch]})
+	s.b.Truth = append(s.b.Truth, rf.Truth{CustomerID: s.id, Month: s.cal.monthStart[m], Hazard: h, State: stateNames[s.st]})
 	behind := s.chance(h)
 	if behind {
 		s.settleBehind(&inv)

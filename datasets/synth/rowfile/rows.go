@@ -171,14 +171,12 @@ func (r *CustomerEvent) Encode(e Encoder) {
 
 // Truth is a row of the simulator's truth.csv: the true probability that
 // the customer's invoice of Month goes 30 or more days unpaid past its due
-// date, the latent state that produced it and the customer's archetype
-// (its fixed payment personality).
+// date, and the latent state that produced it.
 type Truth struct {
 	CustomerID string
 	Month      Date // first day of the month
 	Hazard     float64
 	State      string
-	Archetype  string
 }
 
 // Encode writes r in column order.
@@ -187,7 +185,6 @@ func (r *Truth) Encode(e Encoder) {
 	e.Date(r.Month)
 	e.Float(r.Hazard)
 	e.String(r.State)
-	e.String(r.Archetype)
 }
 
 // Label is a row of labels.csv: whether the customer fell behind (Event 1)

@@ -46,7 +46,7 @@ func TestCSVWriter(t *testing.T) {
 	b := &Batch{
 		CustomerEvents: []CustomerEvent{{ID: "E1", CustomerID: "C1", OccurredAt: d.At(8, 5, 0), Kind: "contact", Detail: `said "hi", then left`}},
 		Arrangements:   []Arrangement{{ID: "A1", CustomerID: "C1", AgreedAt: d.At(1, 2, 3), Installments: 3, Amount: 1050, Status: "active", EndedAt: NoTime}},
-		Truth:          []Truth{{CustomerID: "C1", Month: d, Hazard: 0.125, State: "healthy", Archetype: "reliable"}},
+		Truth:          []Truth{{CustomerID: "C1", Month: d, Hazard: 0.125, State: "healthy"}},
 	}
 	if err := w.Write(b); err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestCSVWriter(t *testing.T) {
 	}{
 		{"customer_events.csv", []string{"t,1", "E1", "C1", "2025-03-09T08:05:00Z", "contact", `said "hi", then left`}},
 		{"arrangements.csv", []string{"t,1", "A1", "C1", "2025-03-09T01:02:03Z", "3", "10.50", "active", ""}},
-		{"truth.csv", []string{"t,1", "C1", "2025-03-09", "0.125000", "healthy", "reliable"}},
+		{"truth.csv", []string{"t,1", "C1", "2025-03-09", "0.125000", "healthy"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

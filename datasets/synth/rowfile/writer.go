@@ -79,7 +79,7 @@ func contractSpec(t datasets.Table) spec {
 var extraSpecs = map[string]spec{
 	TruthTable: {name: TruthTable, cols: []column{
 		{name: "tenant"}, {name: "customer_id"}, {name: "month", kind: kDate},
-		{name: "hazard", kind: kFloat}, {name: "state"}, {name: "archetype"},
+		{name: "hazard", kind: kFloat}, {name: "state"},
 	}},
 	LabelsTable: {name: LabelsTable, cols: []column{
 		{name: "tenant"}, {name: "customer_id"}, {name: "as_of", kind: kDate}, {name: "event", kind: kInt},
