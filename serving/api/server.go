@@ -104,28 +104,15 @@ func (c *Config) defaults() {
 	if c.Burst == 0 {
 		c.Burst = max(1, int(2*c.RatePerSecond))
 	}
-	set := func(p *time.Duration, v time.Duration) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	set(&c.Reload, d.Reload)
-	set(&c.KeyReload, d.KeyReload)
-	set(&c.Ping, d.Ping)
-	set(&c.RequestTimeout, d.RequestTimeout)
-	set(&c.ShutdownTimeout, d.ShutdownTimeout)
-	if c.MaxBody == 0 {
-		c.MaxBody = d.MaxBody
-	}
-	if c.MaxBatchBody == 0 {
-		c.MaxBatchBody = d.MaxBatchBody
-	}
-	if c.Threshold == 0 {
-		c.Threshold = d.Threshold
-	}
-	if c.Workers == 0 {
-		c.Workers = d.Workers
-	}
+	orDefault(&c.Reload, d.Reload)
+	orDefault(&c.KeyReload, d.KeyReload)
+	orDefault(&c.Ping, d.Ping)
+	orDefault(&c.RequestTimeout, d.RequestTimeout)
+	orDefault(&c.ShutdownTimeout, d.ShutdownTimeout)
+	orDefault(&c.MaxBody, d.MaxBody)
+	orDefault(&c.MaxBatchBody, d.MaxBatchBody)
+	orDefault(&c.Threshold, d.Threshold)
+	orDefault(&c.Workers, d.Workers)
 	if c.Now == nil {
 		c.Now = d.Now
 	}
@@ -564,4 +551,12 @@ func (s *Server) readyz(c *gin.Context) {
 		code = http.StatusServiceUnavailable
 	}
 	c.JSON(code, r)
+}
+
+// orDefault sets *p to v when it is the zero value.
+func orDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
 }
