@@ -296,6 +296,7 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	failed := func(s string) bool { return s == "failed" || s == "reversed" }
 	var ddFailed90, ddAM04, ddAC, ddN, ddFailed365, ddHasFail int64
 	ddLastFail := int32(0)
+	ddLastReason := ""
 	for _, d := range h.DirectDebits {
 		dd := dayOf(d.AttemptedAt)
 		if failed(d.Status) && in(dd, 90) {
@@ -314,6 +315,11 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 			}
 		}
 		if failed(d.Status) && dd < T {
+			// The reason of the latest failure by day; of two on the
+			// same day, the alphabetically last (as core.sql).
+			if ddHasFail == 0 || dd > ddLastFail || (dd == ddLastFail && d.Reason > ddLastReason) {
+				ddLastReason = d.Reason
+			}
 			ddHasFail++
 			ddLastFail = max(ddLastFail, dd)
 		}
@@ -432,7 +438,7 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	return Row{
 		Tenant: c.Tenant, CustomerID: c.CustomerID, AsOf: day(asOf), Status: status, Departed: departed,
 		Names: num, Values: vals, CategoricalNames: CategoricalNames(),
-		Categorical: []string{c.Segment, c.CustomerType, c.Channel, c.PaymentMethod, c.Country, c.PostcodeArea},
+		Categorical: []string{c.Segment, c.CustomerType, c.Channel, c.PaymentMethod, c.Country, c.PostcodeArea, ddLastReason},
 	}, nil
 }
 

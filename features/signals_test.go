@@ -175,6 +175,9 @@ func TestSignalsHandWorked(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkExpected(t, func(name string) float64 { v, _ := row.Value(name); return v })
+		if v, _ := row.Attr("last_dd_failure_reason"); v != "AM04" {
+			t.Errorf("last_dd_failure_reason %q, want AM04 (D1 on 06-10; D5 at T)", v)
+		}
 		if row.Status != "ok" || row.Departed {
 			t.Errorf("status %q departed %v, want ok false", row.Status, row.Departed)
 		}
@@ -192,6 +195,9 @@ func TestSignalsHandWorked(t *testing.T) {
 			t.Fatalf("want one row for C1, got %d", len(tb.rows))
 		}
 		checkExpected(t, func(name string) float64 { return num(r[name]) })
+		if r["last_dd_failure_reason"] != "AM04" {
+			t.Errorf("last_dd_failure_reason %v, want AM04 (D1 on 06-10; D5 at T)", r["last_dd_failure_reason"])
+		}
 		if r["segment"] != "energy" || r["payment_method"] != "direct_debit" || r["tenant"] != tenant {
 			t.Errorf("attributes: %v", r)
 		}

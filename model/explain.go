@@ -11,7 +11,7 @@ import (
 // features' weights sum to risk(row) - risk(reference).
 type Attribution struct {
 	Feature  string  `json:"feature"`
-	Value    float64 `json:"value"`    // the row's numeric value (NaN = NULL; 0 for categorical)
+	Value    float64 `json:"value"`    // the row's numeric value (NaN = NULL or an empty category; 0 for a category)
 	Category string  `json:"category"` // the row's category, for categorical features
 	Weight   float64 `json:"weight"`   // signed contribution to the 90-day risk
 }
@@ -42,6 +42,9 @@ func (s *Scorer) Explain(num []float64, cat []string, top int, dst []Attribution
 		a := Attribution{Feature: f.Name}
 		if f.Type == Categorical {
 			a.Category = cat[i]
+			if a.Category == "" {
+				a.Value = math.NaN() // an empty attribute is missing
+			}
 		} else {
 			a.Value = num[i]
 		}

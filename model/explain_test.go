@@ -79,6 +79,8 @@ func TestReasonTexts(t *testing.T) {
 		{Attribution{Feature: "payment_day_mean_365d", Value: 12}, "nl", "PAYMENT_DAY", "in het afgelopen jaar gemiddeld 12 dagen na de vervaldatum betaald"},
 		{Attribution{Feature: "reminder_stage_30d", Value: 3}, "en", "DUNNING_STAGE", "dunning stage in the last 30 days: final notice"},
 		{Attribution{Feature: "days_since_last_address_change", Value: math.NaN()}, "en", "MOVED_RECENTLY", "no address change known"},
+		{Attribution{Feature: "last_dd_failure_reason", Category: "AM04"}, "nl", "LAST_DD_FAILURE", "laatste mislukte incasso: reden AM04"},
+		{Attribution{Feature: "last_dd_failure_reason", Value: math.NaN()}, "en", "LAST_DD_FAILURE", "no failed direct debit"},
 		{Attribution{Feature: "shoe_size", Value: 44}, "fr", "OTHER_SHOE_SIZE", "shoe_size = 44"},
 	}
 	for _, tt := range tests {

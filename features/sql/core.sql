@@ -12,6 +12,7 @@ SELECT
     if(i_behind > 0, 'behind', 'ok') AS status,
     toUInt8(e_dep_before > 0) AS departed,
     segment, customer_type, channel, payment_method, country, postcode_area,
+    substring(e_dd_last_fail_key, 11, 16) AS last_dd_failure_reason,
 
     CAST(toInt32(as_of - created_at) AS Nullable(Float64)) AS tenure_days,
     CAST(i_n365 AS Nullable(Float64)) AS invoices_365d,
@@ -173,6 +174,7 @@ ANY LEFT JOIN
            countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 >= as_of - 365 AND d1 < as_of) AS e_dd_failed365,
            countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < as_of) AS e_dd_has_fail,
            maxIf(d1, src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < as_of) AS e_dd_last_fail,
+           maxIf(concat(toString(d1), b), src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < as_of) AS e_dd_last_fail_key,
            countIf(src = 2 AND d1 >= as_of - 90 AND d1 < as_of) AS e_rem90,
            countIf(src = 2 AND d1 >= as_of - 365 AND d1 < as_of) AS e_rem365,
            countIf(src = 2 AND a = 'final_notice' AND d1 >= as_of - 365 AND d1 < as_of) AS e_final365,

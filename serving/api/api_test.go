@@ -111,6 +111,35 @@ func TestAPI(t *testing.T) {
 			}
 		})
 
+		t.Run("a failed direct debit is followed up naming its reason", func(t *testing.T) {
+			// For a customer looked up by id, the SEPA reason comes from the
+			// online features (last_dd_failure_reason), not from a request.
+			named := 0
+			for _, c := range f.customersA {
+				reason, _ := latestRow(t, e, f.tenantA, c)["last_dd_failure_reason"].(string)
+				if reason == "" {
+					continue
+				}
+				r := sv.call(t, "GET", rCustomer, "/v1/customers/"+c+"/risk", f.keyA, nil)
+				for _, a := range r.m["actions"].([]any) {
+					a := a.(map[string]any)
+					if a["type"] != "direct_debit_follow_up" {
+						continue
+					}
+					if code := a["params"].(map[string]any)["sepa_code"]; code != reason {
+						t.Errorf("%s: follow-up names %v, the warehouse says %s: %s", c, code, reason, r)
+					}
+					named++
+				}
+				if named >= 3 {
+					break
+				}
+			}
+			if named == 0 {
+				t.Error("no direct-debit follow-up among the customers with a failed debit")
+			}
+		})
+
 		t.Run("auth", func(t *testing.T) {
 			routes := []struct {
 				method, route, path, scope string

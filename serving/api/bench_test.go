@@ -227,7 +227,6 @@ func BenchmarkBatchInline(b *testing.B) {
 				delete(sig, k)
 			}
 		}
-		delete(sig, sigLastDDReason)
 		recs = append(recs, map[string]any{"customer_id": id, "as_of": r.AsOf.Format(time.DateOnly), "signals": sig})
 		return len(recs) < maxBatch
 	})

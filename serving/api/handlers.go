@@ -97,7 +97,6 @@ func (s *Server) inline(l *loaded, rec *inlineRecord, prefix, lg string) (RiskAn
 			return RiskAnswer{}, 0, fieldErr(prefix+"history", "%v", err)
 		}
 		s.cat.fromComputed(&row, &v)
-		v.cat[s.cat.ix.lastDDReason] = lastDebitFailure(&h, asOf)
 		status, computed = row.Status, true
 		if rec.CustomerID == "" {
 			rec.CustomerID = h.Customer.CustomerID
@@ -116,19 +115,6 @@ func (s *Server) inline(l *loaded, rec *inlineRecord, prefix, lg string) (RiskAn
 		ans.Signals = s.signalsOf(&v)
 	}
 	return ans, p.Risk90, nil
-}
-
-// lastDebitFailure returns the SEPA reason of the customer's latest failed
-// or reversed direct debit known at asOf ("" when none).
-func lastDebitFailure(h *features.History, asOf time.Time) string {
-	var at time.Time
-	reason := ""
-	for _, d := range h.DirectDebits {
-		if (d.Status == "failed" || d.Status == "reversed") && d.AttemptedAt.Before(asOf) && !d.AttemptedAt.Before(at) {
-			at, reason = d.AttemptedAt, d.Reason
-		}
-	}
-	return reason
 }
 
 func (s *Server) inlineRisk(c *gin.Context) {

@@ -40,8 +40,6 @@ func buildOpenAPI() []byte {
 		}
 		props[s.Name] = map[string]any{"type": typ, "nullable": true, "description": fmt.Sprintf("%s (window %s)", s.Meaning, s.Window)}
 	}
-	props[sigLastDDReason] = map[string]any{"type": "string", "nullable": true,
-		"description": "SEPA reason code of the latest failed or reversed direct debit (e.g. AM04); lets the follow-up name the reason"}
 	schemas["Signals"].(map[string]any)["properties"] = props
 	// Data-contract rows.
 	events := map[string]any{}

@@ -37,7 +37,6 @@ type policyIndex struct {
 // Extra signals the API knows beyond the features catalog.
 const (
 	sigDaysToDue     = "days_to_due"
-	sigLastDDReason  = "last_dd_failure_reason"
 	sigInvoiceAmount = "invoice_amount"
 	sigInvoiceTerms  = "invoice_terms_days"
 )
@@ -65,8 +64,6 @@ func newCatalog() *catalog {
 		c.inline[s.Name] = true
 	}
 	addNum(sigDaysToDue)
-	addCat(sigLastDDReason)
-	c.inline[sigLastDDReason] = true
 	c.inlineIdx = map[string]int{}
 	for name := range c.inline {
 		if i, ok := c.numIdx[name]; ok {
@@ -99,7 +96,7 @@ func newCatalog() *catalog {
 		overdueAmount: n("open_overdue_amount"), overdueDays: n("oldest_overdue_days"), daysToDue: n(sigDaysToDue),
 		monthly: n("monthly_amount"), invoiceAmount: n(sigInvoiceAmount), creditLimit: n("credit_limit"),
 		channel: k("channel"), method: k("payment_method"), customerType: k("customer_type"), segment: k("segment"),
-		country: k("country"), lastDDReason: k(sigLastDDReason),
+		country: k("country"), lastDDReason: k("last_dd_failure_reason"),
 	}
 	return c
 }
