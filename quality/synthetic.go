@@ -178,6 +178,9 @@ func groups(a *model.Artifact, d *training.Dataset) ([]Group, error) {
 	}
 	var out []Group
 	for j, name := range d.CatNames {
+		if s, ok := features.Lookup(name); ok && s.Window != "static" {
+			continue // a behaviour signal (last_dd_failure_reason), not a customer attribute
+		}
 		r.Segment = d.Cat[j]
 		if name == "postcode_area" {
 			country := slices.Index(d.CatNames, "country")

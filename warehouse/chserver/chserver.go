@@ -12,9 +12,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -110,6 +113,17 @@ func dial(ctx context.Context, dsn string) (driver.Conn, error) {
 	return conn, nil
 }
 
+// brokenConn reports whether err is a connection the client had already
+// closed or the server dropped, rather than an answer of the server.
+// The driver does not always wrap the network error, hence the text test.
+func brokenConn(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "use of closed network connection")
+}
+
 // redact hides the password of a DSN.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)
@@ -160,6 +174,12 @@ func (e *Engine) Query(ctx context.Context, sql string, p warehouse.Params) (arr
 		return nil, err
 	}
 	rows, err := e.conn.Query(ctx, q)
+	if brokenConn(err) && ctx.Err() == nil {
+		// A pooled connection that an earlier cancelled statement closed:
+		// a read is safe to send again, on a fresh connection.
+		e.log.Debug("server query on a closed connection; retrying", "err", err)
+		rows, err = e.conn.Query(ctx, q)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chserver: %w", err)
 	}
@@ -229,7 +249,13 @@ func (e *Engine) Insert(ctx context.Context, table string, rec arrow.Record) err
 	for i, f := range rec.Schema().Fields() {
 		cols[i] = "`" + f.Name + "`"
 	}
-	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+")")
+	stmt := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ")"
+	batch, err := e.conn.PrepareBatch(ctx, stmt)
+	if brokenConn(err) && ctx.Err() == nil {
+		// No row was sent yet: the same batch goes on a fresh connection.
+		e.log.Debug("server insert on a closed connection; retrying", "err", err)
+		batch, err = e.conn.PrepareBatch(ctx, stmt)
+	}
 	if err != nil {
 		return fmt.Errorf("chserver: insert into %s: %w", table, err)
 	}
