@@ -85,6 +85,9 @@ func (s *Server) prediction(l *loaded, v *values, lang string) (model.Prediction
 // score runs the model, the explanation and the policy for one customer.
 func (s *Server) score(l *loaded, v *values, customer string, asOf time.Time, status, lang string) (RiskAnswer, model.Prediction) {
 	p, reasons, codes := s.prediction(l, v, lang)
+	if status == "behind" && l.a.Kind == model.Behaviour {
+		behindNow(&p)
+	}
 	ans := RiskAnswer{CustomerID: customer, AsOf: asOf.Format(time.DateOnly), Status: status,
 		Probabilities: Probabilities{round(p.P[0]), round(p.P[1]), round(p.P[2]), round(p.P[3]), round(p.P[4])},
 		ExpectedDays:  math.Round(p.ExpectedDays*10) / 10, Band: p.Band, Reasons: reasons,
@@ -94,6 +97,19 @@ func (s *Server) score(l *loaded, v *values, customer string, asOf time.Time, st
 	ans.Actions, ans.RulesFired = res.Actions, res.RulesFired
 	l.scored(p.Band)
 	return ans, p
+}
+
+// behindNow states the prediction for a customer who has already fallen
+// behind: the event has happened, so the probability of being behind
+// within every horizon is 1, the expected time until it is 0 and the band
+// the highest. (The behaviour model never saw such customers in training,
+// so its own numbers for them are an extrapolation.) The reasons still
+// show what drives the model's risk up.
+func behindNow(p *model.Prediction) {
+	for i := range p.P {
+		p.P[i] = 1
+	}
+	p.ExpectedDays, p.Risk90, p.Band = 0, 1, "E"
 }
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }

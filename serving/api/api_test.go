@@ -90,13 +90,25 @@ func TestAPI(t *testing.T) {
 			// Every answer's rules_fired names the rule of each action, and
 			// a customer already behind for 60+ days with repeated lateness
 			// gets the chronic non-payment actions.
-			chronic := 0
+			chronic, behind := 0, 0
 			for _, c := range f.customersA[:120] {
 				r := sv.call(t, "GET", rCustomer, "/v1/customers/"+c+"/risk", f.keyA, nil)
 				rules := r.m["rules_fired"].([]any)
 				for _, a := range r.m["actions"].([]any) {
 					if !slices.Contains(rules, a.(map[string]any)["why"].(map[string]any)["rule"]) {
 						t.Fatalf("%s: action of a rule that did not fire: %s", c, r)
+					}
+				}
+				if r.m["status"] == "behind" {
+					behind++
+					// Already behind: the event has happened.
+					for h, v := range r.m["probabilities"].(map[string]any) {
+						if v != 1.0 {
+							t.Errorf("%s is behind, but P(behind within %s) = %v", c, h, v)
+						}
+					}
+					if r.m["expected_days"] != 0.0 || r.m["band"] != "E" {
+						t.Errorf("%s is behind: expected_days %v band %v", c, r.m["expected_days"], r.m["band"])
 					}
 				}
 				if slices.Contains(rules, any("chronic_non_payment")) {
@@ -106,8 +118,8 @@ func TestAPI(t *testing.T) {
 					}
 				}
 			}
-			if chronic == 0 {
-				t.Error("no chronic non-payer among 120 customers of the synthetic world")
+			if chronic == 0 || behind == 0 {
+				t.Errorf("%d chronic non-payers, %d customers behind among 120 customers of the synthetic world", chronic, behind)
 			}
 		})
 
