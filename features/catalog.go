@@ -86,6 +86,7 @@ var catalog = []Signal{
 	{"payment_day_mean_365d", Numeric, "365d", "mean days from due date to full payment of invoices paid in full in [T-365, T) (negative = paid early)", false},
 	{"days_since_last_on_time", Numeric, "at T", "days since the due date of the latest invoice paid in full on or before its due date", false},
 	{"days_since_last_address_change", Numeric, "at T", "days since the latest address change", false},
+	{"last_payment_day", Numeric, "at T", "days from due date to full payment of the invoice paid in full most recently before T (negative = paid early)", false},
 	{"last_dd_failure_reason", Categorical, "at T", "SEPA reason code of the latest failed or reversed direct debit before T (of two on the same day, the alphabetically last); empty when none", false},
 }
 

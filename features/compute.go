@@ -106,6 +106,7 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 		pdN, pdS, pdS2, partial, openN, openC, amt365, collPay, behind       int64
 		dueN, lastDue, lastDueLate                                           int64
 		pm90N, pm90S, pm365N, pm365S, onTimeN, lastOnTime                    int64
+		payN, lastPaid, lastPayDay                                           int64
 	)
 	for _, inv := range h.Invoices {
 		ps := pays[inv.InvoiceID]
@@ -210,6 +211,13 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 			}
 			dueN++
 		}
+		if fullT {
+			// the latest full payment wins; on a tie, the later payment day
+			if payN == 0 || int64(fullD) > lastPaid || (int64(fullD) == lastPaid && int64(fullD-due) > lastPayDay) {
+				lastPaid, lastPayDay = int64(fullD), int64(fullD-due)
+			}
+			payN++
+		}
 		if fullT && fullD >= T-90 {
 			pm90N++
 			pm90S += int64(fullD - due)
@@ -290,6 +298,9 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	}
 	if onTimeN > 0 {
 		cnt("days_since_last_on_time", int64(T)-lastOnTime)
+	}
+	if payN > 0 {
+		cnt("last_payment_day", lastPayDay)
 	}
 
 	in := func(d int32, n int32) bool { return d >= T-n && d < T }

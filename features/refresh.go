@@ -26,6 +26,7 @@ var latestColumnsSince = map[string]int{
 	"days_since_last_on_time":        5,
 	"days_since_last_address_change": 6,
 	"last_dd_failure_reason":         7,
+	"last_payment_day":               8,
 }
 
 // latestType is the ClickHouse type of a signal's column in features_latest.

@@ -164,7 +164,8 @@ var mainExpected = map[string]float64{
 	"payment_day_mean_90d":           30.5,      // paid in full in [2025-04-02, T): I7 +20, I8 +41
 	"payment_day_mean_365d":          121.0 / 5, // paid in full in [2024-07-01, T): I1 +47 (due before the window), I2 -1, I3 +14, I7 +20, I8 +41
 	"days_since_last_on_time":        167,       // I2, due 2025-01-15, the only invoice due before T with lateness 0
-	"days_since_last_address_change": 177,       // E1 on 2025-01-05 (E3 at T is not before T)
+	"days_since_last_address_change": 177,
+	"last_payment_day":               41, // I8 paid in full on 06-25, the latest full payment before T (I4 not in full, I5 at T)       // E1 on 2025-01-05 (E3 at T is not before T)
 }
 
 func TestSignalsHandWorked(t *testing.T) {

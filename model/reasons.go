@@ -68,6 +68,7 @@ var reasons = map[string]reasonText{
 	"payment_day_mean_365d":                {"PAYMENT_DAY", "paid on average %s the due date in the last year", "in het afgelopen jaar gemiddeld %s de vervaldatum betaald", "no invoice paid in the last year", "geen factuur betaald in het afgelopen jaar"},
 	"days_since_last_on_time":              {"LAST_ON_TIME", "the last invoice paid on time was due %s days ago", "de laatste op tijd betaalde factuur verviel %s dagen geleden", "no invoice paid on time yet", "nog geen factuur op tijd betaald"},
 	"days_since_last_address_change":       {"MOVED_RECENTLY", "moved %s days ago", "%s dagen geleden verhuisd", "no address change known", "geen adreswijziging bekend"},
+	"last_payment_day":                     {"LAST_PAYMENT_DAY", "the latest invoice paid was paid %s the due date", "de laatst betaalde factuur werd %s de vervaldatum betaald", "no invoice paid yet", "nog geen factuur betaald"},
 	"last_dd_failure_reason":               {"LAST_DD_FAILURE", "last failed direct debit: reason %s", "laatste mislukte incasso: reden %s", "no failed direct debit", "geen mislukte incasso"},
 	"invoice_amount":                       {"INVOICE_AMOUNT", "invoice amount %s", "factuurbedrag %s", "", ""},
 	"invoice_terms_days":                   {"PAYMENT_TERMS", "payment terms of %s days", "betaaltermijn van %s dagen", "", ""},
@@ -137,7 +138,7 @@ func formatValue(a Attribution, lang string) string {
 			{"geen", "herinnering", "tweede herinnering", "aanmaning", "incasso"}}
 		k := min(max(int(v), 0), 4)
 		return stages[map[bool]int{true: 1, false: 0}[lang == "nl"]][k]
-	case strings.HasPrefix(a.Feature, "payment_day_mean_"):
+	case strings.HasPrefix(a.Feature, "payment_day_mean_") || a.Feature == "last_payment_day":
 		d := fmt.Sprintf("%.1f", math.Abs(v))
 		if math.Abs(v) == math.Trunc(math.Abs(v)) {
 			d = fmt.Sprintf("%.0f", math.Abs(v))

@@ -66,6 +66,7 @@ SELECT
     if(i_pm365_n = 0, NULL, i_pm365_s / i_pm365_n) AS payment_day_mean_365d,
     if(i_has_ontime = 0, NULL, toFloat64(toInt32(as_of - i_last_ontime))) AS days_since_last_on_time,
     if(e_addr_has = 0, NULL, toFloat64(toInt32(as_of - e_addr_last))) AS days_since_last_address_change,
+    if(i_last_pay_key = 0, NULL, toFloat64(i_last_pay_key % 1000000 - 500000)) AS last_payment_day,
 
     toUInt8(i_next_n > 0 AND i_next <= {eod:Date}) AS event,
     toInt32(if(event = 1, toInt32(i_next - as_of),
@@ -78,7 +79,7 @@ FROM
            i_od_n, i_od_c, i_od_old, i_has_late, i_last_late_due, i_rem_n365, i_rem_resp365,
            i_pd_n, i_pd_s, i_pd_s2, i_partial365, i_open_n, i_open_c, i_amt365, i_collpay730,
            i_behind, i_next_n, i_next, i_due_n, i_last_due_key,
-           i_pm90_n, i_pm90_s, i_pm365_n, i_pm365_s, i_has_ontime, i_last_ontime
+           i_pm90_n, i_pm90_s, i_pm365_n, i_pm365_s, i_has_ontime, i_last_ontime, i_last_pay_key
     FROM
     (
         SELECT tenant, customer_id, as_of, created_at, customer_type, segment, channel, payment_method, country, postcode_area,
@@ -135,6 +136,7 @@ FROM
                sumIf(toInt64(pay_day), full_t AND full_d >= as_of - 365) AS i_pm365_s,
                countIf(due_at < as_of AND late = 0) AS i_has_ontime,
                maxIf(due_at, due_at < as_of AND late = 0) AS i_last_ontime,
+               maxIf(toInt64(full_d - toDate('1970-01-01')) * 1000000 + 500000 + pay_day, full_t) AS i_last_pay_key,
                countIf(overdue AND toInt32(as_of - due_at) >= {thr:Int32}) AS i_behind,
                countIf(goes_behind) AS i_next_n,
                minIf(behind_at, goes_behind) AS i_next
