@@ -104,7 +104,7 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch) []float64 {
 	l0 := &ls[0]
 	h1 := l0.Out
 	// v = W1'(x - ref); the path's first layer is u + alpha*v.
-	ig := s.igData()
+	ig := s.ig
 	u := ig.u
 	v := sc.v
 	clear(v)
@@ -392,42 +392,41 @@ type igModel struct {
 	lastB []float64
 }
 
-func (s *Scorer) igData() *igModel {
-	s.igOnce.Do(func() {
-		ls := s.a.Layers
-		m := &igModel{w: make([][]float64, len(ls))}
-		for l := range ls {
-			m.w[l] = make([]float64, len(ls[l].W))
-			for i, w := range ls[l].W {
-				m.w[l][i] = float64(w)
-			}
+// newIGModel precomputes integratedGradients' data for s (called by
+// NewScorer once s.ref and s.risk are set).
+func newIGModel(s *Scorer) *igModel {
+	ls := s.a.Layers
+	m := &igModel{w: make([][]float64, len(ls))}
+	for l := range ls {
+		m.w[l] = make([]float64, len(ls[l].W))
+		for i, w := range ls[l].W {
+			m.w[l][i] = float64(w)
 		}
-		l0 := &ls[0]
-		m.u = make([]float64, l0.Out)
-		for o := range m.u {
-			m.u[o] = float64(l0.B[o])
+	}
+	l0 := &ls[0]
+	m.u = make([]float64, l0.Out)
+	for o := range m.u {
+		m.u[o] = float64(l0.B[o])
+	}
+	for j, r := range s.ref {
+		if r == 0 {
+			continue
 		}
-		for j, r := range s.ref {
-			if r == 0 {
-				continue
-			}
-			row := m.w[0][j*l0.Out : (j+1)*l0.Out]
-			for o, w := range row {
-				m.u[o] += float64(r) * w
-			}
+		row := m.w[0][j*l0.Out : (j+1)*l0.Out]
+		for o, w := range row {
+			m.u[o] += float64(r) * w
 		}
-		last := &ls[len(ls)-1]
-		m.lastT = make([]float64, s.risk*last.In)
-		m.lastB = make([]float64, s.risk)
-		for o := range s.risk {
-			m.lastB[o] = float64(last.B[o])
-			for i := range last.In {
-				m.lastT[o*last.In+i] = float64(last.W[i*last.Out+o])
-			}
+	}
+	last := &ls[len(ls)-1]
+	m.lastT = make([]float64, s.risk*last.In)
+	m.lastB = make([]float64, s.risk)
+	for o := range s.risk {
+		m.lastB[o] = float64(last.B[o])
+		for i := range last.In {
+			m.lastT[o*last.In+i] = float64(last.W[i*last.Out+o])
 		}
-		s.ig = m
-	})
-	return s.ig
+	}
+	return m
 }
 
 // igScratch is the working memory of one integratedGradients call.

@@ -50,7 +50,6 @@ type Scorer struct {
 	catIndex []map[string]int // category -> position, nil for numeric features
 	owner    []int            // feature index of each encoded input
 	ref      []float32        // attribution baseline (Reference or zeros)
-	igOnce   sync.Once        // computes ig
 	ig       *igModel         // integratedGradients' precomputed data
 	igPool   sync.Pool        // *igScratch
 	pool     sync.Pool        // *scratch
@@ -113,6 +112,7 @@ func NewScorer(a *Artifact) (*Scorer, error) {
 	if len(s.ref) == 0 {
 		s.ref = make([]float32, s.width)
 	}
+	s.ig = newIGModel(s)
 	s.pool.New = func() any {
 		return &scratch{
 			x:      make([]float32, s.width),

@@ -24,6 +24,16 @@ serving_api_keys); the key itself is printed once by 'keys create'.`,
 	return c
 }
 
+// openKeys opens the warehouse's API-key store and returns a func that
+// closes it.
+func (g *globals) openKeys(cmd *cobra.Command) (*auth.Store, func(), error) {
+	e, err := g.openWarehouse(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	return auth.NewStore(e), func() { e.Close() }, nil
+}
+
 func newKeysCreateCmd(g *globals) *cobra.Command {
 	var tenant, scopes, name string
 	var quiet bool
@@ -36,12 +46,12 @@ func newKeysCreateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--scopes: %w", err)
 			}
-			e, err := g.openWarehouse(cmd.Context())
+			ks, done, err := g.openKeys(cmd)
 			if err != nil {
 				return err
 			}
-			defer e.Close()
-			token, k, err := auth.NewStore(e).Create(cmd.Context(), tenant, name, sc)
+			defer done()
+			token, k, err := ks.Create(cmd.Context(), tenant, name, sc)
 			if err != nil {
 				return err
 			}
@@ -67,18 +77,18 @@ func newKeysListCmd(g *globals) *cobra.Command {
 		Short: "List keys (never the secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.openWarehouse(cmd.Context())
+			ks, done, err := g.openKeys(cmd)
 			if err != nil {
 				return err
 			}
-			defer e.Close()
-			ks, err := auth.NewStore(e).List(cmd.Context(), tenant)
+			defer done()
+			keys, err := ks.List(cmd.Context(), tenant)
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tTENANT\tNAME\tSCOPES\tCREATED\tREVOKED")
-			for _, k := range ks {
+			for _, k := range keys {
 				rev := ""
 				if k.RevokedAt != nil {
 					rev = k.RevokedAt.Format(time.DateTime)
@@ -98,12 +108,12 @@ func newKeysRevokeCmd(g *globals) *cobra.Command {
 		Short: "Revoke a key (a running server stops accepting it within its key reload interval)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.openWarehouse(cmd.Context())
+			ks, done, err := g.openKeys(cmd)
 			if err != nil {
 				return err
 			}
-			defer e.Close()
-			k, err := auth.NewStore(e).Revoke(cmd.Context(), args[0])
+			defer done()
+			k, err := ks.Revoke(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -126,12 +126,22 @@ func TestAPI(t *testing.T) {
 		t.Run("a failed direct debit is followed up naming its reason", func(t *testing.T) {
 			// For a customer looked up by id, the SEPA reason comes from the
 			// online features (last_dd_failure_reason), not from a request.
-			named := 0
-			for _, c := range f.customersA {
-				reason, _ := latestRow(t, e, f.tenantA, c)["last_dd_failure_reason"].(string)
-				if reason == "" {
-					continue
+			rr, err := e.Query(context.Background(), `SELECT customer_id, last_dd_failure_reason FROM features_latest FINAL
+WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`, warehouse.Params{"t": f.tenantA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed [][2]string // customer, the reason of its latest failed debit
+			for rr.Next() {
+				rec := rr.Record()
+				for i := range int(rec.NumRows()) {
+					failed = append(failed, [2]string{cellString(rec.Column(0), i), cellString(rec.Column(1), i)})
 				}
+			}
+			rr.Release()
+			named := 0
+			for _, cr := range failed {
+				c, reason := cr[0], cr[1]
 				r := sv.call(t, "GET", rCustomer, "/v1/customers/"+c+"/risk", f.keyA, nil)
 				for _, a := range r.m["actions"].([]any) {
 					a := a.(map[string]any)
