@@ -1,5 +1,5 @@
 # duewise build, test and demo. `make run` and `make test` install what is
-# missing on a fresh Debian machine (Go modules, libchdb via npm,
+# missing on a fresh Debian machine (Go modules; npm via apt, then libchdb via npm;
 # clickhouse-server via apt) before they do anything else.
 
 SHELL        := /bin/bash
@@ -25,7 +25,9 @@ deps: chdb clickhouse-server
 ## chdb: fetch libchdb.so (embedded ClickHouse) from npm when it is missing.
 chdb: $(CHDB_LIB)
 $(CHDB_LIB):
-	@command -v npm >/dev/null || { echo "npm is needed to fetch libchdb: apt-get install -y npm"; exit 1; }
+	@command -v npm >/dev/null || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
 	mkdir -p $(CHDB_DIR)/.dl
 	cd $(CHDB_DIR)/.dl && npm pack --silent @chdb/lib-linux-x64-gnu@$(CHDB_VERSION) >/dev/null
 	tar -xzf $(CHDB_DIR)/.dl/chdb-lib-linux-x64-gnu-$(CHDB_VERSION).tgz -C $(CHDB_DIR)/.dl package/libchdb.so
