@@ -56,3 +56,13 @@ func BenchmarkExplain(b *testing.B) {
 		dst = s.Explain(num, cat, 3, dst)
 	}
 }
+
+func BenchmarkPredictExplain(b *testing.B) {
+	s, num, cat := benchScorer(b)
+	dst := make([]Attribution, 0, 64)
+	var p Prediction
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = s.PredictExplain(num, cat, &p, 3, dst)
+	}
+}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -107,11 +108,20 @@ func Reason(a Attribution, lang string) (code, text string) {
 	if a.Category == "" && math.IsNaN(a.Value) {
 		if none == "" {
 			none = map[bool]string{true: "onbekend: %s", false: "unknown: %s"}[lang == "nl"]
-			return r.code, fmt.Sprintf(none, a.Feature)
+			return r.code, fill(none, a.Feature)
 		}
 		return r.code, none
 	}
-	return r.code, fmt.Sprintf(tmpl, formatValue(a, lang))
+	return r.code, fill(tmpl, formatValue(a, lang))
+}
+
+// fill puts s in place of the %s of a reason template.
+func fill(tmpl, s string) string {
+	before, after, ok := strings.Cut(tmpl, "%s")
+	if !ok {
+		return tmpl
+	}
+	return before + s + after
 }
 
 // formatValue spells a value: categories translated, shares as percent,
@@ -132,16 +142,16 @@ func formatValue(a Attribution, lang string) string {
 	case math.IsNaN(v):
 		return map[bool]string{true: "onbekend", false: "unknown"}[lang == "nl"]
 	case strings.Contains(a.Feature, "share") || a.Feature == "credit_utilisation":
-		return fmt.Sprintf("%.0f%%", v*100)
+		return strconv.FormatFloat(v*100, 'f', 0, 64) + "%"
 	case a.Feature == "reminder_stage_30d":
 		stages := [2][5]string{{"none", "reminder", "second reminder", "final notice", "collection"},
 			{"geen", "herinnering", "tweede herinnering", "aanmaning", "incasso"}}
 		k := min(max(int(v), 0), 4)
 		return stages[map[bool]int{true: 1, false: 0}[lang == "nl"]][k]
 	case strings.HasPrefix(a.Feature, "payment_day_mean_") || a.Feature == "last_payment_day":
-		d := fmt.Sprintf("%.1f", math.Abs(v))
+		d := strconv.FormatFloat(math.Abs(v), 'f', 1, 64)
 		if math.Abs(v) == math.Trunc(math.Abs(v)) {
-			d = fmt.Sprintf("%.0f", math.Abs(v))
+			d = strconv.FormatFloat(math.Abs(v), 'f', 0, 64)
 		}
 		switch {
 		case lang == "nl" && v < 0:
@@ -158,11 +168,11 @@ func formatValue(a Attribution, lang string) string {
 		}
 		return map[bool]string{true: "nee", false: "no"}[lang == "nl"]
 	case strings.Contains(a.Feature, "amount") || a.Feature == "credit_limit" || a.Feature == "open_amount":
-		return fmt.Sprintf("%.2f", v)
+		return strconv.FormatFloat(v, 'f', 2, 64)
 	case v == math.Trunc(v):
-		return fmt.Sprintf("%.0f", v)
+		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
-	return fmt.Sprintf("%.1f", v)
+	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 // Direction is "increases_risk" for a positive weight and

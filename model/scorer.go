@@ -165,12 +165,13 @@ func (s *Scorer) Logits(x []float32, dst []float32) {
 		panic(fmt.Sprintf("model: Scorer.Logits: got x[%d], dst[%d]; want x[%d], dst[%d]", len(x), len(dst), s.width, s.k))
 	}
 	sc := s.pool.Get().(*scratch)
-	s.forward(x, sc, dst)
+	s.forward(x, sc, dst, nil)
 	s.pool.Put(sc)
 }
 
-// forward runs the network on x into dst using sc.a and sc.b.
-func (s *Scorer) forward(x []float32, sc *scratch, dst []float32) {
+// forward runs the network on x into dst using sc.a and sc.b, and copies
+// the first layer's pre-activation into z1 unless it is nil.
+func (s *Scorer) forward(x []float32, sc *scratch, dst, z1 []float32) {
 	in := x
 	for li := range s.a.Layers {
 		l := &s.a.Layers[li]
@@ -184,6 +185,9 @@ func (s *Scorer) forward(x []float32, sc *scratch, dst []float32) {
 			out = sc.b[:l.Out]
 		}
 		dense(l, in, out)
+		if li == 0 && z1 != nil {
+			copy(z1, out)
+		}
 		if l.Activation == ReLU {
 			for j, v := range out {
 				if v < 0 {
@@ -195,16 +199,33 @@ func (s *Scorer) forward(x []float32, sc *scratch, dst []float32) {
 	}
 }
 
-// dense computes out = in·W + B for layer l.
+// dense computes out = in·W + B for layer l, skipping zero inputs. It
+// adds four rows of W at a time, so that out is loaded and stored once
+// per four inputs.
 func dense(l *Layer, in, out []float32) {
 	copy(out, l.B)
 	n := l.Out
+	var rows [4][]float32
+	var xs [4]float32
+	c := 0
 	for i, xi := range in {
 		if xi == 0 {
 			continue
 		}
-		row := l.W[i*n : i*n+n]
-		row = row[:len(out)]
+		rows[c], xs[c] = l.W[i*n:i*n+n], xi
+		c++
+		if c < 4 {
+			continue
+		}
+		c = 0
+		r0, r1, r2, r3 := rows[0][:len(out)], rows[1][:len(out)], rows[2][:len(out)], rows[3][:len(out)]
+		x0, x1, x2, x3 := xs[0], xs[1], xs[2], xs[3]
+		for j := range out {
+			out[j] += x0*r0[j] + x1*r1[j] + x2*r2[j] + x3*r3[j]
+		}
+	}
+	for k := range c {
+		row, xi := rows[k][:len(out)], xs[k]
 		for j, w := range row {
 			out[j] += xi * w
 		}
@@ -217,7 +238,7 @@ func dense(l *Layer, in, out []float32) {
 func (s *Scorer) Predict(num []float64, cat []string, p *Prediction) {
 	sc := s.pool.Get().(*scratch)
 	s.Encode(num, cat, sc.x)
-	s.forward(sc.x, sc, sc.logits)
+	s.forward(sc.x, sc, sc.logits, nil)
 	s.FromLogits(sc.logits, p)
 	s.pool.Put(sc)
 }
@@ -225,7 +246,7 @@ func (s *Scorer) Predict(num []float64, cat []string, p *Prediction) {
 // PredictEncoded is Predict for an already encoded input x (Width() values).
 func (s *Scorer) PredictEncoded(x []float32, p *Prediction) {
 	sc := s.pool.Get().(*scratch)
-	s.forward(x, sc, sc.logits)
+	s.forward(x, sc, sc.logits, nil)
 	s.FromLogits(sc.logits, p)
 	s.pool.Put(sc)
 }

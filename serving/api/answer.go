@@ -55,21 +55,17 @@ const topReasons = 5
 func (s *Server) prediction(l *loaded, v *values, lang string) (model.Prediction, []Reason, []string) {
 	n := len(l.a.Features)
 	var numBuf [96]float64
-	var catBuf [16]string
+	var catBuf [96]string
 	num, cat := numBuf[:0], catBuf[:0]
 	if n <= len(numBuf) {
-		num, cat = numBuf[:n], make([]string, n)
-		if n <= len(catBuf) {
-			cat = catBuf[:n]
-		}
+		num, cat = numBuf[:n], catBuf[:n]
 	} else {
 		num, cat = make([]float64, n), make([]string, n)
 	}
 	l.inputs(v, num, cat)
 	var p model.Prediction
-	l.scorer.Predict(num, cat, &p)
 	var atBuf [topReasons]model.Attribution
-	ats := l.scorer.Explain(num, cat, topReasons, atBuf[:0])
+	ats := l.scorer.PredictExplain(num, cat, &p, topReasons, atBuf[:0])
 	reasons := make([]Reason, 0, len(ats))
 	var codes []string
 	for _, at := range ats {

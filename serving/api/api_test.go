@@ -447,6 +447,10 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 			}
 		})
 
+		t.Run("batch lines are encoding/json's bytes", func(t *testing.T) {
+			encodesLikeEncodingJSON(t, sv.srv, f.tenantA)
+		})
+
 		t.Run("onboarding", func(t *testing.T) {
 			body := onboardingBody()
 			f.validRequest(t, rOnboarding, "POST", body)

@@ -110,8 +110,7 @@ func reasonsJSON(rs []Reason) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"code":`...)
-		b = strconv.AppendQuote(b, r.Code)
+		b = appendString(append(b, `{"code":`...), r.Code)
 		b = append(b, `,"weight":`...)
 		b = strconv.AppendFloat(b, r.Weight, 'g', -1, 64)
 		b = append(b, '}')
@@ -126,7 +125,7 @@ func rulesJSON(rs []string) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, r)
+		b = appendString(b, r)
 	}
 	return string(append(b, ']'))
 }

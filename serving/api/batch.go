@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -163,15 +162,6 @@ func parallel[T any](ctx context.Context, workers, n, chunk int, fn func(lo, hi 
 	return nil
 }
 
-func appendLine(out []byte, line *BatchLine) []byte {
-	b, err := json.Marshal(line)
-	if err != nil {
-		b, _ = json.Marshal(BatchLine{Index: line.Index, Error: "encode answer: " + err.Error(), ErrorStatus: http.StatusInternalServerError})
-	}
-	out = append(out, b...)
-	return append(out, '\n')
-}
-
 func (s *Server) batchRisk(c *gin.Context) {
 	lg, ok := lang(c)
 	if !ok {
@@ -208,7 +198,12 @@ func (s *Server) batchRisk(c *gin.Context) {
 	tenant := c.GetString(ctxTenant)
 	n := len(req.ids) + len(req.records)
 	score := func(lo, hi int) []byte {
-		var out []byte
+		out, _ := s.lineBufs.Get().([]byte)
+		var buf recordBuf // reused by the inline records
+		var row values    // the signals of customers looked up by id: every position is set from the row or stays missing
+		if req.ids != nil {
+			row = s.cat.newValues()
+		}
 		for i := lo; i < hi; i++ {
 			line := BatchLine{Index: i}
 			var risk float64
@@ -219,15 +214,14 @@ func (s *Server) batchRisk(c *gin.Context) {
 				} else if r, found := t.Lookup(tenant, id); !found {
 					line.Error, line.ErrorStatus, line.ID = fmt.Sprintf("customer %q not found in the online features of this tenant", id), http.StatusNotFound, id
 				} else {
-					v := s.cat.newValues()
-					m.fromRow(r, &v)
-					ans, p := s.score(l, &v, id, r.AsOf, r.Status, lg)
+					m.fromRow(r, &row)
+					ans, p := s.score(l, &row, id, r.AsOf, r.Status, lg)
 					line.RiskAnswer, risk = &ans, p.Risk90
 				}
 			} else {
 				prefix := "records[" + strconv.Itoa(i) + "]."
 				rsc := &scanner{b: req.records[i]}
-				rec, ferr, err := s.cat.parseRecord(rsc, prefix)
+				rec, ferr, err := s.cat.parseRecord(rsc, prefix, &buf)
 				if err == nil {
 					err = rsc.end()
 				}
@@ -262,13 +256,12 @@ func (s *Server) batchRisk(c *gin.Context) {
 	c.Status(http.StatusOK)
 	flusher, _ := c.Writer.(http.Flusher)
 	err = parallel(c.Request.Context(), s.cfg.Workers, n, batchChunk, score, func(b []byte) error {
-		if _, err := c.Writer.Write(b); err != nil {
-			return err
-		}
-		if flusher != nil {
+		_, err := c.Writer.Write(b)
+		if err == nil && flusher != nil {
 			flusher.Flush()
 		}
-		return nil
+		s.lineBufs.Put(b[:0])
+		return err
 	})
 	if err != nil {
 		s.log.Warn("batch ended early", "request_id", c.GetString(ctxRequestID), "err", err)

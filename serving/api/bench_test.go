@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -258,6 +259,18 @@ func BenchmarkBatchInline(b *testing.B) {
 		}
 	}
 	post() // warm up
+	if path := os.Getenv("DUEWISE_BENCH_CPUPROFILE"); path != "" {
+		// A profile of the posts alone, without loading the store.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	var times []time.Duration
 	for b.Loop() {
 		st := time.Now()

@@ -127,7 +127,7 @@ func (s *Server) inlineRisk(c *gin.Context) {
 		return
 	}
 	sc := &scanner{b: body}
-	rec, ferr, err := s.cat.parseRecord(sc, "")
+	rec, ferr, err := s.cat.parseRecord(sc, "", &recordBuf{})
 	if err == nil {
 		err = sc.end()
 	}

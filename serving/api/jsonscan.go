@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -154,13 +155,18 @@ func (s *scanner) stringBytes() ([]byte, error) {
 		return nil, err
 	}
 	start := s.i
+	ascii := true
 	for s.i < len(s.b) {
 		c := s.b[s.i]
+		if plainASCII[c] {
+			s.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			out := s.b[start:s.i]
 			s.i++
-			if !utf8.Valid(out) {
+			if !ascii && !utf8.Valid(out) {
 				return nil, &syntaxError{Off: start, Msg: "invalid UTF-8 in string"}
 			}
 			return out, nil
@@ -169,10 +175,20 @@ func (s *scanner) stringBytes() ([]byte, error) {
 		case c < 0x20:
 			return nil, s.fail("control character %q in string", c)
 		}
+		ascii = false
 		s.i++
 	}
 	return nil, s.fail("unexpected end of JSON in string")
 }
+
+// plainASCII marks the bytes a string holds as they are: printable ASCII
+// but the quote and the backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escaped finishes a string that has escapes, from its start.
 func (s *scanner) escaped(start int) ([]byte, error) {
@@ -269,25 +285,42 @@ func (s *scanner) number() (float64, error) {
 	if s.i < len(s.b) && s.b[s.i] == '-' {
 		s.i++
 	}
+	// The digits are also read into mant, for the exact fast path below.
+	var mant uint64
+	nd := 0
 	digits := func() int {
 		n := 0
 		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			mant = mant*10 + uint64(s.b[s.i]-'0')
 			s.i++
 			n++
 		}
+		nd += n
 		return n
 	}
 	switch {
 	case s.i < len(s.b) && s.b[s.i] == '0':
 		s.i++
+		nd++
 	case digits() == 0:
 		return 0, s.unexpected("a digit")
 	}
+	frac := 0
 	if s.i < len(s.b) && s.b[s.i] == '.' {
 		s.i++
-		if digits() == 0 {
+		if frac = digits(); frac == 0 {
 			return 0, s.unexpected("a digit after the decimal point")
 		}
+	}
+	if nd <= 15 && frac <= 22 && (s.i == len(s.b) || s.b[s.i] != 'e' && s.b[s.i] != 'E') {
+		// At most 15 digits and no exponent: mant and 10^frac are exact
+		// float64 values, so one division rounds correctly, as
+		// strconv.ParseFloat's own fast path does.
+		f := float64(mant) / pow10[frac]
+		if s.b[start] == '-' {
+			f = -f
+		}
+		return f, nil
 	}
 	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
 		s.i++
@@ -347,42 +380,60 @@ func (s *scanner) span() ([]byte, error) {
 	s.ws()
 	start := s.i
 	depth := 0
-	for s.i < len(s.b) {
-		c := s.b[s.i]
+	b := s.b
+	for s.i < len(b) {
+		c := b[s.i]
+		if !spanStop[c] {
+			s.i++
+			continue
+		}
 		switch c {
 		case '"':
-			s.i++
-			for s.i < len(s.b) && s.b[s.i] != '"' {
-				if s.b[s.i] == '\\' {
-					s.i++
+			// The closing quote is the next one not escaped by an odd
+			// number of backslashes.
+			for {
+				j := bytes.IndexByte(b[s.i+1:], '"')
+				if j < 0 {
+					s.i = len(b)
+					return nil, s.fail("unexpected end of JSON in string")
 				}
-				s.i++
-			}
-			if s.i >= len(s.b) {
-				return nil, s.fail("unexpected end of JSON in string")
+				s.i += 1 + j
+				k := s.i - 1
+				for k > start && b[k] == '\\' {
+					k--
+				}
+				if (s.i-1-k)%2 == 0 {
+					break
+				}
 			}
 		case '{', '[':
 			depth++
 		case '}', ']':
 			if depth == 0 {
-				return s.b[start:s.i], nil
+				return b[start:s.i], nil
 			}
 			depth--
 		case ',':
 			if depth == 0 {
-				return s.b[start:s.i], nil
+				return b[start:s.i], nil
 			}
 		}
 		s.i++
 		if depth == 0 && (c == '}' || c == ']' || c == '"') {
-			return s.b[start:s.i], nil
+			return b[start:s.i], nil
 		}
 	}
 	if depth > 0 {
 		return nil, s.fail("unexpected end of JSON: %d unclosed brackets", depth)
 	}
-	return s.b[start:s.i], nil
+	return b[start:s.i], nil
 }
+
+// spanStop marks the bytes span looks at.
+var spanStop = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true, ',': true}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [23]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // end checks that only white space follows.
 func (s *scanner) end() error {

@@ -138,6 +138,9 @@ type Server struct {
 	down     atomic.Pointer[outage]
 	modelErr atomic.Pointer[error]
 	started  atomic.Bool
+
+	// lineBufs recycles the NDJSON buffers of batch chunks ([]byte).
+	lineBufs sync.Pool
 }
 
 // outage records since when the warehouse is unreachable and why.

@@ -108,6 +108,19 @@ type values struct {
 	cat []string
 }
 
+// valuesIn returns v with every signal missing, or new values when v does
+// not fit the catalog (e.g. the zero value).
+func (c *catalog) valuesIn(v values) values {
+	if len(v.num) != len(c.num) || len(v.cat) != len(c.cat) {
+		return c.newValues()
+	}
+	for i := range v.num {
+		v.num[i] = math.NaN()
+	}
+	clear(v.cat)
+	return v
+}
+
 func (c *catalog) newValues() values {
 	v := values{num: make([]float64, len(c.num)), cat: make([]string, len(c.cat))}
 	for i := range v.num {
@@ -200,7 +213,7 @@ type inlineRecord struct {
 // prefixed by prefix ("" or "records[3]."). A JSON grammar error is
 // returned as err (it ends the request); a problem with the record's
 // content as ferr (the first one), after the whole record was read.
-func (c *catalog) parseRecord(s *scanner, prefix string) (rec inlineRecord, ferr *fieldError, err error) {
+func (c *catalog) parseRecord(s *scanner, prefix string, buf *recordBuf) (rec inlineRecord, ferr *fieldError, err error) {
 	if s.peek() != '{' {
 		ferr = fieldErr(strings.TrimSuffix(prefix, "."), "want an object, got %s", s.kind())
 		_, err = s.skip()
@@ -257,8 +270,9 @@ func (c *catalog) parseRecord(s *scanner, prefix string) (rec inlineRecord, ferr
 				return err
 			}
 			rec.hasSignals = true
-			rec.signals = c.newValues()
-			return c.parseSignals(s, field, &rec.signals, note)
+			buf.sig = c.valuesIn(buf.sig)
+			rec.signals = buf.sig
+			return c.parseSignals(s, field, &rec.signals, &buf.order, note)
 		default:
 			if s.peek() == 'n' {
 				return s.literal("null")
@@ -271,11 +285,40 @@ func (c *catalog) parseRecord(s *scanner, prefix string) (rec inlineRecord, ferr
 	return rec, ferr, err
 }
 
+// recordBuf is what parseRecord reuses from one record of a batch to the
+// next: the signal values, and the signal names of the previous record in
+// their order (the records of a batch usually list their signals in the
+// same order, and comparing a name is cheaper than a map lookup). The zero
+// value is ready to use; a recordBuf is not safe for concurrent use.
+type recordBuf struct {
+	sig   values
+	order []namedSignal
+}
+
+// namedSignal is a signal name and its inlineIdx value.
+type namedSignal struct {
+	name string
+	j    int
+}
+
 // parseSignals reads an object of signal name -> value into v. It
-// allocates only for categorical values (and errors).
-func (c *catalog) parseSignals(s *scanner, path string, v *values, note func(*fieldError)) error {
+// allocates only for categorical values (and errors). order is the names
+// of the previous record (see recordBuf), updated to this one's.
+func (c *catalog) parseSignals(s *scanner, path string, v *values, order *[]namedSignal, note func(*fieldError)) error {
+	n := 0
 	return s.object(func(key []byte) error {
-		j, ok := c.inlineIdx[string(key)]
+		var j int
+		ok := n < len(*order) && (*order)[n].name == string(key)
+		if ok {
+			j = (*order)[n].j
+		} else if j, ok = c.inlineIdx[string(key)]; ok {
+			if n < len(*order) {
+				(*order)[n] = namedSignal{string(key), j}
+			} else {
+				*order = append(*order, namedSignal{string(key), j})
+			}
+		}
+		n++
 		if !ok {
 			note(fieldErr(path+"."+string(key), "unknown signal (the signals are listed in docs/features.md and in /openapi.json)"))
 			_, err := s.skip()
