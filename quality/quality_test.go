@@ -318,6 +318,27 @@ func TestTruthRisk(t *testing.T) {
 	if _, ok := tr.Risk("w", "C9", at("2026-01-01"), 90); ok {
 		t.Error("unknown customer reported as known")
 	}
+	// Known at the snapshot date: an invoice issued later takes the hazard
+	// of the latest one issued by then (I1 before I2's issue date), or of
+	// the first invoice when none was issued yet.
+	for _, tt := range []struct {
+		cust    string
+		asOf    string
+		horizon int
+		want    float64
+	}{
+		{"C1", "2026-02-01", 90, 1 - 0.9*0.9},  // I2 not issued yet: I1's 0.1 for it
+		{"C1", "2026-02-10", 90, 1 - 0.9*0.5},  // both issued: their own hazards
+		{"C1", "2026-02-19", 30, 0.5},          // only I2, issued
+		{"C1", "2025-12-01", 110, 1 - 0.9*0.9}, // nothing issued: the first invoice's 0.1 for both
+		{"C2", "2026-01-01", 90, 0.2},          // nothing issued: its first (and only) invoice
+		{"C1", "2026-03-22", 365, 0},           // both passed
+	} {
+		got, ok := tr.RiskKnownAt("w", tt.cust, at(tt.asOf), tt.horizon)
+		if !ok || math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("RiskKnownAt(%s, %s, %d) = %v, %v; want %v", tt.cust, tt.asOf, tt.horizon, got, ok, tt.want)
+		}
+	}
 	os.WriteFile(filepath.Join(dir, "truth.csv"), []byte("tenant,customer_id,month,hazard,state\nw,C1,2026-01-01,1.5,healthy\n"), 0o600)
 	if _, err := ReadTruth(dir, 30); err == nil || !strings.Contains(err.Error(), "truth.csv:2: hazard") {
 		t.Fatalf("bad hazard: %v", err)

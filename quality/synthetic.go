@@ -85,7 +85,8 @@ func (r *runner) synthetic(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	ref := Reference(truth, test, metrics.Horizons[:3])
+	ref := Reference("true hazards (truth.csv)", truth.Risk, test, metrics.Horizons[:3])
+	refAtT := Reference("true hazards known at the snapshot date", truth.RiskKnownAt, test, metrics.Horizons[:3])
 	opt := r.options(model.Behaviour, synthDefaults)
 	res, err := r.train(ctx, "train behaviour model", train, opt)
 	if err != nil {
@@ -94,7 +95,7 @@ func (r *runner) synthetic(ctx context.Context) error {
 	var rep *metrics.Report
 	if err := r.step("evaluate on the test dates", func() (string, error) {
 		var err error
-		rep, err = training.Evaluate(res.Artifact, test, nil, ref)
+		rep, err = training.Evaluate(res.Artifact, test, nil, ref, refAtT)
 		return fmt.Sprintf("%d rows, %d events", test.Len(), countEvents(test)), err
 	}); err != nil {
 		return err
@@ -104,10 +105,13 @@ func (r *runner) synthetic(ctx context.Context) error {
 	if r.res.Groups, err = groups(res.Artifact, test); err != nil {
 		return err
 	}
-	var tr metrics.Scores
+	var tr, tk metrics.Scores
 	for _, o := range rep.Others {
-		if o.Name == ref.Name {
+		switch o.Name {
+		case ref.Name:
 			tr = o
+		case refAtT.Name:
+			tk = o
 		}
 	}
 	auc, tAUC := rep.Model.AUC["90d"], tr.AUC["90d"]
@@ -124,21 +128,24 @@ func (r *runner) synthetic(ctx context.Context) error {
 		Check{Metric: "Brier score at 90 days", Duewise: br, Reference: fmt.Sprintf("%.4f (true hazards)", tBr), Pass: true},
 		Check{Metric: "Brier gap to the true hazards (90d)", Duewise: br - tBr, Reference: "0", Pass: true},
 		Check{Metric: "AUC behind within 30 days", Duewise: rep.Model.AUC["30d"], Reference: fmt.Sprintf("%.4f (true hazards)", tr.AUC["30d"]), Pass: true},
+		Check{Metric: "AUC gap to the true hazards known at the snapshot date (90d)", Duewise: tk.AUC["90d"] - auc,
+			Reference: fmt.Sprintf("%.4f (AUC of those hazards)", tk.AUC["90d"]), Pass: true},
 	)
 	for _, o := range rep.Others {
-		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name {
+		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name && o.Name != refAtT.Name {
 			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC 90d, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
 		}
 	}
 	return nil
 }
 
-// Reference returns the true risk of falling behind within each of the
-// horizons (days; a subset of metrics.Horizons, nil for the others) for
-// every row of d, as a training.Reference to evaluate next to a model.
-// Rows of customers the truth does not know get risk 0.
-func Reference(t *Truth, d *training.Dataset, horizons []int) training.Reference {
-	ref := training.Reference{Name: "true hazards (truth.csv)", Risk: make([][]float64, len(metrics.Horizons))}
+// Reference returns the true risk (Truth.Risk or Truth.RiskKnownAt) of
+// falling behind within each of the horizons (days; a subset of
+// metrics.Horizons, nil for the others) for every row of d, as a
+// training.Reference named name to evaluate next to a model. Rows of
+// customers the truth does not know get risk 0.
+func Reference(name string, risk func(tenant, customer string, asOf time.Time, horizon int) (float64, bool), d *training.Dataset, horizons []int) training.Reference {
+	ref := training.Reference{Name: name, Risk: make([][]float64, len(metrics.Horizons))}
 	for h, hd := range metrics.Horizons {
 		use := false
 		for _, x := range horizons {
@@ -149,7 +156,7 @@ func Reference(t *Truth, d *training.Dataset, horizons []int) training.Reference
 		}
 		ref.Risk[h] = make([]float64, d.Len())
 		for i := range ref.Risk[h] {
-			ref.Risk[h][i], _ = t.Risk(d.Tenant[i], d.CustomerID[i], day(d.AsOf[i]), hd)
+			ref.Risk[h][i], _ = risk(d.Tenant[i], d.CustomerID[i], day(d.AsOf[i]), hd)
 		}
 	}
 	return ref

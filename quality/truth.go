@@ -25,8 +25,8 @@ type Truth struct {
 }
 
 type mark struct {
-	day    int32
-	hazard float64
+	issued, day int32
+	hazard      float64
 }
 
 // ReadTruth reads truth.csv and invoices.csv of a world folder written by
@@ -61,7 +61,7 @@ func ReadTruth(dir string, threshold int) (*Truth, error) {
 			return fmt.Errorf("%s: no truth.csv row for customer %s, month %s", loc, v[1], month)
 		}
 		k := v[0] + "/" + v[1]
-		t.marks[k] = append(t.marks[k], mark{day: due + int32(threshold), hazard: h})
+		t.marks[k] = append(t.marks[k], mark{issued: issued, day: due + int32(threshold), hazard: h})
 		return nil
 	})
 	if err != nil {
@@ -90,6 +90,59 @@ func (t *Truth) Risk(tenant, customer string, asOf time.Time, horizon int) (p fl
 		}
 	}
 	return 1 - survive, true
+}
+
+// RiskKnownAt is Risk with only the hazards known on asOf. Risk takes
+// every invoice of the window with its own hazard, also the invoices
+// issued after asOf, whose hazards come from the customer's hidden state
+// in months that have not come yet (a job loss next month): it sees the
+// future. Here an invoice issued after asOf gets the hazard of the
+// customer's latest invoice issued by asOf instead (the hidden state and
+// circumstances of asOf carried forward), or of the customer's first
+// invoice when none was issued yet (a new customer's first months depend
+// on traits fixed at signup). It is the best a predictor that knew the
+// hidden state on asOf, but not the future, could do with the true
+// hazards.
+func (t *Truth) RiskKnownAt(tenant, customer string, asOf time.Time, horizon int) (p float64, ok bool) {
+	ms, ok := t.marks[tenant+"/"+customer]
+	if !ok {
+		return 0, false
+	}
+	from := int32(asOf.Unix() / 86400)
+	to := from + int32(horizon)
+	known := -1 // the latest invoice issued by asOf
+	for i, m := range ms {
+		if m.issued <= from && (known < 0 || m.issued >= ms[known].issued) {
+			known = i
+		}
+	}
+	survive := 1.0
+	for _, m := range ms {
+		if m.day < from || m.day > to {
+			continue
+		}
+		h := m.hazard
+		if m.issued > from {
+			if known >= 0 {
+				h = ms[known].hazard
+			} else {
+				h = firstHazard(ms)
+			}
+		}
+		survive *= 1 - h
+	}
+	return 1 - survive, true
+}
+
+// firstHazard returns the hazard of the earliest issued invoice of ms.
+func firstHazard(ms []mark) float64 {
+	first := 0
+	for i, m := range ms {
+		if m.issued < ms[first].issued {
+			first = i
+		}
+	}
+	return ms[first].hazard
 }
 
 // readCSV calls row with the named columns of every data row of a CSV file
