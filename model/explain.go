@@ -414,7 +414,7 @@ func halfFrac(a, b float64) float64 {
 	}
 }
 
-// riskGrad sets dst[:s.risk] to d risk / d logit_j, per step-sum unit: the
+// riskGrad sets dst[:s.risk] to d risk / d logit_j and returns it: the
 // risk is 1 - S(g_k) (or S(g_k) for invoices) with S(g_k) = prod_{j<k} (1
 // - h_j), so dS/dl_j = -S * h_j for j < k.
 func (s *Scorer) riskGrad(logits, dst []float64) []float64 {
