@@ -276,9 +276,14 @@ func BenchmarkBatchInline(b *testing.B) {
 		st := time.Now()
 		post()
 		times = append(times, time.Since(st))
+		if os.Getenv("DUEWISE_BENCH_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "post %d: %v\n", len(times), times[len(times)-1])
+		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	p90 := times[len(times)*9/10]
 	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(p90.Microseconds())/1000, "p90-ms")
 	b.ReportMetric(float64(times[len(times)-1].Microseconds())/1000, "max-ms")
-	b.Logf("10,000 records: median %v, max %v over %d posts; %s", times[len(times)/2], times[len(times)-1], len(times), memUse())
+	b.Logf("10,000 records: median %v, p90 %v, max %v over %d posts; %s", times[len(times)/2], p90, times[len(times)-1], len(times), memUse())
 }
