@@ -19,9 +19,11 @@ import (
 // agree, and the mean relative L1 error of the per-feature weights. The
 // figures of docs/model-card.md come from it:
 //
-//	DUEWISE_BENCH_MODEL=.duewise/models/behaviour-....model \
-//	DUEWISE_BENCH_SNAPSHOTS=.duewise/demo/behaviour.parquet \
-//	go test ./model -run ExplainAccuracyOnSnapshots -v
+//	DUEWISE_BENCH_MODEL=$PWD/$(ls .duewise/models/behaviour-*.model | head -1) \
+//	DUEWISE_BENCH_SNAPSHOTS=$PWD/.duewise/demo/behaviour.parquet \
+//	go test ./model -run ExplainAccuracyOnSnapshots -v -timeout 20m
+//
+// (after `make run`; about 90 s).
 func TestExplainAccuracyOnSnapshots(t *testing.T) {
 	modelPath, snapPath := os.Getenv("DUEWISE_BENCH_MODEL"), os.Getenv("DUEWISE_BENCH_SNAPSHOTS")
 	if modelPath == "" || snapPath == "" {
