@@ -77,19 +77,7 @@ func ReadTruth(dir string, threshold int) (*Truth, error) {
 // falls in that window. ok is false for a customer the truth does not
 // know.
 func (t *Truth) Risk(tenant, customer string, asOf time.Time, horizon int) (p float64, ok bool) {
-	ms, ok := t.marks[tenant+"/"+customer]
-	if !ok {
-		return 0, false
-	}
-	from := int32(asOf.Unix() / 86400)
-	to := from + int32(horizon)
-	survive := 1.0
-	for _, m := range ms {
-		if m.day >= from && m.day <= to {
-			survive *= 1 - m.hazard
-		}
-	}
-	return 1 - survive, true
+	return t.risk(tenant, customer, asOf, horizon, false)
 }
 
 // RiskKnownAt is Risk with only the hazards known on asOf. Risk takes
@@ -104,17 +92,19 @@ func (t *Truth) Risk(tenant, customer string, asOf time.Time, horizon int) (p fl
 // hidden state on asOf, but not the future, could do with the true
 // hazards.
 func (t *Truth) RiskKnownAt(tenant, customer string, asOf time.Time, horizon int) (p float64, ok bool) {
+	return t.risk(tenant, customer, asOf, horizon, true)
+}
+
+func (t *Truth) risk(tenant, customer string, asOf time.Time, horizon int, knownAt bool) (float64, bool) {
 	ms, ok := t.marks[tenant+"/"+customer]
 	if !ok {
 		return 0, false
 	}
 	from := int32(asOf.Unix() / 86400)
 	to := from + int32(horizon)
-	known := -1 // the latest invoice issued by asOf
-	for i, m := range ms {
-		if m.issued <= from && (known < 0 || m.issued >= ms[known].issued) {
-			known = i
-		}
+	var known float64 // the hazard of the invoices issued after asOf, if knownAt
+	if knownAt {
+		known = knownHazard(ms, from)
 	}
 	survive := 1.0
 	for _, m := range ms {
@@ -122,27 +112,30 @@ func (t *Truth) RiskKnownAt(tenant, customer string, asOf time.Time, horizon int
 			continue
 		}
 		h := m.hazard
-		if m.issued > from {
-			if known >= 0 {
-				h = ms[known].hazard
-			} else {
-				h = firstHazard(ms)
-			}
+		if knownAt && m.issued > from {
+			h = known
 		}
 		survive *= 1 - h
 	}
 	return 1 - survive, true
 }
 
-// firstHazard returns the hazard of the earliest issued invoice of ms.
-func firstHazard(ms []mark) float64 {
-	first := 0
+// knownHazard returns the hazard of the latest invoice of ms issued by
+// day, or of the earliest invoice when none was.
+func knownHazard(ms []mark, day int32) float64 {
+	latest, first := -1, 0
 	for i, m := range ms {
+		if m.issued <= day && (latest < 0 || m.issued >= ms[latest].issued) {
+			latest = i
+		}
 		if m.issued < ms[first].issued {
 			first = i
 		}
 	}
-	return ms[first].hazard
+	if latest < 0 {
+		return ms[first].hazard
+	}
+	return ms[latest].hazard
 }
 
 // readCSV calls row with the named columns of every data row of a CSV file
