@@ -119,15 +119,10 @@ func reasonsJSON(rs []Reason) string {
 }
 
 func rulesJSON(rs []string) string {
-	b := make([]byte, 0, 24*len(rs)+2)
-	b = append(b, '[')
-	for i, r := range rs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, r)
+	if rs == nil {
+		rs = []string{} // [] rather than null in the audit table
 	}
-	return string(append(b, ']'))
+	return string(appendStrings(nil, rs))
 }
 
 // run writes the buffer every auditEvery (or when auditBatch rows wait)

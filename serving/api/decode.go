@@ -186,12 +186,9 @@ func check(t reflect.Type, x any, path string) error {
 		}
 		return check(t.Elem(), x, path)
 	case reflect.Struct:
-		m, ok := x.(map[string]any)
-		if !ok {
-			if x == nil {
-				return nil
-			}
-			return fieldErr(path, "want an object, got %s", jsonKind(x))
+		m, err := asObject(x, path)
+		if m == nil {
+			return err
 		}
 		fields := map[string]reflect.StructField{}
 		var names []string
@@ -221,12 +218,9 @@ func check(t reflect.Type, x any, path string) error {
 		}
 		return nil
 	case reflect.Map:
-		m, ok := x.(map[string]any)
-		if !ok {
-			if x == nil {
-				return nil
-			}
-			return fieldErr(path, "want an object, got %s", jsonKind(x))
+		m, err := asObject(x, path)
+		if m == nil {
+			return err
 		}
 		for _, k := range sortedKeys(m) {
 			if err := check(t.Elem(), m[k], join(path, k)); err != nil {
@@ -292,6 +286,16 @@ func check(t reflect.Type, x any, path string) error {
 		return nil
 	}
 	return nil
+}
+
+// asObject returns x as a JSON object: nil and no error for null, an error
+// naming path for anything else that is not an object.
+func asObject(x any, path string) (map[string]any, error) {
+	m, ok := x.(map[string]any)
+	if !ok && x != nil {
+		return nil, fieldErr(path, "want an object, got %s", jsonKind(x))
+	}
+	return m, nil
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -58,13 +58,12 @@ func appendAnswerFields(b []byte, a *RiskAnswer) ([]byte, error) {
 	b = appendString(append(b, `,"as_of":`...), a.AsOf)
 	b = appendString(append(b, `,"status":`...), a.Status)
 	p := a.Probabilities
-	b = append(b, `,"probabilities":{"30d":`...)
-	for i, f := range []float64{p.D30, p.D60, p.D90, p.D180, p.D365} {
+	b = append(b, `,"probabilities":{`...)
+	for i, f := range [...]float64{p.D30, p.D60, p.D90, p.D180, p.D365} {
 		if i > 0 {
-			b = append(b, `,"`...)
-			b = append(b, [...]string{"", "60d", "90d", "180d", "365d"}[i]...)
-			b = append(b, `":`...)
+			b = append(b, ',')
 		}
+		b = append(append(append(b, '"'), [...]string{"30d", "60d", "90d", "180d", "365d"}[i]...), `":`...)
 		if b, err = appendFloat(b, f); err != nil {
 			return b, err
 		}

@@ -226,7 +226,8 @@ func (c *catalog) parseRecord(s *scanner, prefix string, buf *recordBuf) (rec in
 		}
 	}
 	err = s.object(func(key []byte) error {
-		field := prefix + string(key)
+		// The field's path, built only for an error.
+		field := func() string { return prefix + string(key) }
 		var bit int
 		switch string(key) {
 		case "customer_id":
@@ -238,18 +239,18 @@ func (c *catalog) parseRecord(s *scanner, prefix string, buf *recordBuf) (rec in
 		case "history":
 			bit = 8
 		default:
-			note(fieldErr(field, "unknown field (want customer_id, as_of, signals or history)"))
+			note(fieldErr(field(), "unknown field (want customer_id, as_of, signals or history)"))
 			_, err := s.skip()
 			return err
 		}
 		if seen&bit != 0 {
-			note(fieldErr(field, "given twice"))
+			note(fieldErr(field(), "given twice"))
 		}
 		seen |= bit
 		switch bit {
 		case 1, 2:
 			if s.peek() != '"' {
-				note(fieldErr(field, "want a string, got %s", s.kind()))
+				note(fieldErr(field(), "want a string, got %s", s.kind()))
 				_, err := s.skip()
 				return err
 			}
@@ -265,14 +266,14 @@ func (c *catalog) parseRecord(s *scanner, prefix string, buf *recordBuf) (rec in
 				return s.literal("null")
 			}
 			if s.peek() != '{' {
-				note(fieldErr(field, "want an object of signal name to value, got %s", s.kind()))
+				note(fieldErr(field(), "want an object of signal name to value, got %s", s.kind()))
 				_, err := s.skip()
 				return err
 			}
 			rec.hasSignals = true
 			buf.sig = c.valuesIn(buf.sig)
 			rec.signals = buf.sig
-			return c.parseSignals(s, field, &rec.signals, &buf.order, note)
+			return c.parseSignals(s, prefix, &rec.signals, &buf.order, note)
 		default:
 			if s.peek() == 'n' {
 				return s.literal("null")
@@ -301,10 +302,11 @@ type namedSignal struct {
 	j    int
 }
 
-// parseSignals reads an object of signal name -> value into v. It
-// allocates only for categorical values (and errors). order is the names
-// of the previous record (see recordBuf), updated to this one's.
-func (c *catalog) parseSignals(s *scanner, path string, v *values, order *[]namedSignal, note func(*fieldError)) error {
+// parseSignals reads the signals object of a record (field paths
+// prefix+"signals."+name) into v. It allocates only for categorical values
+// (and errors). order is the names of the previous record (see
+// recordBuf), updated to this one's.
+func (c *catalog) parseSignals(s *scanner, prefix string, v *values, order *[]namedSignal, note func(*fieldError)) error {
 	n := 0
 	return s.object(func(key []byte) error {
 		var j int
@@ -320,7 +322,7 @@ func (c *catalog) parseSignals(s *scanner, path string, v *values, order *[]name
 		}
 		n++
 		if !ok {
-			note(fieldErr(path+"."+string(key), "unknown signal (the signals are listed in docs/features.md and in /openapi.json)"))
+			note(fieldErr(prefix+"signals."+string(key), "unknown signal (the signals are listed in docs/features.md and in /openapi.json)"))
 			_, err := s.skip()
 			return err
 		}
@@ -329,7 +331,7 @@ func (c *catalog) parseSignals(s *scanner, path string, v *values, order *[]name
 		}
 		if j >= 0 {
 			if c := s.peek(); c != '-' && (c < '0' || c > '9') {
-				note(fieldErr(path+"."+string(key), "want a number or null, got %s", s.kind()))
+				note(fieldErr(prefix+"signals."+string(key), "want a number or null, got %s", s.kind()))
 				_, err := s.skip()
 				return err
 			}
@@ -338,13 +340,13 @@ func (c *catalog) parseSignals(s *scanner, path string, v *values, order *[]name
 				return err
 			}
 			if math.IsInf(f, 0) {
-				note(fieldErr(path+"."+string(key), "number out of range"))
+				note(fieldErr(prefix+"signals."+string(key), "number out of range"))
 			}
 			v.num[j] = f
 			return nil
 		}
 		if s.peek() != '"' {
-			note(fieldErr(path+"."+string(key), "want a string or null, got %s", s.kind()))
+			note(fieldErr(prefix+"signals."+string(key), "want a string or null, got %s", s.kind()))
 			_, err := s.skip()
 			return err
 		}
