@@ -138,7 +138,6 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("train: a %s model needs %s snapshots", opt.Kind, map[bool]string{true: "invoice-level", false: "customer-level"}[opt.Kind == model.Invoice])
 	}
 	grid := Grids[opt.Kind]
-	k := len(grid) - 1
 	res := &Result{Fingerprint: d.Fingerprint()}
 	res.TrainRows, res.ValidRows, res.SplitAsOf = split(d, opt.ValidFraction, opt.Seed)
 	if len(res.TrainRows) < opt.BatchSize/4 || len(res.ValidRows) == 0 {
@@ -151,14 +150,14 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	enc := newEncoder(d, fs)
 	xt := enc.matrix(d, res.TrainRows)
 	xv := enc.matrix(d, res.ValidRows)
-	jt, et := targets(d, res.TrainRows, grid)
-	jv, ev := targets(d, res.ValidRows, grid)
+	tt := targets(d, res.TrainRows, grid)
+	tv := targets(d, res.ValidRows, grid)
 	members := max(1, opt.Ensemble)
 	ws := make([]*weights, 0, members)
 	for m := range members {
 		seed := opt.Seed + int64(m)
-		w, epochs, bestEpoch, err := fit(ctx, &opt, m+1, members, seed, enc.width, k, xt, jt, et, func(w *weights) (float64, error) {
-			return validLoss(w, fs, grid, xv, jv, ev, opt.Kind)
+		w, epochs, bestEpoch, err := fit(ctx, &opt, m+1, members, seed, enc.width, grid, xt, tt, func(w *weights) (float64, error) {
+			return validLoss(w, fs, grid, xv, tv, opt.Kind)
 		})
 		if err != nil {
 			return nil, err
@@ -199,8 +198,9 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 // fit trains one network (ensemble member of members) with seed and
 // returns the weights of its best validation epoch. valid computes the
 // validation loss of a set of weights.
-func fit(ctx context.Context, opt *Options, member, members int, seed int64, in, k int, xt []float32, jt []int16, et []uint8, valid func(*weights) (float64, error)) (*weights, []EpochStats, int, error) {
-	w := initWeights(in, opt.Hidden, k, baseHazard(jt, et, k), seed)
+func fit(ctx context.Context, opt *Options, member, members int, seed int64, in int, grid []float64, xt []float32, tt []target, valid func(*weights) (float64, error)) (*weights, []EpochStats, int, error) {
+	k := len(grid) - 1
+	w := initWeights(in, opt.Hidden, k, baseHazard(tt, grid), seed)
 	n, err := newNet(w, opt.BatchSize, true)
 	if err != nil {
 		return nil, nil, 0, err
@@ -208,7 +208,7 @@ func fit(ctx context.Context, opt *Options, member, members int, seed int64, in,
 	defer n.close()
 	solver := G.NewAdamSolver(G.WithLearnRate(opt.LearnRate), G.WithL2Reg(opt.L2))
 	rng := rand.New(rand.NewSource(seed ^ 0x5eed))
-	rows := len(jt)
+	rows := len(tt)
 	order := make([]int, rows)
 	for i := range order {
 		order[i] = i
@@ -236,7 +236,7 @@ func fit(ctx context.Context, opt *Options, member, members int, seed int64, in,
 			clear(mb)
 			for i, o := range order[lo:hi] {
 				copy(xb[i*in:(i+1)*in], xt[o*in:(o+1)*in])
-				fillTarget(jt[o], et[o], yb[i*k:(i+1)*k], mb[i*k:(i+1)*k])
+				tt[o].fill(yb[i*k:(i+1)*k], mb[i*k:(i+1)*k])
 			}
 			l, err := n.step(xb, yb, mb, solver)
 			if err != nil {
@@ -385,12 +385,27 @@ func Interval(grid []float64, d float64) int {
 	return len(grid) - 1
 }
 
-// target codes: a row's interval and whether the event happened in it.
-// Censored rows with a duration at an interval's upper boundary count that
-// interval as survived (ev = 2).
-func targets(d *Dataset, rows []int, grid []float64) (js []int16, evs []uint8) {
+// target is one row's person-period outcome: the grid interval its
+// duration falls in and, in that interval, either the event or the share
+// of the interval the row was observed event-free.
+type target struct {
+	j     int16
+	event bool
+	// seen is, for a censored row, the share of interval j it was observed
+	// for: (duration - start) / width, 1 at the interval's upper boundary.
+	// Under a hazard that is constant within the interval, surviving a
+	// share f of it has probability (1-h)^f, so the row's likelihood term
+	// for interval j is f·log(1-h): the mask weight f. Counting only whole
+	// intervals instead would leave an interval in which every row is
+	// censored (the last one, when no row is followed for the full 365
+	// days) with events only, and its hazard near 1.
+	seen float32
+}
+
+// targets computes the person-period outcome of each of rows.
+func targets(d *Dataset, rows []int, grid []float64) []target {
 	k := len(grid) - 1
-	js, evs = make([]int16, len(rows)), make([]uint8, len(rows))
+	ts := make([]target, len(rows))
 	for i, r := range rows {
 		dur := float64(d.Duration[r])
 		event := d.Event[r] == 1
@@ -398,54 +413,70 @@ func targets(d *Dataset, rows []int, grid []float64) (js []int16, evs []uint8) {
 			dur, event = grid[k], false
 		}
 		j := Interval(grid, dur)
-		js[i] = int16(j)
-		switch {
-		case event:
-			evs[i] = 1
-		case dur == grid[j+1]:
-			evs[i] = 2
+		ts[i] = target{j: int16(j), event: event}
+		if !event {
+			ts[i].seen = 1
+			if lo, hi := grid[j], grid[j+1]; dur < hi {
+				ts[i].seen = float32((dur - lo) / (hi - lo))
+			}
 		}
 	}
-	return js, evs
+	return ts
 }
 
-// fillTarget writes one row's person-period targets and mask.
-func fillTarget(j int16, ev uint8, y, m []float32) {
-	for i := range int(j) {
+// fill writes the row's person-period targets and mask.
+func (t target) fill(y, m []float32) {
+	for i := range int(t.j) {
 		m[i] = 1
 	}
-	switch ev {
-	case 1:
-		y[j], m[j] = 1, 1
-	case 2:
-		m[j] = 1
+	if t.event {
+		y[t.j], m[t.j] = 1, 1
+	} else {
+		m[t.j] = t.seen
 	}
 }
 
-// baseHazard is each interval's pooled hazard in the training rows.
-func baseHazard(js []int16, evs []uint8, k int) []float64 {
+// baseHazard is each interval's pooled hazard in the training rows
+// (events over exposure). An interval no row was observed in gets the
+// daily hazard of the last one that was, scaled to its width.
+func baseHazard(ts []target, grid []float64) []float64 {
+	k := len(grid) - 1
 	atRisk, events := make([]float64, k), make([]float64, k)
-	for i, j := range js {
-		for t := range int(j) {
-			atRisk[t]++
+	for _, t := range ts {
+		for i := range int(t.j) {
+			atRisk[i]++
 		}
-		if evs[i] > 0 {
-			atRisk[j]++
-		}
-		if evs[i] == 1 {
-			events[j]++
+		if t.event {
+			atRisk[t.j]++
+			events[t.j]++
+		} else {
+			atRisk[t.j] += float64(t.seen)
 		}
 	}
 	h := make([]float64, k)
-	for t := range h {
-		h[t] = (events[t] + 0.5) / (atRisk[t] + 1)
+	last := -1 // the last interval with exposure
+	for i := range h {
+		switch {
+		case atRisk[i] >= 1:
+			h[i], last = (events[i]+0.5)/(atRisk[i]+1), i
+		case last >= 0:
+			h[i] = 1 - math.Pow(1-h[last], width(grid, i)/width(grid, last))
+		default:
+			h[i] = (events[i] + 0.5) / (atRisk[i] + 1)
+		}
 	}
 	return h
 }
 
+// width is interval i's length in days, at least 1 (the invoice grid's
+// interval [0, 0] is one day: the due date).
+func width(grid []float64, i int) float64 {
+	return max(grid[i+1]-grid[i], 1)
+}
+
 // validLoss is the masked BCE of w on the validation rows, computed by the
 // plain-Go scorer.
-func validLoss(w *weights, fs []model.Feature, grid []float64, x []float32, js []int16, evs []uint8, kind model.Kind) (float64, error) {
+func validLoss(w *weights, fs []model.Feature, grid []float64, x []float32, ts []target, kind model.Kind) (float64, error) {
 	a := &model.Artifact{Kind: kind, Features: fs, Grid: grid, Layers: w.layers(), BandThresholds: [4]float64{0.2, 0.4, 0.6, 0.8}}
 	sc, err := model.NewScorer(a)
 	if err != nil {
@@ -453,23 +484,18 @@ func validLoss(w *weights, fs []model.Feature, grid []float64, x []float32, js [
 	}
 	in, k := sc.Width(), sc.Intervals()
 	logits := make([]float32, k)
+	y, m := make([]float32, k), make([]float32, k)
 	var sum, n float64
-	for i := range js {
+	for i, t := range ts {
 		sc.Logits(x[i*in:(i+1)*in], logits)
-		for t := 0; t <= int(js[i]) && t < k; t++ {
-			l := float64(logits[t])
-			sp := math.Max(l, 0) + math.Log1p(math.Exp(-math.Abs(l)))
-			switch {
-			case t < int(js[i]):
-				sum += sp
-			case evs[i] == 1:
-				sum += sp - l
-			case evs[i] == 2:
-				sum += sp
-			default:
-				continue
-			}
-			n++
+		clear(y)
+		clear(m)
+		t.fill(y, m)
+		for j, l := range logits[:t.j+1] {
+			l := float64(l)
+			sp := math.Max(l, 0) + math.Log1p(math.Exp(-math.Abs(l))) // -log(1-h)
+			sum += float64(m[j]) * (sp - float64(y[j])*l)
+			n += float64(m[j])
 		}
 	}
 	if n == 0 {

@@ -206,20 +206,59 @@ func TestTargets(t *testing.T) {
 		{"event on day 0", 0, 1, []float32{1, 0, 0}, []float32{1, 0, 0}},
 		{"event at a boundary", 7, 1, []float32{1, 0, 0}, []float32{1, 0, 0}},
 		{"event just after", 8, 1, []float32{0, 1, 0}, []float32{1, 1, 0}},
-		{"censored inside an interval", 20, 0, []float32{0, 0, 0}, []float32{1, 0, 0}},
+		{"censored inside an interval counts the share observed", 20, 0, []float32{0, 0, 0}, []float32{1, 13.0 / 23, 0}},
+		{"censored on day 0 observed nothing", 0, 0, []float32{0, 0, 0}, []float32{0, 0, 0}},
 		{"censored at a boundary survives it", 30, 0, []float32{0, 0, 0}, []float32{1, 1, 0}},
+		{"censored a day before the end", 364, 0, []float32{0, 0, 0}, []float32{1, 1, 334.0 / 335}},
 		{"beyond the grid is censored at 365", 500, 1, []float32{0, 0, 0}, []float32{1, 1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &Dataset{Duration: []int32{tt.dur}, Event: []uint8{tt.event}}
-			js, evs := targets(d, []int{0}, grid)
+			ts := targets(d, []int{0}, grid)
 			y, m := make([]float32, 3), make([]float32, 3)
-			fillTarget(js[0], evs[0], y, m)
+			ts[0].fill(y, m)
 			if !reflect.DeepEqual(y, tt.y) || !reflect.DeepEqual(m, tt.m) {
 				t.Fatalf("y %v m %v, want y %v m %v", y, m, tt.y, tt.m)
 			}
 		})
+	}
+}
+
+// TestBaseHazardCensoredInterval: when every row is censored inside the
+// last interval (nobody followed for the full 365 days), that interval's
+// hazard is events over exposure, not events over events; an interval
+// nobody reached takes the daily hazard of the one before it.
+func TestBaseHazardCensoredInterval(t *testing.T) {
+	grid := []float64{0, 100, 200, 365}
+	var d Dataset
+	add := func(n int, dur int32, event uint8) {
+		for range n {
+			d.Duration, d.Event = append(d.Duration, dur), append(d.Event, event)
+		}
+	}
+	add(900, 330, 0) // followed for 330 days: 130 of the last interval's 165
+	add(100, 300, 1)
+	rows := make([]int, d.Len())
+	for i := range rows {
+		rows[i] = i
+	}
+	h := baseHazard(targets(&d, rows, grid), grid)
+	want := (100 + 0.5) / (100 + 900*130.0/165 + 1)
+	if math.Abs(h[2]-want) > 1e-6 || h[0] > 0.001 || h[1] > 0.001 {
+		t.Fatalf("hazards %v, want [~0 ~0 %.4f]", h, want)
+	}
+
+	short := Dataset{Duration: []int32{50, 50, 50, 20}, Event: []uint8{0, 0, 0, 1}}
+	h = baseHazard(targets(&short, []int{0, 1, 2, 3}, grid), grid)
+	first := (1 + 0.5) / (3*0.5 + 1 + 1)
+	if math.Abs(h[0]-first) > 1e-9 {
+		t.Fatalf("h[0] = %v, want %v", h[0], first)
+	}
+	for i, w := range []float64{100, 165} {
+		if want := 1 - math.Pow(1-first, w/100); math.Abs(h[i+1]-want) > 1e-9 {
+			t.Fatalf("h[%d] = %v, want the first interval's daily hazard over %v days = %v", i+1, h[i+1], w, want)
+		}
 	}
 }
 

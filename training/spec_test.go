@@ -1,0 +1,47 @@
+package training
+
+import (
+	"math"
+	"testing"
+)
+
+// TestFitFeaturesLogTail: a heavy-tailed input is log-compressed before it
+// is standardized, whatever its sign (payment days run from a week early
+// to months late); a light-tailed one is not; the mean and standard
+// deviation are those of the transformed values.
+func TestFitFeaturesLogTail(t *testing.T) {
+	tests := []struct {
+		name string
+		vals []float64
+		log  bool
+	}{
+		{"non-negative, heavy tail", []float64{0, 1, 1, 2, 3, 250}, true},
+		{"signed, heavy tail", []float64{-6, -5, -3, -1, 0, 2, 45}, true},
+		{"signed, heavy negative tail", []float64{-300, -1, 0, 1, 2}, true},
+		{"light tail", []float64{-6, -5, -3, -1, 0, 2, 9}, false},
+		{"large but not far above the median", []float64{100, 120, 150, 180, 400}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Dataset{NumNames: []string{"x"}, Num: [][]float64{tt.vals}}
+			rows := make([]int, len(tt.vals))
+			for i := range rows {
+				rows[i] = i
+			}
+			fs := fitFeatures(d, rows)
+			if len(fs) != 1 || fs[0].Log != tt.log {
+				t.Fatalf("features %+v, want one with Log = %v", fs, tt.log)
+			}
+			var s float64
+			for _, v := range tt.vals {
+				if tt.log {
+					v = math.Copysign(math.Log1p(math.Abs(v)), v)
+				}
+				s += v
+			}
+			if mean := s / float64(len(tt.vals)); math.Abs(fs[0].Mean-mean) > 1e-12 {
+				t.Fatalf("mean %v, want %v (of the transformed values)", fs[0].Mean, mean)
+			}
+		})
+	}
+}
