@@ -233,7 +233,8 @@ func KaplanMeier(duration []float64, event []bool, h float64) float64 {
 // Brier is the IPCW Brier score (Graf et al. 1999) of the predicted
 // probabilities p of an event within h: cases (event by h) weigh
 // 1/G(t_i-), controls (still event-free after h) 1/G(h); rows censored
-// before h weigh 0.
+// before h weigh 0. It is NaN when no row is followed beyond h: without
+// controls the score would only count the cases and mean nothing.
 func Brier(p, duration []float64, event []bool, h float64) float64 {
 	return brier(p, duration, event, h, censoringKM(duration, event))
 }
@@ -241,6 +242,9 @@ func Brier(p, duration []float64, event []bool, h float64) float64 {
 func brier(p, duration []float64, event []bool, h float64, g km) float64 {
 	var sum float64
 	gh := g.at(h, false)
+	if !slices.ContainsFunc(duration, func(d float64) bool { return d > h }) || gh <= 0 {
+		return math.NaN()
+	}
 	for i, d := range duration {
 		switch {
 		case event[i] && d <= h:
@@ -248,28 +252,35 @@ func brier(p, duration []float64, event []bool, h float64, g km) float64 {
 				sum += (1 - p[i]) * (1 - p[i]) / w
 			}
 		case d > h:
-			if gh > 0 {
-				sum += p[i] * p[i] / gh
-			}
+			sum += p[i] * p[i] / gh
 		}
 	}
 	return sum / float64(len(duration))
 }
 
 // IntegratedBrier integrates the IPCW Brier score over the horizons
-// (trapezoids between them, from the first to the last) and divides by
-// the time span: one number for the whole curve, lower is better.
+// (trapezoids between them, from the first to the last at which the
+// score is defined: some row is followed beyond it) and divides by the
+// time span: one number for the curve, lower is better. NaN when the
+// score is defined at fewer than two horizons.
 func IntegratedBrier(r *Rows) float64 {
 	g := censoringKM(r.Duration, r.Event)
-	bs := make([]float64, len(Horizons))
+	var area, prev float64
+	last := -1
 	for h, d := range Horizons {
-		bs[h] = brier(r.Risk[h], r.Duration, r.Event, float64(d), g)
+		bs := brier(r.Risk[h], r.Duration, r.Event, float64(d), g)
+		if math.IsNaN(bs) {
+			break
+		}
+		if h > 0 {
+			area += float64(d-Horizons[h-1]) * (bs + prev) / 2
+		}
+		prev, last = bs, h
 	}
-	var area float64
-	for h := 1; h < len(Horizons); h++ {
-		area += float64(Horizons[h]-Horizons[h-1]) * (bs[h] + bs[h-1]) / 2
+	if last < 1 {
+		return math.NaN()
 	}
-	return area / float64(Horizons[len(Horizons)-1]-Horizons[0])
+	return area / float64(Horizons[last]-Horizons[0])
 }
 
 // Bin is one calibration decile.

@@ -141,3 +141,36 @@ func TestConcordanceMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// TestBrierBeyondFollowUp: past the longest follow-up there are no
+// controls, so the Brier score is undefined (NaN, shown as "-"), and the
+// integrated score covers only the horizons where it is defined.
+func TestBrierBeyondFollowUp(t *testing.T) {
+	dur := []float64{10, 20, 30, 40}
+	ev := []bool{true, false, true, false}
+	p := []float64{.9, .9, .9, .9}
+	if got := Brier(p, dur, ev, 45); !math.IsNaN(got) {
+		t.Fatalf("Brier beyond the last follow-up = %v, want NaN (only cases, p near 1 would score near 0)", got)
+	}
+
+	// Rows followed for at most 100 days: defined at 30, 60 and 90.
+	r := &Rows{Duration: []float64{15, 45, 70, 100, 100, 100}, Event: []bool{true, true, true, false, false, false}}
+	for range Horizons {
+		r.Risk = append(r.Risk, []float64{.6, .5, .4, .3, .2, .1})
+	}
+	var bs []float64
+	for _, h := range []float64{30, 60, 90} {
+		bs = append(bs, Brier(r.Risk[0], r.Duration, r.Event, h))
+	}
+	if !math.IsNaN(Brier(r.Risk[0], r.Duration, r.Event, 180)) {
+		t.Fatal("Brier at 180 days defined, want NaN")
+	}
+	want := (30*(bs[0]+bs[1])/2 + 30*(bs[1]+bs[2])/2) / 60
+	if got := IntegratedBrier(r); !near(got, want) {
+		t.Fatalf("integrated Brier = %v, want %v (30..90 days only)", got, want)
+	}
+	r.Duration = []float64{15, 45, 50, 50, 50, 50} // defined at 30 only
+	if got := IntegratedBrier(r); !math.IsNaN(got) {
+		t.Fatalf("integrated Brier over one horizon = %v, want NaN", got)
+	}
+}
