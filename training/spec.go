@@ -19,8 +19,8 @@ const (
 )
 
 // fitFeatures derives each input's encoding from the training rows only:
-// numeric inputs are standardized (after log(1+x) for heavy-tailed
-// non-negative ones) with a NULL indicator when any training value is
+// numeric inputs are standardized (after sign(x)·log(1+|x|) for
+// heavy-tailed ones) with a NULL indicator when any training value is
 // NULL; categorical inputs get a one-hot block over their frequent
 // categories. Constant inputs carry no information and are left out.
 func fitFeatures(d *Dataset, rows []int) []model.Feature {
@@ -46,13 +46,18 @@ func fitFeatures(d *Dataset, rows []int) []model.Feature {
 		if lo == hi && nulls == 0 {
 			continue // constant
 		}
-		// Heavy tail: non-negative with a maximum far above the median.
-		med := vals[len(vals)/2]
-		f.Log = lo >= 0 && hi > 20 && hi > 10*(med+1)
+		// Heavy tail: a magnitude far above the median magnitude.
+		abs := make([]float64, len(vals))
+		for i, v := range vals {
+			abs[i] = math.Abs(v)
+		}
+		slices.Sort(abs)
+		med, top := abs[len(abs)/2], abs[len(abs)-1]
+		f.Log = top > 20 && top > 10*(med+1)
 		var s, s2 float64
 		for _, v := range vals {
 			if f.Log {
-				v = math.Log1p(v)
+				v = math.Copysign(math.Log1p(math.Abs(v)), v)
 			}
 			s += v
 			s2 += v * v
