@@ -12,9 +12,10 @@
 //     as known then (target AUC >= 0.85 for payment after the due date);
 //   - synthetic: a generated world, behaviour model on earlier monthly
 //     snapshots, tested on later ones against the true hazards of
-//     truth.csv (Truth.Risk; target: 90-day AUC within 0.02 of theirs),
-//     and against the true hazards known at the snapshot date
-//     (Truth.RiskKnownAt; reported, not a target).
+//     truth.csv known at the snapshot date (Truth.RiskKnownAt; target:
+//     90-day AUC within 0.02 of theirs), and against the true hazards
+//     that include the later invoices' own (Truth.Risk, which sees the
+//     future; reported, not a target).
 //
 // A missed target is not an error: Result.Passed reports it. Results and
 // protocols are documented in docs/benchmarks.md and docs/model-card.md.

@@ -15,7 +15,11 @@ import (
 )
 
 // SyntheticMaxGap is the target: the model's 90-day AUC at most this far
-// below the AUC of the true hazards.
+// below the AUC of the true hazards known at the snapshot date
+// (Truth.RiskKnownAt). The true hazards of the invoices issued after the
+// snapshot date (Truth.Risk) are reported too; they carry what happens
+// after it, which no point-in-time predictor can know
+// (docs/benchmarks.md).
 const SyntheticMaxGap = 0.02
 
 // Test and training dates of the synthetic benchmark, in months. The
@@ -85,8 +89,8 @@ func (r *runner) synthetic(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	ref := Reference("true hazards (truth.csv)", truth.Risk, test, metrics.Horizons[:3])
-	refAtT := Reference("true hazards known at the snapshot date", truth.RiskKnownAt, test, metrics.Horizons[:3])
+	ref := Reference("true hazards known at the snapshot date (truth.csv)", truth.RiskKnownAt, test, metrics.Horizons[:3])
+	refLater := Reference("true hazards with those of later invoices (sees the future)", truth.Risk, test, metrics.Horizons[:3])
 	opt := r.options(model.Behaviour, synthDefaults)
 	res, err := r.train(ctx, "train behaviour model", train, opt)
 	if err != nil {
@@ -95,7 +99,7 @@ func (r *runner) synthetic(ctx context.Context) error {
 	var rep *metrics.Report
 	if err := r.step("evaluate on the test dates", func() (string, error) {
 		var err error
-		rep, err = training.Evaluate(res.Artifact, test, nil, ref, refAtT)
+		rep, err = training.Evaluate(res.Artifact, test, nil, ref, refLater)
 		return fmt.Sprintf("%d rows, %d events", test.Len(), countEvents(test)), err
 	}); err != nil {
 		return err
@@ -105,34 +109,35 @@ func (r *runner) synthetic(ctx context.Context) error {
 	if r.res.Groups, err = groups(res.Artifact, test); err != nil {
 		return err
 	}
-	var tr, tk metrics.Scores
+	var tr, tl metrics.Scores
 	for _, o := range rep.Others {
 		switch o.Name {
 		case ref.Name:
 			tr = o
-		case refAtT.Name:
-			tk = o
+		case refLater.Name:
+			tl = o
 		}
 	}
 	auc, tAUC := rep.Model.AUC["90d"], tr.AUC["90d"]
 	br, tBr := rep.Model.Brier["90d"], tr.Brier["90d"]
 	r.res.Protocol = fmt.Sprintf("Synthetic world of %d customers x %d months (seed %d). Behaviour model trained on %d customer snapshots at %d monthly dates %s..%s "+
 		"with the labels known on %s (every training row has 90+ days of follow-up; early stopping on the latest dates), tested on %d snapshots at %s..%s with 90+ days of follow-up; "+
-		"the true hazards are those of truth.csv, combined per customer over the invoices whose 30-days-past-due day falls within the horizon.",
+		"the true risk of a row combines the hazards of truth.csv of the invoices whose 30-days-past-due day falls within the horizon, as known at the snapshot date "+
+		"(an invoice issued later takes the hazard of the customer's latest invoice issued by then).",
 		r.cfg.Customers, r.cfg.Months, r.cfg.Seed, train.Len(), monthsBetween(firstTrain, lastTrain)+1, firstTrain.Format(time.DateOnly), lastTrain.Format(time.DateOnly),
 		known.Format(time.DateOnly), test.Len(), firstTest.Format(time.DateOnly), lastTest.Format(time.DateOnly))
 	r.res.Checks = append(r.res.Checks,
-		Check{Metric: "AUC behind within 90 days", Duewise: auc, Reference: fmt.Sprintf("%.4f (true hazards)", tAUC),
+		Check{Metric: "AUC behind within 90 days", Duewise: auc, Reference: fmt.Sprintf("%.4f (true hazards known at the snapshot date)", tAUC),
 			Target: fmt.Sprintf(">= true - %.2f = %.4f", SyntheticMaxGap, tAUC-SyntheticMaxGap), Pass: auc >= tAUC-SyntheticMaxGap},
 		Check{Metric: "AUC gap to the true hazards (90d)", Duewise: tAUC - auc, Reference: "0", Pass: true},
 		Check{Metric: "Brier score at 90 days", Duewise: br, Reference: fmt.Sprintf("%.4f (true hazards)", tBr), Pass: true},
 		Check{Metric: "Brier gap to the true hazards (90d)", Duewise: br - tBr, Reference: "0", Pass: true},
 		Check{Metric: "AUC behind within 30 days", Duewise: rep.Model.AUC["30d"], Reference: fmt.Sprintf("%.4f (true hazards)", tr.AUC["30d"]), Pass: true},
-		Check{Metric: "AUC gap to the true hazards known at the snapshot date (90d)", Duewise: tk.AUC["90d"] - auc,
-			Reference: fmt.Sprintf("%.4f (AUC of those hazards)", tk.AUC["90d"]), Pass: true},
+		Check{Metric: "AUC gap to the true hazards with those of later invoices (90d, sees the future)", Duewise: tl.AUC["90d"] - auc,
+			Reference: fmt.Sprintf("%.4f (AUC of those hazards)", tl.AUC["90d"]), Pass: true},
 	)
 	for _, o := range rep.Others {
-		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name && o.Name != refAtT.Name {
+		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name && o.Name != refLater.Name {
 			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC 90d, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
 		}
 	}

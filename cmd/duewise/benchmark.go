@@ -50,7 +50,8 @@ model's metrics next to reference figures and targets (docs/benchmarks.md):
   synthetic  A generated world (--customers, default 100,000; 24 months):
              behaviour model trained on monthly snapshots before the test
              dates, tested on the later ones. Target: 90-day AUC within
-             0.02 of the AUC of the true hazards (truth.csv).
+             0.02 of the AUC of the true hazards (truth.csv) known at the
+             snapshot date.
 
 The data is loaded into a temporary embedded store that is removed at the
 end, unless --store (or DUEWISE_STORE) or --clickhouse names one; then it
