@@ -25,7 +25,7 @@ const (
 // categories. Constant inputs carry no information and are left out.
 func fitFeatures(d *Dataset, rows []int) []model.Feature {
 	var fs []model.Feature
-	vals := make([]float64, 0, len(rows))
+	vals, abs := make([]float64, 0, len(rows)), make([]float64, 0, len(rows))
 	for j, name := range d.NumNames {
 		vals = vals[:0]
 		nulls := 0
@@ -47,9 +47,9 @@ func fitFeatures(d *Dataset, rows []int) []model.Feature {
 			continue // constant
 		}
 		// Heavy tail: a magnitude far above the median magnitude.
-		abs := make([]float64, len(vals))
-		for i, v := range vals {
-			abs[i] = math.Abs(v)
+		abs = abs[:0]
+		for _, v := range vals {
+			abs = append(abs, math.Abs(v))
 		}
 		slices.Sort(abs)
 		med, top := abs[len(abs)/2], abs[len(abs)-1]

@@ -456,13 +456,13 @@ func baseHazard(ts []target, grid []float64) []float64 {
 	h := make([]float64, k)
 	last := -1 // the last interval with exposure
 	for i := range h {
-		switch {
-		case atRisk[i] >= 1:
-			h[i], last = (events[i]+0.5)/(atRisk[i]+1), i
-		case last >= 0:
+		if atRisk[i] < 1 && last >= 0 {
 			h[i] = 1 - math.Pow(1-h[last], width(grid, i)/width(grid, last))
-		default:
-			h[i] = (events[i] + 0.5) / (atRisk[i] + 1)
+			continue
+		}
+		h[i] = (events[i] + 0.5) / (atRisk[i] + 1)
+		if atRisk[i] >= 1 {
+			last = i
 		}
 	}
 	return h

@@ -73,40 +73,11 @@ func appendAnswerFields(b []byte, a *RiskAnswer) ([]byte, error) {
 		return b, err
 	}
 	b = appendString(append(b, `,"band":`...), a.Band)
-	b = append(b, `,"reasons":`...)
-	if a.Reasons == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range a.Reasons {
-			r := &a.Reasons[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(append(b, `{"code":`...), r.Code)
-			b = appendString(append(b, `,"text":`...), r.Text)
-			b = appendString(append(b, `,"direction":`...), r.Direction)
-			if b, err = appendFloat(append(b, `,"weight":`...), r.Weight); err != nil {
-				return b, err
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+	if b, err = appendList(append(b, `,"reasons":`...), a.Reasons, appendReason); err != nil {
+		return b, err
 	}
-	b = append(b, `,"actions":`...)
-	if a.Actions == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range a.Actions {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendAction(b, &a.Actions[i]); err != nil {
-				return b, err
-			}
-		}
-		b = append(b, ']')
+	if b, err = appendList(append(b, `,"actions":`...), a.Actions, appendAction); err != nil {
+		return b, err
 	}
 	b = appendStrings(append(b, `,"rules_fired":`...), a.RulesFired)
 	b = appendString(append(b, `,"model":{"kind":`...), a.Model.Kind)
@@ -118,6 +89,36 @@ func appendAnswerFields(b []byte, a *RiskAnswer) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// appendList appends items as a JSON array, null when nil, each item by
+// one.
+func appendList[T any](b []byte, items []T, one func([]byte, *T) ([]byte, error)) ([]byte, error) {
+	if items == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = one(b, &items[i]); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+func appendReason(b []byte, r *Reason) ([]byte, error) {
+	b = appendString(append(b, `{"code":`...), r.Code)
+	b = appendString(append(b, `,"text":`...), r.Text)
+	b = appendString(append(b, `,"direction":`...), r.Direction)
+	b, err := appendFloat(append(b, `,"weight":`...), r.Weight)
+	if err != nil {
+		return b, err
+	}
+	return append(b, '}'), nil
 }
 
 func appendAction(b []byte, a *policy.Action) ([]byte, error) {

@@ -241,10 +241,8 @@ func Brier(p, duration []float64, event []bool, h float64) float64 {
 
 func brier(p, duration []float64, event []bool, h float64, g km) float64 {
 	var sum float64
-	gh := g.at(h, false)
-	if !slices.ContainsFunc(duration, func(d float64) bool { return d > h }) || gh <= 0 {
-		return math.NaN()
-	}
+	controls := false
+	gh := g.at(h, false) // > 0 when some row is followed beyond h
 	for i, d := range duration {
 		switch {
 		case event[i] && d <= h:
@@ -253,7 +251,11 @@ func brier(p, duration []float64, event []bool, h float64, g km) float64 {
 			}
 		case d > h:
 			sum += p[i] * p[i] / gh
+			controls = true
 		}
+	}
+	if !controls {
+		return math.NaN()
 	}
 	return sum / float64(len(duration))
 }
@@ -265,19 +267,22 @@ func brier(p, duration []float64, event []bool, h float64, g km) float64 {
 // score is defined at fewer than two horizons.
 func IntegratedBrier(r *Rows) float64 {
 	g := censoringKM(r.Duration, r.Event)
-	var area, prev float64
-	last := -1
+	bs := make([]float64, len(Horizons))
 	for h, d := range Horizons {
-		bs := brier(r.Risk[h], r.Duration, r.Event, float64(d), g)
-		if math.IsNaN(bs) {
-			break
-		}
-		if h > 0 {
-			area += float64(d-Horizons[h-1]) * (bs + prev) / 2
-		}
-		prev, last = bs, h
+		bs[h] = brier(r.Risk[h], r.Duration, r.Event, float64(d), g)
 	}
-	if last < 1 {
+	return integrate(bs)
+}
+
+// integrate is IntegratedBrier over the Brier scores bs at Horizons.
+func integrate(bs []float64) float64 {
+	var area float64
+	last := 0
+	for h := 1; h < len(bs) && !math.IsNaN(bs[h]); h++ {
+		area += float64(Horizons[h]-Horizons[h-1]) * (bs[h] + bs[h-1]) / 2
+		last = h
+	}
+	if last < 1 || math.IsNaN(bs[0]) {
 		return math.NaN()
 	}
 	return area / float64(Horizons[last]-Horizons[0])

@@ -46,15 +46,17 @@ type Report struct {
 func Evaluate(name string, r *Rows) Scores {
 	s := Scores{Name: name, AUC: map[string]float64{}, Brier: map[string]float64{}}
 	g := censoringKM(r.Duration, r.Event)
+	bs := make([]float64, len(Horizons))
 	for h, d := range Horizons {
 		key := fmt.Sprintf("%dd", d)
 		put(s.AUC, key, AUC(r.Risk[h], r.Duration, r.Event, float64(d)))
-		put(s.Brier, key, brier(r.Risk[h], r.Duration, r.Event, float64(d), g))
+		bs[h] = brier(r.Risk[h], r.Duration, r.Event, float64(d), g)
+		put(s.Brier, key, bs[h])
 	}
 	last := len(Horizons) - 1
 	s.HarrellC = finite(HarrellC(r.Risk[last], r.Duration, r.Event, float64(Horizons[last])))
 	s.UnoC = finite(UnoC(r.Risk[last], r.Duration, r.Event, float64(Horizons[last])))
-	s.IntegratedBrier = finite(IntegratedBrier(r))
+	s.IntegratedBrier = finite(integrate(bs))
 	s.Calibration90, s.ECE90 = Calibration(r.Risk[2], r.Duration, r.Event, 90)
 	return s
 }
