@@ -46,7 +46,10 @@ const (
 // Feature is one model input and its encoding. A numeric feature becomes
 // (x-Mean)/Std, with x first replaced by sign(x)·log(1+|x|) when Log is set
 // (for heavy-tailed counts, amounts and days), and 0 when NULL; with NullIndicator an extra input is 1 when
-// the value is NULL and 0 otherwise. A categorical feature becomes a one-hot
+// the value is NULL and 0 otherwise. With ZeroAsNull a zero encodes like a
+// NULL: for inputs that are mostly zero (no overdue invoice, no failed
+// debit), Mean and Std then describe the values that do occur and the
+// indicator is the network's switch for "none". A categorical feature becomes a one-hot
 // block over Categories; an unknown or empty value encodes as all zeros.
 // Encoded inputs are laid out in Features order.
 type Feature struct {
@@ -55,6 +58,7 @@ type Feature struct {
 	Mean          float64     `json:"mean,omitempty"`
 	Std           float64     `json:"std,omitempty"`
 	NullIndicator bool        `json:"null_indicator,omitempty"`
+	ZeroAsNull    bool        `json:"zero_as_null,omitempty"`
 	Log           bool        `json:"log,omitempty"`
 	Categories    []string    `json:"categories,omitempty"`
 }

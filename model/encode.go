@@ -32,7 +32,8 @@ func (f *Feature) width() int {
 // as NULL too) and cat[i] the value
 // of categorical feature i; entries at the other positions are ignored, and
 // either slice may be nil when no feature is of its type. A numeric value
-// becomes (x-Mean)/Std (Std <= 0 counts as 1), or 0 when NULL, followed by
+// becomes (x-Mean)/Std (Std <= 0 counts as 1), or 0 when NULL (or zero with
+// ZeroAsNull), followed by
 // 1/0 for NULL/present when the feature has a NULL indicator; a categorical
 // value becomes a one-hot block over Categories, all zeros when the value is
 // unknown or empty. Encode does not allocate and is safe for concurrent use.
@@ -64,7 +65,7 @@ func Encode(fs []Feature, num []float64, cat []string, dst []float32) {
 // encodeNumeric writes numeric feature f's encoding of v at dst[0:] and
 // returns the number of inputs written.
 func encodeNumeric(f *Feature, v float64, dst []float32) int {
-	null := math.IsNaN(v) || math.IsInf(v, 0)
+	null := math.IsNaN(v) || math.IsInf(v, 0) || (f.ZeroAsNull && v == 0)
 	if null {
 		dst[0] = 0
 	} else {

@@ -134,7 +134,7 @@ func (r *runner) options(kind model.Kind, def training.Options) training.Options
 	}
 	o.Epochs, o.Patience, o.BatchSize = or(o.Epochs, def.Epochs), or(o.Patience, def.Patience), or(o.BatchSize, def.BatchSize)
 	o.LearnRate, o.L2, o.ValidFraction = or(o.LearnRate, def.LearnRate), or(o.L2, def.L2), or(o.ValidFraction, def.ValidFraction)
-	o.Ensemble = or(o.Ensemble, def.Ensemble)
+	o.Ensemble, o.Average = or(o.Ensemble, def.Ensemble), or(o.Average, def.Average)
 	return o
 }
 

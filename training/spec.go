@@ -18,32 +18,47 @@ const (
 	maxCategories   = 30
 )
 
+// zeroShare is the share of training rows at zero from which a numeric
+// input encodes zero like NULL (model.Feature.ZeroAsNull).
+const zeroShare = 0.3
+
 // fitFeatures derives each input's encoding from the training rows only:
 // numeric inputs are standardized (after sign(x)·log(1+|x|) for
 // heavy-tailed ones) with a NULL indicator when any training value is
-// NULL; categorical inputs get a one-hot block over their frequent
+// NULL; an input that is zero in at least zeroShare of the rows encodes
+// zero like NULL and is standardized over its non-zero values (trees
+// split "none" from "some" for free; a network standardizing a mostly-zero
+// column squeezes the values that matter into a corner of its range, and
+// measurably ranks worse); categorical inputs get a one-hot block over their frequent
 // categories. Constant inputs carry no information and are left out.
 func fitFeatures(d *Dataset, rows []int) []model.Feature {
 	var fs []model.Feature
 	vals, abs := make([]float64, 0, len(rows)), make([]float64, 0, len(rows))
 	for j, name := range d.NumNames {
 		vals = vals[:0]
-		nulls := 0
+		nulls, zeros := 0, 0
 		for _, r := range rows {
 			v := d.Num[j][r]
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				nulls++
 				continue
 			}
+			if v == 0 {
+				zeros++
+			}
 			vals = append(vals, v)
 		}
 		f := model.Feature{Name: name, Type: model.Numeric, NullIndicator: nulls > 0}
+		if float64(zeros) >= zeroShare*float64(len(rows)) {
+			f.ZeroAsNull, f.NullIndicator = true, true
+			vals = slices.DeleteFunc(vals, func(v float64) bool { return v == 0 })
+		}
 		if len(vals) == 0 {
-			continue // always NULL
+			continue // always NULL or zero
 		}
 		slices.Sort(vals)
 		lo, hi := vals[0], vals[len(vals)-1]
-		if lo == hi && nulls == 0 {
+		if lo == hi && !f.NullIndicator {
 			continue // constant
 		}
 		// Heavy tail: a magnitude far above the median magnitude.

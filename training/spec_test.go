@@ -45,3 +45,46 @@ func TestFitFeaturesLogTail(t *testing.T) {
 		})
 	}
 }
+
+// TestFitFeaturesZeroAsNull: an input that is zero in at least zeroShare of
+// the training rows encodes zero like NULL and is standardized over its
+// non-zero values; a mostly-zero 0/1 flag is kept (its indicator carries
+// it), not dropped as constant; an input with few zeros is unchanged.
+func TestFitFeaturesZeroAsNull(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name       string
+		vals       []float64
+		keep, zero bool
+		mean       float64
+	}{
+		{"mostly zero", []float64{0, 0, 0, 0, 2, 4, 6, nan}, true, true, 4},
+		{"zero exactly at the share", []float64{0, 0, 0, 1, 2, 3, 4, 5, 6, 8}, true, true, 29.0 / 7},
+		{"0/1 flag", []float64{0, 0, 0, 1, 1}, true, true, 1},
+		{"few zeros", []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true, false, 4.5},
+		{"all zero", []float64{0, 0, 0, nan}, false, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Dataset{NumNames: []string{"x"}, Num: [][]float64{tt.vals}}
+			rows := make([]int, len(tt.vals))
+			for i := range rows {
+				rows[i] = i
+			}
+			fs := fitFeatures(d, rows)
+			if len(fs) != map[bool]int{true: 1}[tt.keep] {
+				t.Fatalf("features %+v, want kept = %v", fs, tt.keep)
+			}
+			if !tt.keep {
+				return
+			}
+			f := fs[0]
+			if f.ZeroAsNull != tt.zero || (tt.zero && !f.NullIndicator) {
+				t.Fatalf("ZeroAsNull %v NullIndicator %v, want ZeroAsNull %v with an indicator", f.ZeroAsNull, f.NullIndicator, tt.zero)
+			}
+			if math.Abs(f.Mean-tt.mean) > 1e-12 {
+				t.Fatalf("mean %v, want %v", f.Mean, tt.mean)
+			}
+		})
+	}
+}

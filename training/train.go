@@ -45,6 +45,10 @@ type Options struct {
 	// Exclude names input columns the model must not use. nil means
 	// DefaultExclude; an empty non-nil slice uses every column.
 	Exclude []string
+	// Average is the horizon, in epochs, of the moving average of the
+	// weights that is validated and kept (see average); default 4, a
+	// negative value keeps the last step's weights instead.
+	Average float64
 	// Ensemble is the number of networks trained on the same rows and
 	// inputs with seeds Seed, Seed+1, ...; they are combined into one
 	// network whose hazard logits are the members' mean (see combine).
@@ -83,6 +87,9 @@ func (o *Options) defaults() {
 	}
 	if o.L2 == 0 {
 		o.L2 = 1e-5
+	}
+	if o.Average == 0 {
+		o.Average = 4
 	}
 	if o.Ensemble == 0 {
 		o.Ensemble = 1
@@ -124,8 +131,10 @@ type Result struct {
 }
 
 // Train fits a logistic-hazard network on d. Training uses float32,
-// Adam and the masked person-period BCE; it stops when the validation loss
-// has not improved for Patience epochs and keeps the best weights. The
+// Adam and the masked person-period BCE; after every epoch it validates the
+// moving average of the weights (Options.Average), stops when the
+// validation loss has not improved for Patience epochs and keeps the best
+// averaged weights. The
 // same data, options and seed give bit-for-bit the same artifact (apart
 // from its creation time and version).
 func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
@@ -174,7 +183,7 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 		Features: fs, Grid: slices.Clone(grid), Layers: best.layers(), DataFingerprint: res.Fingerprint, Seed: opt.Seed,
 		Reference: meanRow(xt, in),
 		Params: map[string]any{"hidden": opt.Hidden, "epochs_max": opt.Epochs, "best_epoch": res.BestEpoch, "patience": opt.Patience,
-			"batch_size": opt.BatchSize, "ensemble": members, "best_epochs": res.BestEpochs, "learn_rate": opt.LearnRate, "l2": opt.L2, "exclude": opt.Exclude, "valid_fraction": opt.ValidFraction,
+			"batch_size": opt.BatchSize, "ensemble": members, "best_epochs": res.BestEpochs, "learn_rate": opt.LearnRate, "l2": opt.L2, "average_epochs": opt.Average, "exclude": opt.Exclude, "valid_fraction": opt.ValidFraction,
 			"train_rows": len(res.TrainRows), "valid_rows": len(res.ValidRows)},
 	}
 	a.BandThresholds = [4]float64{0.2, 0.4, 0.6, 0.8}
@@ -214,6 +223,10 @@ func fit(ctx context.Context, opt *Options, member, members int, seed int64, in 
 		order[i] = i
 	}
 	bs := opt.BatchSize
+	var avg *average
+	if opt.Average > 0 {
+		avg = newAverage(w, opt.Average*float64((rows+bs-1)/bs))
+	}
 	xb, yb, mb := make([]float32, bs*in), make([]float32, bs*k), make([]float32, bs*k)
 	var stats []EpochStats
 	best, bestLoss, since, bestEpoch := w.clone(), math.Inf(1), 0, 0
@@ -245,10 +258,17 @@ func fit(ctx context.Context, opt *Options, member, members int, seed int64, in 
 			if math.IsNaN(l) {
 				return nil, nil, 0, fmt.Errorf("train %sepoch %d: the loss diverged (NaN); lower the learning rate", prefix, epoch)
 			}
+			if avg != nil {
+				avg.add(n.params)
+			}
 			sum += l
 			batches++
 		}
-		n.export(w)
+		if avg != nil {
+			avg.into(w)
+		} else {
+			n.export(w)
+		}
 		vl, err := valid(w)
 		if err != nil {
 			return nil, nil, 0, err

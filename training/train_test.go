@@ -96,6 +96,15 @@ func TestTrainReproducible(t *testing.T) {
 	if reflect.DeepEqual(a.Artifact.Layers, c.Artifact.Layers) {
 		t.Fatal("a different seed gave the same weights")
 	}
+	opt = quick()
+	opt.Average = -1
+	last, err := Train(context.Background(), d, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(a.Artifact.Layers, last.Artifact.Layers) {
+		t.Fatal("the averaged weights equal the last step's: the average is not kept")
+	}
 }
 
 func TestTrainLearnsAndSplitsByTime(t *testing.T) {

@@ -134,7 +134,7 @@ func newModelsShowCmd(g *globals) *cobra.Command {
 				if f.Type == "categorical" {
 					fmt.Fprintf(w, "  %-40s categorical  %s\n", f.Name, strings.Join(f.Categories, ", "))
 				} else {
-					fmt.Fprintf(w, "  %-40s numeric      mean %.4g std %.4g log %v null indicator %v\n", f.Name, f.Mean, f.Std, f.Log, f.NullIndicator)
+					fmt.Fprintf(w, "  %-40s numeric      mean %.4g std %.4g log %v null indicator %v zero as null %v\n", f.Name, f.Mean, f.Std, f.Log, f.NullIndicator, f.ZeroAsNull)
 				}
 			}
 			if v, ok := a.Metrics["validation"]; ok {

@@ -108,6 +108,7 @@ The same snapshots, options and seed give the same weights.`,
 	f.IntVar(&opt.BatchSize, "batch", 1024, "minibatch size")
 	f.Float64Var(&opt.LearnRate, "learn-rate", 0.002, "Adam learning rate")
 	f.IntVar(&opt.Patience, "patience", 3, "epochs without validation improvement before early stopping")
+	f.Float64Var(&opt.Average, "average-epochs", 4, "horizon in epochs of the moving average of the weights that is validated and kept (negative: keep the last step's weights)")
 	f.IntVar(&opt.Ensemble, "ensemble", 1, "networks trained with seeds S, S+1, ... and averaged into one model (hazard logits)")
 	f.StringVar(&opt.Tenant, "tenant", "", "tenant the model is for (recorded in the model; empty = any)")
 	return c

@@ -1,0 +1,38 @@
+package model
+
+import (
+	"math"
+	"reflect"
+	"testing"
+)
+
+func TestEncodeNumeric(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Feature
+		v    float64
+		want []float32
+	}{
+		{"plain", Feature{Mean: 1, Std: 2}, 5, []float32{2}},
+		{"std zero counts as one", Feature{Mean: 1}, 5, []float32{4}},
+		{"log", Feature{Log: true, Std: 1}, math.E - 1, []float32{1}},
+		{"signed log", Feature{Log: true, Std: 1}, 1 - math.E, []float32{-1}},
+		{"present with indicator", Feature{Mean: 1, Std: 2, NullIndicator: true}, 5, []float32{2, 0}},
+		{"NULL", Feature{Mean: 1, Std: 2, NullIndicator: true}, math.NaN(), []float32{0, 1}},
+		{"infinite is NULL", Feature{Mean: 1, Std: 2, NullIndicator: true}, math.Inf(1), []float32{0, 1}},
+		{"zero is a value", Feature{Mean: 1, Std: 2, NullIndicator: true}, 0, []float32{-0.5, 0}},
+		{"zero as NULL", Feature{Mean: 4, Std: 2, NullIndicator: true, ZeroAsNull: true}, 0, []float32{0, 1}},
+		{"non-zero with zero as NULL", Feature{Mean: 4, Std: 2, NullIndicator: true, ZeroAsNull: true}, 8, []float32{2, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.f.Name, tt.f.Type = "x", Numeric
+			fs := []Feature{tt.f}
+			got := make([]float32, EncodedWidth(fs))
+			Encode(fs, []float64{tt.v}, nil, got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Encode(%v) = %v, want %v", tt.v, got, tt.want)
+			}
+		})
+	}
+}
