@@ -204,6 +204,12 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// minImprovement is the relative fall of the validation loss that counts
+// as an improvement for early stopping. The averaged weights improve
+// smoothly: without a threshold, gains of 0.01-0.02% per epoch kept
+// training on 1M rows for all 40 epochs for 0.0001 of validation loss.
+const minImprovement = 2e-4
+
 // fit trains one network (ensemble member of members) with seed and
 // returns the weights of its best validation epoch. valid computes the
 // validation loss of a set of weights.
@@ -274,7 +280,7 @@ func fit(ctx context.Context, opt *Options, member, members int, seed int64, in 
 			return nil, nil, 0, err
 		}
 		st := EpochStats{Member: member, Epoch: epoch, Loss: sum / float64(batches), ValidLoss: vl, Elapsed: time.Since(t0)}
-		if vl < bestLoss-1e-6 {
+		if vl < bestLoss*(1-minImprovement) {
 			best, bestLoss, since, st.Best, bestEpoch = w.clone(), vl, 0, true, epoch
 		} else {
 			since++

@@ -430,3 +430,51 @@ func TestExcludedColumns(t *testing.T) {
 		t.Fatalf("postcode_area not used with an empty Exclude: %v", err)
 	}
 }
+
+// TestEarlyStoppingNeedsRealImprovement: an epoch counts as better only
+// when the validation loss falls by more than minImprovement (relative);
+// training stops Patience epochs after the last such epoch and keeps its
+// weights.
+func TestEarlyStoppingNeedsRealImprovement(t *testing.T) {
+	d, _ := synthetic(600, 3)
+	rows := make([]int, d.Len())
+	for i := range rows {
+		rows[i] = i
+	}
+	grid := Grids[model.Behaviour]
+	enc := newEncoder(d, fitFeatures(d, rows))
+	xt, tt := enc.matrix(d, rows), targets(d, rows, grid)
+	tests := []struct {
+		name   string
+		losses []float64
+		epochs int // epochs run
+		best   int
+	}{
+		{"steady gains", []float64{1, 0.9, 0.8, 0.7, 0.6}, 5, 5},
+		{"gains below the threshold", []float64{1, 0.9, 0.89995, 0.8999, 0.89985, 0.5}, 5, 2},
+		{"a real gain resets the count", []float64{1, 0.9, 0.89995, 0.85, 0.84995, 0.8499, 0.84985}, 7, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := quick()
+			opt.Epochs, opt.Patience = len(tc.losses), 3
+			opt.defaults()
+			var kept []*weights
+			epoch := 0
+			w, stats, best, err := fit(context.Background(), &opt, 1, 1, 1, enc.width, grid, xt, tt, func(w *weights) (float64, error) {
+				kept = append(kept, w.clone())
+				epoch++
+				return tc.losses[epoch-1], nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(stats) != tc.epochs || best != tc.best {
+				t.Fatalf("ran %d epochs, best %d; want %d, best %d", len(stats), best, tc.epochs, tc.best)
+			}
+			if !reflect.DeepEqual(w, kept[best-1]) {
+				t.Fatal("the kept weights are not those of the best epoch")
+			}
+		})
+	}
+}
