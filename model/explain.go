@@ -34,8 +34,7 @@ const igSteps = 8
 func (s *Scorer) Explain(num []float64, cat []string, top int, dst []Attribution) []Attribution {
 	sc := s.getIG()
 	defer s.igPool.Put(sc)
-	s.Encode(num, cat, sc.x)
-	return s.attributions(num, cat, s.integratedGradients(sc.x, sc, nil), top, dst)
+	return s.predictExplain(sc, num, cat, &sc.p, top, dst)
 }
 
 // PredictExplain is Predict and Explain of one row in one call: the
@@ -47,12 +46,45 @@ func (s *Scorer) Explain(num []float64, cat []string, top int, dst []Attribution
 func (s *Scorer) PredictExplain(num []float64, cat []string, p *Prediction, top int, dst []Attribution) []Attribution {
 	sc := s.getIG()
 	defer s.igPool.Put(sc)
+	return s.predictExplain(sc, num, cat, p, top, dst)
+}
+
+func (s *Scorer) predictExplain(sc *igScratch, num []float64, cat []string, p *Prediction, top int, dst []Attribution) []Attribution {
 	s.Encode(num, cat, sc.x)
 	fs := s.pool.Get().(*scratch)
 	s.forward(sc.x, fs, fs.logits, sc.z1)
 	s.FromLogits(fs.logits, p)
 	s.pool.Put(fs)
-	return s.attributions(num, cat, s.integratedGradients(sc.x, sc, sc.z1), top, dst)
+	g := s.integratedGradients(sc.x, sc, sc.z1)
+	complete(g, p.Risk90-s.refRisk)
+	return s.attributions(num, cat, g, top, dst)
+}
+
+// completenessTol is how far the integrated gradients may add up from the
+// exact change in risk before complete rescales them.
+const completenessTol = 0.01
+
+// complete scales the integrated gradients g so that they add up to exact,
+// the change in risk from the reference to the row, when their sum misses
+// it by more than completenessTol with the same sign. With igSteps steps
+// that happens only for rows far outside the training data (a customer
+// months behind, when every training row was less than 30 days overdue):
+// the risk then saturates within a small part of the path, which the steps
+// sample too coarsely, and the raw weights can exceed 1. Scaling keeps
+// their order and signs and restores the property that they add up to the
+// change in risk.
+func complete(g []float64, exact float64) {
+	var total float64
+	for _, v := range g {
+		total += v
+	}
+	if math.Abs(total-exact) <= completenessTol || total*exact <= 0 {
+		return
+	}
+	f := exact / total
+	for j := range g {
+		g[j] *= f
+	}
 }
 
 func (s *Scorer) getIG() *igScratch {
@@ -611,6 +643,7 @@ func newIGModel(s *Scorer) *igModel {
 
 // igScratch is the working memory of one integratedGradients call.
 type igScratch struct {
+	p                         Prediction // Explain's prediction
 	x, z1                     []float32
 	dx, v, da, db, accA, accB []float64
 	pre                       [][]float64 // per layer >= 1, pre-activations at every point

@@ -41,6 +41,11 @@ func TestExplainCompleteness(t *testing.T) {
 		{[]float64{0.9, 30, 0}, []string{"", "", "offline"}},
 		{[]float64{math.NaN(), 1200, 0}, []string{"", "", "online"}},
 		{[]float64{0, 400, 0}, []string{"", "", "unknown"}},
+		// far outside anything a model is trained on: the risk saturates
+		// within a sliver of the path, which igSteps steps cannot sample;
+		// complete restores the sum (and keeps every weight within 1)
+		{[]float64{40, 1e6, 0}, []string{"", "", "offline"}},
+		{[]float64{-40, 1e6, 0}, []string{"", "", "offline"}},
 	}
 	for _, r := range rows {
 		var p, pr Prediction
@@ -53,6 +58,11 @@ func TestExplainCompleteness(t *testing.T) {
 		}
 		if math.Abs(sum-(p.Risk90-pr.Risk90)) > 1e-3 {
 			t.Errorf("attributions sum to %v, want risk(x)-risk(ref) = %v", sum, p.Risk90-pr.Risk90)
+		}
+		for _, x := range at {
+			if math.Abs(x.Weight) > 1 {
+				t.Errorf("%s: weight %v outside [-1, 1]", x.Feature, x.Weight)
+			}
 		}
 		if len(at) != 3 || math.Abs(at[0].Weight) < math.Abs(at[2].Weight) {
 			t.Errorf("not sorted by |weight|: %+v", at)

@@ -50,6 +50,7 @@ type Scorer struct {
 	catIndex []map[string]int // category -> position, nil for numeric features
 	owner    []int            // feature index of each encoded input
 	ref      []float32        // attribution baseline (Reference or zeros)
+	refRisk  float64          // Risk90 at ref
 	ig       *igModel         // integratedGradients' precomputed data
 	igPool   sync.Pool        // *igScratch
 	pool     sync.Pool        // *scratch
@@ -121,6 +122,9 @@ func NewScorer(a *Artifact) (*Scorer, error) {
 			logits: make([]float32, s.k),
 		}
 	}
+	var p Prediction
+	s.PredictEncoded(s.ref, &p)
+	s.refRisk = p.Risk90
 	return s, nil
 }
 
