@@ -22,9 +22,10 @@ type average struct {
 }
 
 // newAverage averages weights shaped like w over a horizon of about
-// horizon steps (decay 1-1/horizon).
+// horizon steps (decay 1-1/horizon; a horizon of a step or less keeps the
+// last step's weights).
 func newAverage(w *weights, horizon float64) *average {
-	a := &average{decay: 1 - 1/horizon, sum: w.clone()}
+	a := &average{decay: 1 - 1/max(horizon, 1), sum: w.clone()}
 	for l := range a.sum.W {
 		clear(a.sum.W[l])
 		clear(a.sum.B[l])

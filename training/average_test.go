@@ -21,6 +21,8 @@ func TestAverage(t *testing.T) {
 		{"one step", 100, [][2]float32{{5, -1}}, [2]float32{5, -1}},
 		// a constant is its own average whatever the horizon
 		{"constant", 10, [][2]float32{{2, 2}, {2, 2}, {2, 2}}, [2]float32{2, 2}},
+		// a horizon under one step is the last step, not a negative decay
+		{"horizon below one step", 0.25, [][2]float32{{1, -2}, {3, 4}}, [2]float32{3, 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &weights{In: []int{1}, Out: []int{1}, W: [][]float32{{9}}, B: [][]float32{{9}}}

@@ -133,10 +133,10 @@ type Result struct {
 // Train fits a logistic-hazard network on d. Training uses float32,
 // Adam and the masked person-period BCE; after every epoch it validates the
 // moving average of the weights (Options.Average), stops when the
-// validation loss has not improved for Patience epochs and keeps the best
-// averaged weights. The
-// same data, options and seed give bit-for-bit the same artifact (apart
-// from its creation time and version).
+// validation loss has not improved (by minImprovement) for Patience epochs
+// and keeps the best averaged weights. The same data, options and seed
+// give bit-for-bit the same artifact (apart from its creation time and
+// version).
 func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	opt.defaults()
 	start := time.Now()
