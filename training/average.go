@@ -53,11 +53,13 @@ func mix(sum, v []float32, d float32) {
 func (a *average) into(w *weights) {
 	c := float32(1 / (1 - math.Pow(a.decay, float64(a.steps))))
 	for l := range a.sum.W {
-		for i, v := range a.sum.W[l] {
-			w.W[l][i] = v * c
-		}
-		for i, v := range a.sum.B[l] {
-			w.B[l][i] = v * c
-		}
+		scaled(w.W[l], a.sum.W[l], c)
+		scaled(w.B[l], a.sum.B[l], c)
+	}
+}
+
+func scaled(dst, src []float32, c float32) {
+	for i, v := range src {
+		dst[i] = v * c
 	}
 }

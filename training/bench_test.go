@@ -78,11 +78,7 @@ func BenchmarkTrain(b *testing.B) {
 		}
 		rr.Release()
 		if os.Getenv("DUEWISE_BENCH_ROWS") != "" && n < d.Len() {
-			rows := make([]int, n)
-			for i := range rows {
-				rows[i] = i
-			}
-			d = d.Subset(rows)
+			d = d.Subset(indexes(n))
 		}
 	} else {
 		d = wide(n, 1)

@@ -41,6 +41,15 @@ type Dataset struct {
 // Len returns the number of rows.
 func (d *Dataset) Len() int { return len(d.Duration) }
 
+// indexes returns the row indexes 0, 1, ..., n-1.
+func indexes(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
 // Load reads every record of rr (the snapshot schema of docs/features.md:
 // tenant, customer_id, [invoice_id], as_of, inputs..., duration_days,
 // event) into a Dataset. Numeric columns of any integer or float type

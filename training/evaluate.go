@@ -30,10 +30,7 @@ func Predictions(a *model.Artifact, d *Dataset, rows []int) ([]model.Prediction,
 		}
 	}
 	if rows == nil {
-		rows = make([]int, d.Len())
-		for i := range rows {
-			rows[i] = i
-		}
+		rows = indexes(d.Len())
 	}
 	enc := newEncoder(d, a.Features)
 	num, cat := make([]float64, len(a.Features)), make([]string, len(a.Features))
@@ -51,10 +48,7 @@ func Predictions(a *model.Artifact, d *Dataset, rows []int) ([]model.Prediction,
 // - p_h), and LateAUC is the AUC of p_late for "paid after the due date".
 func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*metrics.Report, error) {
 	if rows == nil {
-		rows = make([]int, d.Len())
-		for i := range rows {
-			rows[i] = i
-		}
+		rows = indexes(d.Len())
 	}
 	preds, err := Predictions(a, d, rows)
 	if err != nil {

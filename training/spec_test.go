@@ -3,7 +3,16 @@ package training
 import (
 	"math"
 	"testing"
+
+	"github.com/duewise/duewise/model"
 )
+
+// fitColumn fits the features of a dataset whose one numeric column x
+// holds vals, on all its rows.
+func fitColumn(vals []float64) []model.Feature {
+	d := &Dataset{NumNames: []string{"x"}, Num: [][]float64{vals}}
+	return fitFeatures(d, indexes(len(vals)))
+}
 
 // TestFitFeaturesLogTail: a heavy-tailed input is log-compressed before it
 // is standardized, whatever its sign (payment days run from a week early
@@ -23,12 +32,7 @@ func TestFitFeaturesLogTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &Dataset{NumNames: []string{"x"}, Num: [][]float64{tt.vals}}
-			rows := make([]int, len(tt.vals))
-			for i := range rows {
-				rows[i] = i
-			}
-			fs := fitFeatures(d, rows)
+			fs := fitColumn(tt.vals)
 			if len(fs) != 1 || fs[0].Log != tt.log {
 				t.Fatalf("features %+v, want one with Log = %v", fs, tt.log)
 			}
@@ -66,12 +70,7 @@ func TestFitFeaturesZeroAsNull(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &Dataset{NumNames: []string{"x"}, Num: [][]float64{tt.vals}}
-			rows := make([]int, len(tt.vals))
-			for i := range rows {
-				rows[i] = i
-			}
-			fs := fitFeatures(d, rows)
+			fs := fitColumn(tt.vals)
 			if len(fs) != map[bool]int{true: 1}[tt.keep] {
 				t.Fatalf("features %+v, want kept = %v", fs, tt.keep)
 			}

@@ -224,10 +224,7 @@ func fit(ctx context.Context, opt *Options, member, members int, seed int64, in 
 	solver := G.NewAdamSolver(G.WithLearnRate(opt.LearnRate), G.WithL2Reg(opt.L2))
 	rng := rand.New(rand.NewSource(seed ^ 0x5eed))
 	rows := len(tt)
-	order := make([]int, rows)
-	for i := range order {
-		order[i] = i
-	}
+	order := indexes(rows)
 	bs := opt.BatchSize
 	var avg *average
 	if opt.Average > 0 {

@@ -248,10 +248,7 @@ func TestBaseHazardCensoredInterval(t *testing.T) {
 	}
 	add(900, 330, 0) // followed for 330 days: 130 of the last interval's 165
 	add(100, 300, 1)
-	rows := make([]int, d.Len())
-	for i := range rows {
-		rows[i] = i
-	}
+	rows := indexes(d.Len())
 	h := baseHazard(targets(&d, rows, grid), grid)
 	want := (100 + 0.5) / (100 + 900*130.0/165 + 1)
 	if math.Abs(h[2]-want) > 1e-6 || h[0] > 0.001 || h[1] > 0.001 {
@@ -437,10 +434,7 @@ func TestExcludedColumns(t *testing.T) {
 // weights.
 func TestEarlyStoppingNeedsRealImprovement(t *testing.T) {
 	d, _ := synthetic(600, 3)
-	rows := make([]int, d.Len())
-	for i := range rows {
-		rows[i] = i
-	}
+	rows := indexes(d.Len())
 	grid := Grids[model.Behaviour]
 	enc := newEncoder(d, fitFeatures(d, rows))
 	xt, tt := enc.matrix(d, rows), targets(d, rows, grid)
