@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile"
+	"github.com/duewise/duewise/datasets/rowfile"
 )
 
 // Result describes an import.

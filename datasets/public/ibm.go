@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	rf "github.com/duewise/duewise/datasets/synth/rowfile"
+	rf "github.com/duewise/duewise/datasets/rowfile"
 )
 
 // IBMCountries maps the IBM sample's numeric countryCode to the country

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile"
-	"github.com/duewise/duewise/datasets/synth/rowfile/rowfiletest"
+	"github.com/duewise/duewise/datasets/rowfile"
+	"github.com/duewise/duewise/datasets/rowfile/rowfiletest"
 )
 
 // Row counts stated in ../shared/data/SOURCE.md.

@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	rf "github.com/duewise/duewise/datasets/synth/rowfile"
+	rf "github.com/duewise/duewise/datasets/rowfile"
 )
 
 // UCIAsOf is the reference date of the UCI labels: default.payment.next.month

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile"
+	"github.com/duewise/duewise/datasets/rowfile"
 )
 
 // DefaultStart is the first simulated month when none is given: 24 months

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile"
+	"github.com/duewise/duewise/datasets/rowfile"
 )
 
 // chunkSize is the number of customers one goroutine simulates at a time.

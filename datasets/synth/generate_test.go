@@ -15,8 +15,8 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile"
-	"github.com/duewise/duewise/datasets/synth/rowfile/rowfiletest"
+	"github.com/duewise/duewise/datasets/rowfile"
+	"github.com/duewise/duewise/datasets/rowfile/rowfiletest"
 )
 
 func testConfig(t testing.TB, customers, months int) Config {

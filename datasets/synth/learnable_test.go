@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile"
-	"github.com/duewise/duewise/datasets/synth/rowfile/rowfiletest"
+	"github.com/duewise/duewise/datasets/rowfile"
+	"github.com/duewise/duewise/datasets/rowfile/rowfiletest"
 )
 
 // TestLearnable fits a logistic regression on point-in-time history

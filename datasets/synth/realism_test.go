@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile"
-	"github.com/duewise/duewise/datasets/synth/rowfile/rowfiletest"
+	"github.com/duewise/duewise/datasets/rowfile"
+	"github.com/duewise/duewise/datasets/rowfile/rowfiletest"
 )
 
 // rate is a share with its standard error.

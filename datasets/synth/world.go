@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	rf "github.com/duewise/duewise/datasets/synth/rowfile"
+	rf "github.com/duewise/duewise/datasets/rowfile"
 )
 
 // calendar is what every customer simulation shares: read-only, so safe

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duewise/duewise/datasets/synth/rowfile/rowfiletest"
+	"github.com/duewise/duewise/datasets/rowfile/rowfiletest"
 )
 
 func TestFormatting(t *testing.T) {
