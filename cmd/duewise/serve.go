@@ -20,8 +20,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/spf13/cobra"
 
+	"github.com/duewise/duewise/cmd/duewise/internal/admin"
 	"github.com/duewise/duewise/model/registry"
-	"github.com/duewise/duewise/serving/admin"
 	"github.com/duewise/duewise/serving/api"
 	"github.com/duewise/duewise/serving/policy"
 	"github.com/duewise/duewise/warehouse"

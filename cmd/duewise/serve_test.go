@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duewise/duewise/serving/admin"
+	"github.com/duewise/duewise/cmd/duewise/internal/admin"
 	"github.com/duewise/duewise/warehouse/warehousetest"
 )
 

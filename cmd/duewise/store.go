@@ -11,10 +11,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/duewise/duewise/cmd/duewise/internal/admin"
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model/registry"
-	"github.com/duewise/duewise/serving/admin"
 	"github.com/duewise/duewise/serving/api"
 	"github.com/duewise/duewise/serving/auth"
 	"github.com/duewise/duewise/warehouse"
