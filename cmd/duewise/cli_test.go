@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,5 +119,32 @@ func TestSQLErrors(t *testing.T) {
 	}
 	if _, err := run(t, "chdb", "sql", "SELECT nope FROM system.one"); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("bad query: %v", err)
+	}
+}
+
+// TestPureGoBuild builds the binary without cgo: it works against a
+// ClickHouse server and says that the embedded store needs the cgo build.
+func TestPureGoBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dsn := os.Getenv(warehousetest.ServerEnv)
+	if dsn == "" {
+		backends(t) // fails under CI
+		t.Skipf("%s is not set", warehousetest.ServerEnv)
+	}
+	bin := filepath.Join(t.TempDir(), "duewise")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--clickhouse", dsn, "sql", "--format", "csv", "SELECT 40 + 2 AS n").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "n\n42" {
+		t.Errorf("pure-Go binary on the ClickHouse server: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "--store", filepath.Join(t.TempDir(), "store"), "sql", "SELECT 1").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "needs the cgo build") || !strings.Contains(string(out), "--clickhouse") {
+		t.Errorf("pure-Go binary on an embedded store: %v\n%s", err, out)
 	}
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/duewise/duewise/serving/auth"
 	"github.com/duewise/duewise/serving/online"
 	"github.com/duewise/duewise/serving/policy"
-	"github.com/duewise/duewise/warehouse/chdb"
+	"github.com/duewise/duewise/warehouse/connect"
 )
 
 // The benchmarks below run a real server on a prepared embedded store
@@ -52,7 +52,7 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 	}
 	tenant := envDefault("DUEWISE_BENCH_TENANT", "demo")
 	ctx := context.Background()
-	e, err := chdb.Open(ctx, chdb.Config{Path: dir})
+	e, err := connect.Open(ctx, connect.Config{Store: dir})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Package chdb is the embedded ClickHouse backend of warehouse.Engine: chDB
 // (ClickHouse 26.5 as a library) on an on-disk store, through a small cgo
 // binding that loads libchdb.so at run time with dlopen.

@@ -2,17 +2,28 @@
 // ClickHouse server when a DSN is given, else the embedded chDB store. It
 // migrates the schema on open, so every command works on a fresh store
 // ("init, also run implicitly").
+//
+// The embedded store needs cgo (chDB is a C++ library). A pure-Go build
+// (CGO_ENABLED=0 go build ./cmd/duewise) leaves it out, as golang-migrate
+// leaves out its cgo drivers: that binary works against a ClickHouse server
+// and Open answers ErrNoEmbedded for a store directory.
 package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/duewise/duewise/warehouse"
-	"github.com/duewise/duewise/warehouse/chdb"
 	"github.com/duewise/duewise/warehouse/chserver"
 )
+
+// ErrNoEmbedded is returned by Open for the embedded store in a build
+// without cgo.
+var ErrNoEmbedded = errors.New("connect: the embedded store (chDB) needs the cgo build of duewise " +
+	"(CGO_ENABLED=1, the default of `make build`); this binary was built with CGO_ENABLED=0: " +
+	"use a ClickHouse server with --clickhouse DSN (env DUEWISE_CLICKHOUSE)")
 
 // Config says which backend to open.
 type Config struct {
@@ -40,7 +51,7 @@ func Open(ctx context.Context, cfg Config) (warehouse.Engine, error) {
 		if cfg.Store == "" {
 			return nil, fmt.Errorf("connect: neither a store directory nor a ClickHouse DSN given")
 		}
-		e, err = chdb.Open(ctx, chdb.Config{Path: cfg.Store, Lib: cfg.Lib, Log: cfg.Log})
+		e, err = openEmbedded(ctx, cfg)
 	}
 	if err != nil {
 		return nil, err

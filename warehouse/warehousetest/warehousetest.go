@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/duewise/duewise/warehouse"
-	"github.com/duewise/duewise/warehouse/chdb"
 	"github.com/duewise/duewise/warehouse/chserver"
+	"github.com/duewise/duewise/warehouse/connect"
 )
 
 // ServerEnv names the environment variable with the test server's DSN.
@@ -51,7 +51,7 @@ func Embedded(tb testing.TB) warehouse.Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e, err := chdb.Open(context.Background(), chdb.Config{Path: filepath.Join(dir, "store")})
+	e, err := connect.Open(context.Background(), connect.Config{Store: filepath.Join(dir, "store")})
 	if err != nil {
 		tb.Fatalf("open embedded store: %v", err)
 	}
