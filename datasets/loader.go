@@ -275,24 +275,11 @@ func (l *Loader) countKeys(ctx context.Context, table string) (int64, error) {
 		return 0, fmt.Errorf("count %s: %w", table, err)
 	}
 	defer rr.Release()
-	for rr.Next() {
-		rec := rr.Record()
-		if rec.NumRows() == 0 || rec.NumCols() == 0 {
-			continue
-		}
-		switch a := rec.Column(0).(type) {
-		case *array.Uint64:
-			return int64(a.Value(0)), nil
-		case *array.Int64:
-			return a.Value(0), nil
-		default:
-			return strconv.ParseInt(a.ValueStr(0), 10, 64)
-		}
-	}
-	if err := rr.Err(); err != nil {
+	var n int64
+	if err := warehouse.ScanOne(rr, &n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", table, err)
 	}
-	return 0, fmt.Errorf("count %s: no result", table)
+	return n, nil
 }
 
 // fileJob is one file to load.

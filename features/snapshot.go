@@ -140,18 +140,11 @@ func EndOfData(ctx context.Context, eng warehouse.Engine, tenant string) (time.T
 	}
 	defer rr.Release()
 	var eod time.Time
-	for rr.Next() {
-		rec := rr.Record()
-		col, ok := rec.Column(0).(*array.Date32)
-		if !ok {
-			return time.Time{}, fmt.Errorf("query end of data: column type %s, want date32", rec.Column(0).DataType())
-		}
-		if rec.NumRows() > 0 && col.IsValid(0) && col.Value(0) > 0 {
-			eod = col.Value(0).ToTime()
-		}
-	}
-	if err := rr.Err(); err != nil {
+	if err := warehouse.ScanOne(rr, &eod); err != nil && !errors.Is(err, warehouse.ErrNoRows) {
 		return time.Time{}, fmt.Errorf("query end of data: %w", err)
+	}
+	if eod.Unix() <= 0 {
+		return time.Time{}, nil
 	}
 	return eod, nil
 }

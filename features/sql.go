@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow/array"
-
 	"github.com/duewise/duewise/warehouse"
 )
 
@@ -89,25 +87,13 @@ func queryInt64s(ctx context.Context, eng warehouse.Engine, q string, p warehous
 		return nil, err
 	}
 	defer rr.Release()
-	var out []int64
-	for rr.Next() {
-		rec := rr.Record()
-		if rec.NumRows() == 0 {
-			continue
-		}
-		for i, col := range rec.Columns() {
-			c, ok := col.(*array.Int64)
-			if !ok {
-				return nil, fmt.Errorf("column %d is %s, want int64", i, col.DataType())
-			}
-			out = append(out, c.Value(0))
-		}
+	out := make([]int64, rr.Schema().NumFields())
+	dest := make([]any, len(out))
+	for i := range out {
+		dest[i] = &out[i]
 	}
-	if err := rr.Err(); err != nil {
+	if err := warehouse.ScanOne(rr, dest...); err != nil {
 		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("query returned no row")
 	}
 	return out, nil
 }

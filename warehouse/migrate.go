@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/apache/arrow/go/v15/arrow/array"
 )
 
 // Migration is one versioned schema change of one component (a package
@@ -40,18 +38,9 @@ func Applied(ctx context.Context, e Engine) (map[string][]int, error) {
 	}
 	defer rr.Release()
 	out := map[string][]int{}
-	for rr.Next() {
-		rec := rr.Record()
-		comp, ok1 := rec.Column(0).(*array.String)
-		ver, ok2 := rec.Column(1).(*array.Uint32)
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("read %s: unexpected column types %s, %s", MigrationsTable, rec.Column(0).DataType(), rec.Column(1).DataType())
-		}
-		for i := 0; i < int(rec.NumRows()); i++ {
-			out[comp.Value(i)] = append(out[comp.Value(i)], int(ver.Value(i)))
-		}
-	}
-	if err := rr.Err(); err != nil {
+	var comp string
+	var ver int
+	if err := Scan(rr, func() error { out[comp] = append(out[comp], ver); return nil }, &comp, &ver); err != nil {
 		return nil, fmt.Errorf("read %s: %w", MigrationsTable, err)
 	}
 	return out, nil

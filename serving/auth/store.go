@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow/array"
-
 	"github.com/duewise/duewise/warehouse"
 )
 
@@ -69,20 +67,20 @@ FROM serving_api_keys FINAL WHERE {tenant:String} = '' OR tenant = {tenant:Strin
 	}
 	defer rr.Release()
 	var out []Key
-	for rr.Next() {
-		rec := rr.Record()
-		for i := range int(rec.NumRows()) {
-			str := func(c int) string { return rec.Column(c).(*array.String).Value(i) }
-			k := Key{ID: str(0), Tenant: str(1), Name: str(2), Scopes: strings.Split(str(3), ","), Hash: str(4),
-				CreatedAt: time.Unix(int64(rec.Column(5).(*array.Uint32).Value(i)), 0).UTC()}
-			if rec.Column(6).(*array.Uint8).Value(i) == 1 {
-				t := time.Unix(int64(rec.Column(7).(*array.Uint32).Value(i)), 0).UTC()
-				k.RevokedAt = &t
-			}
-			out = append(out, k)
+	var k Key
+	var scopes string
+	var revoked bool
+	var revokedAt time.Time
+	err = warehouse.Scan(rr, func() error {
+		k.Scopes, k.RevokedAt = strings.Split(scopes, ","), nil
+		if revoked {
+			at := revokedAt
+			k.RevokedAt = &at
 		}
-	}
-	if err := rr.Err(); err != nil {
+		out = append(out, k)
+		return nil
+	}, &k.ID, &k.Tenant, &k.Name, &scopes, &k.Hash, &k.CreatedAt, &revoked, &revokedAt)
+	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
 	}
 	return out, nil

@@ -18,6 +18,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -187,14 +188,7 @@ func Probe(ctx context.Context, eng warehouse.Engine) (Version, error) {
 	}
 	defer rr.Release()
 	var v Version
-	for rr.Next() {
-		rec := rr.Record()
-		if rec.NumRows() > 0 {
-			v.Rows = rec.Column(0).(*array.Uint64).Value(0)
-			v.Refreshed = rec.Column(1).(*array.Uint64).Value(0)
-		}
-	}
-	if err := rr.Err(); err != nil {
+	if err := warehouse.ScanOne(rr, &v.Rows, &v.Refreshed); err != nil {
 		return Version{}, fmt.Errorf("probe online features: %w", err)
 	}
 	return v, nil
@@ -220,94 +214,123 @@ func Load(ctx context.Context, eng warehouse.Engine, tenant string) (*Table, err
 }
 
 // FromRecords builds a Table from records with the features_latest schema
-// ordered by tenant and customer_id.
+// ordered by tenant and customer_id: the columns tenant, customer_id, as_of
+// and status, then signals (numeric columns) and attributes (strings).
 func FromRecords(rr array.RecordReader) (*Table, error) {
 	t := &Table{LoadedAt: time.Now().UTC(), tenantCode: map[string]uint16{}, seed: maphash.MakeSeed()}
-	sch := rr.Schema()
-	var numCols, catCols []int
-	idx := map[string]int{}
-	for i, f := range sch.Fields() {
-		idx[f.Name] = i
-		if meta[f.Name] {
-			continue
-		}
-		switch f.Type.ID() {
-		case arrow.STRING:
-			t.CatNames = append(t.CatNames, f.Name)
-			catCols = append(catCols, i)
-		case arrow.FLOAT64, arrow.FLOAT32, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT32:
-			t.NumNames = append(t.NumNames, f.Name)
-			numCols = append(numCols, i)
-		}
+	b, dest, err := t.columns(rr.Schema())
+	if err != nil {
+		return nil, err
 	}
-	for _, c := range []string{"tenant", "customer_id", "as_of", "status"} {
-		if _, ok := idx[c]; !ok {
-			return nil, fmt.Errorf("online features: column %q missing", c)
-		}
-	}
-	t.dict = make([][]string, len(catCols))
-	codes := make([]map[string]uint16, len(catCols))
-	for j := range codes {
-		codes[j] = map[string]uint16{}
-	}
-	var maxAsOf int32
-	for rr.Next() {
-		rec := rr.Record()
-		ten := rec.Column(idx["tenant"]).(*array.String)
-		cus := rec.Column(idx["customer_id"]).(*array.String)
-		asof, ok := rec.Column(idx["as_of"]).(*array.Date32)
-		if !ok {
-			return nil, fmt.Errorf("online features: as_of is %s, want date32", rec.Column(idx["as_of"]).DataType())
-		}
-		st := rec.Column(idx["status"]).(*array.String)
-		for r := range int(rec.NumRows()) {
-			code, ok := t.tenantCode[ten.Value(r)]
-			if !ok {
-				if len(t.tenantNames) > math.MaxUint16 {
-					return nil, fmt.Errorf("online features: more than %d tenants", math.MaxUint16+1)
-				}
-				code = uint16(len(t.tenantNames))
-				name := string([]byte(ten.Value(r)))
-				t.tenantCode[name] = code
-				t.tenantNames = append(t.tenantNames, name)
-				t.perTenant = append(t.perTenant, 0)
-			}
-			t.perTenant[code]++
-			t.tenant = append(t.tenant, code)
-			t.idBuf = append(t.idBuf, cus.Value(r)...)
-			if len(t.idBuf) > math.MaxUint32 {
-				return nil, errors.New("online features: customer ids exceed 4 GB")
-			}
-			t.idEnd = append(t.idEnd, uint32(len(t.idBuf)))
-			a := int32(asof.Value(r))
-			maxAsOf = max(maxAsOf, a)
-			t.asOf = append(t.asOf, a)
-			t.behind = append(t.behind, st.Value(r) == "behind")
-			for _, c := range numCols {
-				t.num = append(t.num, cellFloat(rec.Column(c), r))
-			}
-			for j, c := range catCols {
-				v := rec.Column(c).(*array.String).Value(r)
-				code, ok := codes[j][v]
-				if !ok {
-					if len(t.dict[j]) > math.MaxUint16 {
-						return nil, fmt.Errorf("online features: column %s has more than %d distinct values", t.CatNames[j], math.MaxUint16+1)
-					}
-					v = string([]byte(v))
-					code = uint16(len(t.dict[j]))
-					codes[j][v] = code
-					t.dict[j] = append(t.dict[j], v)
-				}
-				t.cat = append(t.cat, code)
-			}
-		}
-	}
-	if err := rr.Err(); err != nil {
+	if err := warehouse.Scan(rr, b.add, dest...); err != nil {
 		return nil, fmt.Errorf("online features: %w", err)
 	}
-	if maxAsOf > 0 {
-		t.MaxAsOf = day(maxAsOf)
+	if b.maxAsOf > 0 {
+		t.MaxAsOf = day(b.maxAsOf)
 	}
+	if err := t.buildIndex(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// builder is the row FromRecords scans into and what it adds it to.
+type builder struct {
+	t                  *Table
+	tenant, id, status warehouse.RawString
+	asOf               time.Time
+	num                []float32
+	cat                []warehouse.RawString
+	codes              []map[string]uint16 // per categorical column: value -> code
+	maxAsOf            int32
+}
+
+// columns names the signal and attribute columns of sch and returns the
+// Scan destinations of its columns.
+func (t *Table) columns(sch *arrow.Schema) (*builder, []any, error) {
+	b := &builder{t: t}
+	dest := make([]any, sch.NumFields())
+	var numAt, catAt []int
+	for i, f := range sch.Fields() {
+		switch {
+		case meta[f.Name]:
+		case f.Type.ID() == arrow.STRING:
+			t.CatNames = append(t.CatNames, f.Name)
+			catAt = append(catAt, i)
+		case arrow.IsInteger(f.Type.ID()) || arrow.IsFloating(f.Type.ID()):
+			t.NumNames = append(t.NumNames, f.Name)
+			numAt = append(numAt, i)
+		}
+	}
+	b.num, b.cat = make([]float32, len(numAt)), make([]warehouse.RawString, len(catAt))
+	for j, i := range numAt {
+		dest[i] = &b.num[j]
+	}
+	for j, i := range catAt {
+		dest[i] = &b.cat[j]
+	}
+	for _, m := range []struct {
+		name string
+		dest any
+	}{{"tenant", &b.tenant}, {"customer_id", &b.id}, {"as_of", &b.asOf}, {"status", &b.status}} {
+		i := slices.IndexFunc(sch.Fields(), func(f arrow.Field) bool { return f.Name == m.name })
+		if i < 0 {
+			return nil, nil, fmt.Errorf("online features: column %q missing", m.name)
+		}
+		dest[i] = m.dest
+	}
+	t.dict = make([][]string, len(catAt))
+	b.codes = make([]map[string]uint16, len(catAt))
+	for j := range b.codes {
+		b.codes[j] = map[string]uint16{}
+	}
+	return b, dest, nil
+}
+
+// add appends the scanned row to the table.
+func (b *builder) add() error {
+	t := b.t
+	code, ok := t.tenantCode[string(b.tenant)]
+	if !ok {
+		if len(t.tenantNames) > math.MaxUint16 {
+			return fmt.Errorf("more than %d tenants", math.MaxUint16+1)
+		}
+		code = uint16(len(t.tenantNames))
+		name := strings.Clone(string(b.tenant))
+		t.tenantCode[name] = code
+		t.tenantNames = append(t.tenantNames, name)
+		t.perTenant = append(t.perTenant, 0)
+	}
+	t.perTenant[code]++
+	t.tenant = append(t.tenant, code)
+	t.idBuf = append(t.idBuf, b.id...)
+	if len(t.idBuf) > math.MaxUint32 {
+		return errors.New("customer ids exceed 4 GB")
+	}
+	t.idEnd = append(t.idEnd, uint32(len(t.idBuf)))
+	a := int32(b.asOf.Unix() / 86400)
+	b.maxAsOf = max(b.maxAsOf, a)
+	t.asOf = append(t.asOf, a)
+	t.behind = append(t.behind, b.status == "behind")
+	t.num = append(t.num, b.num...)
+	for j, v := range b.cat {
+		code, ok := b.codes[j][string(v)]
+		if !ok {
+			if len(t.dict[j]) > math.MaxUint16 {
+				return fmt.Errorf("column %s has more than %d distinct values", t.CatNames[j], math.MaxUint16+1)
+			}
+			s := strings.Clone(string(v))
+			code = uint16(len(t.dict[j]))
+			b.codes[j][s] = code
+			t.dict[j] = append(t.dict[j], s)
+		}
+		t.cat = append(t.cat, code)
+	}
+	return nil
+}
+
+// buildIndex builds the hash index of the customers.
+func (t *Table) buildIndex() error {
 	size := 1
 	for size < 2*len(t.tenant) {
 		size <<= 1
@@ -315,31 +338,10 @@ func FromRecords(rr array.RecordReader) (*Table, error) {
 	t.index = make([]uint32, size)
 	for i := range t.tenant {
 		if !t.add(i) {
-			return nil, fmt.Errorf("online features: customer %q of tenant %q twice (read features_latest with FINAL)", t.id(i), t.tenantNames[t.tenant[i]])
+			return fmt.Errorf("online features: customer %q of tenant %q twice (read features_latest with FINAL)", t.id(i), t.tenantNames[t.tenant[i]])
 		}
 	}
-	return t, nil
-}
-
-func cellFloat(col arrow.Array, r int) float32 {
-	if col.IsNull(r) {
-		return float32(math.NaN())
-	}
-	switch c := col.(type) {
-	case *array.Float64:
-		return float32(c.Value(r))
-	case *array.Float32:
-		return c.Value(r)
-	case *array.Int32:
-		return float32(c.Value(r))
-	case *array.Int64:
-		return float32(c.Value(r))
-	case *array.Uint8:
-		return float32(c.Value(r))
-	case *array.Uint32:
-		return float32(c.Value(r))
-	}
-	return float32(math.NaN())
+	return nil
 }
 
 // Store holds the current Table and swaps in refreshed ones. Safe for
