@@ -22,8 +22,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/duewise/duewise/internal/ordered"
 	"github.com/duewise/duewise/warehouse"
 )
 
@@ -500,67 +500,22 @@ func round(s float64) float64 { return float64(int64(s*1000)) / 1000 }
 // the calling goroutine. Memory stays bounded by the number of chunks in
 // flight.
 func (l *Loader) pipeline(ctx context.Context, src *openedSource, consume func(*batch) error) error {
-	g, gctx := errgroup.WithContext(ctx)
-	type job struct {
-		c   *chunk
-		out chan *batch
-	}
-	jobs := make(chan job, l.cfg.Workers)
-	order := make(chan chan *batch, l.cfg.Workers+1)
-	g.Go(func() error {
-		defer close(order)
-		defer close(jobs)
-		for {
-			c, err := src.next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out := make(chan *batch, 1)
-			select {
-			case jobs <- job{c, out}:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-			select {
-			case order <- out:
-			case <-gctx.Done():
-				return gctx.Err()
+	rbs := make([]*rowBuilder, l.cfg.Workers) // one per worker, made on first use
+	defer func() {
+		for _, rb := range rbs {
+			if rb != nil {
+				rb.release()
 			}
 		}
-	})
-	for w := 0; w < l.cfg.Workers; w++ {
-		g.Go(func() error {
-			rb := newRowBuilder(src.bind, l.mem)
-			defer rb.release()
-			for j := range jobs {
-				b := validateRows(rb, j.c.decode())
-				b.pos = j.c.pos
-				j.out <- b
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		for out := range order {
-			var b *batch
-			select {
-			case b = <-out:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-			if err := gctx.Err(); err != nil { // stop at once when cancelled
-				return err
-			}
-			if err := consume(b); err != nil {
-				return err
-			}
+	}()
+	return ordered.Run(ctx, ordered.Config{Workers: l.cfg.Workers, Window: l.cfg.Workers + 1}, src.next, func(w int, c *chunk) *batch {
+		if rbs[w] == nil {
+			rbs[w] = newRowBuilder(src.bind, l.mem)
 		}
-		return nil
-	})
-	return g.Wait()
+		b := validateRows(rbs[w], c.decode())
+		b.pos = c.pos
+		return b
+	}, consume)
 }
 
 // validateRows checks every row, appends the good ones to rb and returns
