@@ -108,6 +108,19 @@ func TestLimiter(t *testing.T) {
 	if ok, _ := NewLimiter(0, 0, nil).Allow("x"); !ok {
 		t.Fatal("rate 0 should not limit")
 	}
+	if blocked, _ := l.Blocked("a"); !blocked {
+		t.Fatal("an empty bucket is not blocked")
+	}
+	if blocked, _ := l.Blocked("c"); blocked {
+		t.Fatal("an unknown key is blocked")
+	}
+	now = now.Add(time.Second)
+	if blocked, _ := l.Blocked("a"); blocked {
+		t.Fatal("a refilled bucket is blocked")
+	}
+	if blocked, _ := l.Blocked("a"); blocked {
+		t.Fatal("Blocked took a token")
+	}
 }
 
 // TestStore keeps keys in both backends: only the hash is stored, revoking

@@ -8,5 +8,5 @@
 // infeasible and no slow KDF is needed. The presented key's hash is compared
 // with the stored one in constant time. The Keyring holds the keys in
 // memory (refreshed from the Store) so that authentication never queries
-// ClickHouse; the Limiter is a per-key token bucket.
+// ClickHouse; the Limiter is a token bucket per key (golang.org/x/time/rate).
 package auth

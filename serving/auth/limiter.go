@@ -1,37 +1,37 @@
 package auth
 
 import (
-	"math"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// Limiter is a per-key token bucket: each key may make Rate requests per
-// second on average with bursts of Burst. Safe for concurrent use.
+// Limiter is a token bucket per key (golang.org/x/time/rate): each key may
+// make Rate requests per second on average with bursts of Burst. Keys are
+// API key ids, or client addresses for failed authentications; the buckets
+// of idle keys are dropped when there are many, so that a stream of new
+// addresses cannot grow it without bound. Safe for concurrent use.
 type Limiter struct {
-	rate  float64
-	burst float64
+	rate  rate.Limit
+	burst int
 	now   func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*rate.Limiter
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
+// maxIdleBuckets is how many buckets a Limiter keeps before it drops the
+// full (idle) ones.
+const maxIdleBuckets = 4096
 
 // NewLimiter returns a limiter of rate requests per second and burst;
 // rate <= 0 disables limiting. now is the clock (nil = time.Now).
-func NewLimiter(rate float64, burst int, now func() time.Time) *Limiter {
+func NewLimiter(perSecond float64, burst int, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	if burst < 1 {
-		burst = 1
-	}
-	return &Limiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+	return &Limiter{rate: rate.Limit(perSecond), burst: max(1, burst), now: now, buckets: map[string]*rate.Limiter{}}
 }
 
 // Allow takes a token for key; when none is left it returns false and how
@@ -41,19 +41,47 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 		return true, 0
 	}
 	now := l.now()
+	r := l.bucket(key, now).ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// Blocked reports whether key has no token left, without taking one, and
+// how long until it has.
+func (l *Limiter) Blocked(key string) (bool, time.Duration) {
+	if l.rate <= 0 {
+		return false, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	b := l.buckets[key]
+	l.mu.Unlock()
+	if b == nil {
+		return false, 0
+	}
+	if t := b.TokensAt(now); t < 1 {
+		return true, time.Duration((1 - t) / float64(l.rate) * float64(time.Second))
+	}
+	return false, 0
+}
+
+func (l *Limiter) bucket(key string, now time.Time) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[key]
 	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
+		if len(l.buckets) >= maxIdleBuckets {
+			for k, o := range l.buckets {
+				if o.TokensAt(now) >= float64(l.burst) {
+					delete(l.buckets, k)
+				}
+			}
+		}
+		b = rate.NewLimiter(l.rate, l.burst)
 		l.buckets[key] = b
 	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-	return false, wait
+	return b
 }
