@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/duewise/duewise/serving/api"
+	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/warehouse"
 )
 
@@ -47,8 +47,9 @@ type globals struct {
 	// engine, when set, is the running server's warehouse: the command
 	// runs inside `duewise serve` and uses it instead of opening one.
 	engine warehouse.Engine
-	// running is that server, for commands that use its memory.
-	running *api.Server
+	// core is that server's scoring core, for commands that use its
+	// memory.
+	core *scoring.Core
 	// newRoot builds a command tree (set by newRootCmdWith; a field, not a
 	// call, because serve builds trees for forwarded commands).
 	newRoot func(g *globals) *cobra.Command

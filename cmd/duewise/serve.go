@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,20 +19,26 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/cmd/duewise/internal/admin"
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/serving/api"
+	"github.com/duewise/duewise/serving/audit"
+	"github.com/duewise/duewise/serving/auth"
 	"github.com/duewise/duewise/serving/policy"
+	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/warehouse"
 )
 
-// serveFlags are shared by serve and score --all.
+// serveFlags are shared by serve and score --all: what the scoring core
+// needs.
 type serveFlags struct {
 	registry string
 	policy   string
-	cfg      api.Config
+	cfg      scoring.Config
 }
 
 func (f *serveFlags) add(c *cobra.Command) {
@@ -40,21 +47,64 @@ func (f *serveFlags) add(c *cobra.Command) {
 	c.Flags().IntVar(&f.cfg.Workers, "workers", 0, "goroutines scoring batches in parallel (0 = one per CPU)")
 }
 
-// newServer opens the API server on e (without listening).
-func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serveFlags) (*api.Server, error) {
+// newCore opens the scoring core on e: the online features and the active
+// models in memory.
+func (g *globals) newCore(ctx context.Context, e warehouse.Engine, f serveFlags, reg prometheus.Registerer) (*scoring.Core, error) {
 	pol, err := policy.LoadFile(f.policy)
 	if err != nil {
 		return nil, err
 	}
 	cfg := f.cfg
-	cfg.Engine, cfg.Registry, cfg.Policy, cfg.Log = e, registry.New(f.registry, e), pol, g.log
-	return api.New(ctx, cfg)
+	cfg.Engine, cfg.Registry, cfg.Policy, cfg.Log, cfg.Metrics = e, registry.New(f.registry, e), pol, g.log, reg
+	return scoring.New(ctx, cfg)
+}
+
+// serverFlags are serve's own flags.
+type serverFlags struct {
+	serveFlags
+	addr     string
+	spool    string
+	spoolMax int64
+	api      api.Config
+}
+
+// newServer opens the API server on e (without listening): the scoring
+// core, the audit trail (replaying its spool) and the HTTP layer.
+func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFlags) (*api.Server, error) {
+	reg := prometheus.NewRegistry()
+	core, err := g.newCore(ctx, e, f.serveFlags, reg)
+	if err != nil {
+		return nil, err
+	}
+	spool := f.spool
+	if spool == "" {
+		spool = filepath.Join(".duewise", "audit-spool")
+		if g.clickhouse == "" {
+			spool = filepath.Join(g.store, "audit-spool")
+		}
+	}
+	trail, err := audit.Open(audit.Config{Warehouse: e, Dir: spool, MaxBytes: f.spoolMax, Metrics: reg, Log: g.log})
+	if err != nil {
+		return nil, err
+	}
+	ld, err := datasets.NewLoader(e, datasets.DefaultLoaderConfig())
+	if err != nil {
+		trail.Close(ctx)
+		return nil, err
+	}
+	cfg := f.api
+	cfg.Scoring, cfg.Audit, cfg.Keys, cfg.Loader, cfg.Metrics, cfg.Log, cfg.Workers = core, trail, auth.NewStore(e), ld, reg, g.log, f.cfg.Workers
+	s, err := api.New(ctx, cfg)
+	if err != nil {
+		trail.Close(ctx)
+		return nil, err
+	}
+	return s, nil
 }
 
 func newServeCmd(g *globals) *cobra.Command {
-	var f serveFlags
-	var addr string
-	d := api.DefaultConfig()
+	var f serverFlags
+	d, sd := api.DefaultConfig(), scoring.DefaultConfig()
 	c := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:8080] [--policy FILE] [--registry DIR]",
 		Short: "Serve the REST API: risk scores, reasons and recommended actions",
@@ -65,6 +115,12 @@ and reloaded in the background (the features when they changed, every
 --reload), without blocking requests. Ctrl-C or SIGTERM drains in-flight
 requests before exiting.
 
+Every score is recorded in the audit trail (the table score_audit) before it
+is answered: first in a local spool (--audit-spool, fsync'd), then in the
+warehouse. While the warehouse is down the spool grows up to
+--audit-spool-max, past which scores are refused (503); what is spooled is
+written when the warehouse is back, also after a restart or a crash.
+
 The embedded store can be opened by one process only. While serve runs on
 it, other duewise commands on the same --store (keys, ingest, models, sql,
 features refresh, ...) run through the server: serve writes serve.json
@@ -72,62 +128,71 @@ features refresh, ...) run through the server: serve writes serve.json
 those commands send their arguments to it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if g.engine != nil {
-				return errors.New("serve cannot run inside a running server")
-			}
-			e, err := g.openWarehouse(ctx)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			s, err := g.newServer(ctx, e, f)
-			if err != nil {
-				return err
-			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("serve: %w", err)
-			}
-			if g.clickhouse == "" {
-				adm, err := admin.Start(admin.Config{Dir: g.store, API: ln.Addr().String(), Exec: g.execInServer(e, s), Log: g.log})
-				if err != nil {
-					ln.Close()
-					return err
-				}
-				defer func() {
-					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-					defer cancel()
-					adm.Close(ctx)
-				}()
-			}
-			return s.Run(ctx, ln, func(a net.Addr) {
-				g.log.Info("serving", "addr", a.String(), "store", g.where())
-			})
+			return g.serve(cmd.Context(), f)
 		},
 	}
 	f.add(c)
 	fl := c.Flags()
-	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	fl.DurationVar(&f.cfg.Reload, "reload", d.Reload, "how often to check for new online features and active models")
-	fl.Float64Var(&f.cfg.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
-	fl.IntVar(&f.cfg.Burst, "burst", d.Burst, "burst of requests allowed per API key above --rate")
-	fl.Int64Var(&f.cfg.MaxBody, "max-body", d.MaxBody, "largest request body in bytes")
-	fl.Int64Var(&f.cfg.MaxBatchBody, "max-batch-body", d.MaxBatchBody, "largest body of POST /v1/risk/batch and POST /v1/events in bytes")
-	fl.DurationVar(&f.cfg.RequestTimeout, "timeout", d.RequestTimeout, "time limit of one request")
-	fl.DurationVar(&f.cfg.ShutdownTimeout, "drain", d.ShutdownTimeout, "at shutdown, how long in-flight requests may take to finish")
-	fl.DurationVar(&f.cfg.StaleGrace, "stale-grace", d.StaleGrace, "how long customer lookups keep using the features in memory after the warehouse became unreachable (0: answer 503 at once)")
-	fl.IntVar(&f.cfg.Threshold, "threshold", d.Threshold, "days past due that count as behind (for inline histories)")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
+	fl.StringVar(&f.spool, "audit-spool", os.Getenv("DUEWISE_AUDIT_SPOOL"), "folder of the audit spool (env DUEWISE_AUDIT_SPOOL; default <store>/audit-spool, or .duewise/audit-spool with --clickhouse)")
+	fl.Int64Var(&f.spoolMax, "audit-spool-max", audit.DefaultMaxBytes, "largest size of the audit spool in bytes; past it scores are refused until the warehouse takes the records")
+	fl.DurationVar(&f.cfg.Reload, "reload", sd.Reload, "how often to check for new online features and active models")
+	fl.Float64Var(&f.api.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
+	fl.IntVar(&f.api.Burst, "burst", d.Burst, "burst of requests allowed per API key above --rate")
+	fl.Float64Var(&f.api.AuthFailures, "auth-failure-rate", d.AuthFailures, "failed authentications per second allowed per client address (token bucket)")
+	fl.IntVar(&f.api.AuthFailureBurst, "auth-failure-burst", d.AuthFailureBurst, "burst of failed authentications allowed per client address above --auth-failure-rate")
+	fl.Int64Var(&f.api.MaxBody, "max-body", d.MaxBody, "largest request body in bytes")
+	fl.Int64Var(&f.api.MaxBatchBody, "max-batch-body", d.MaxBatchBody, "largest body of POST /v1/risk/batch and POST /v1/events in bytes")
+	fl.DurationVar(&f.api.RequestTimeout, "timeout", d.RequestTimeout, "time limit of one request")
+	fl.DurationVar(&f.api.ShutdownTimeout, "drain", d.ShutdownTimeout, "at shutdown, how long in-flight requests may take to finish")
+	fl.DurationVar(&f.cfg.StaleGrace, "stale-grace", sd.StaleGrace, "how long customer lookups keep using the features in memory after the warehouse became unreachable (0: answer 503 at once)")
+	fl.IntVar(&f.cfg.Threshold, "threshold", sd.Threshold, "days past due that count as behind (for inline histories)")
 	return c
+}
+
+// serve is `duewise serve`.
+func (g *globals) serve(ctx context.Context, f serverFlags) error {
+	if g.engine != nil {
+		return errors.New("serve cannot run inside a running server")
+	}
+	e, err := g.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	s, err := g.newServer(ctx, e, f)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if g.clickhouse == "" {
+		adm, err := admin.Start(admin.Config{Dir: g.store, API: ln.Addr().String(), Exec: g.execInServer(e, s), Log: g.log})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			adm.Close(ctx)
+		}()
+	}
+	return s.Run(ctx, ln, func(a net.Addr) {
+		g.log.Info("serving", "addr", a.String(), "store", g.where())
+	})
 }
 
 // execInServer runs forwarded command lines inside the server: a fresh
 // command tree whose commands use the server's engine (and, for score
-// --all, its memory). After each command the server reloads keys, models
-// and features, so that a new key or a promoted model works at once.
+// --all, its scoring core). After each command the server reloads keys,
+// models and features, so that a new key or a promoted model works at
+// once.
 func (g *globals) execInServer(e warehouse.Engine, s *api.Server) admin.Exec {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-		sub := &globals{engine: e, running: s, log: g.log, logLevel: "info"}
+		sub := &globals{engine: e, core: s.Core(), log: g.log, logLevel: "info"}
 		root := g.newRoot(sub)
 		root.SetArgs(args)
 		root.SetOut(stdout)
@@ -142,7 +207,7 @@ func (g *globals) execInServer(e warehouse.Engine, s *api.Server) admin.Exec {
 	}
 }
 
-// scoreAll is `duewise score --all`.
+// scoreAll is `duewise score --all`: the scoring core in-process, no HTTP.
 func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, table string) error {
 	ctx := cmd.Context()
 	if (out == "") == (table == "") {
@@ -156,10 +221,9 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, 
 		return err
 	}
 	defer e.Close()
-	s := g.running
-	if s == nil {
-		f.cfg.Reload = time.Hour
-		if s, err = g.newServer(ctx, e, f); err != nil {
+	core := g.core
+	if core == nil {
+		if core, err = g.newCore(ctx, e, f, nil); err != nil {
 			return err
 		}
 	}
@@ -168,7 +232,7 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, 
 	if err != nil {
 		return err
 	}
-	n, err := s.ScoreAll(ctx, tenant, lang, w.encode, w.write)
+	n, err := core.All(ctx, tenant, lang, w.encode, w.write)
 	if err != nil {
 		w.abort()
 		return err
@@ -250,11 +314,11 @@ type scoreRow struct {
 }
 
 // encode formats an answer; it runs on the scoring workers.
-func (s *scoreSink) encode(tenant string, a *api.RiskAnswer) (any, error) {
+func (s *scoreSink) encode(tenant string, a *scoring.RiskAnswer) (any, error) {
 	if s.ndjson {
 		b, err := json.Marshal(struct {
 			Tenant string `json:"tenant"`
-			*api.RiskAnswer
+			*scoring.RiskAnswer
 		}{tenant, a})
 		return &scoreRow{line: append(b, '\n')}, err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model/registry"
-	"github.com/duewise/duewise/serving/api"
+	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/connect"
@@ -29,7 +29,7 @@ func migrations() []warehouse.Migration {
 	ms = append(ms, features.Migrations()...)
 	ms = append(ms, registry.Migrations()...)
 	ms = append(ms, auth.Migrations()...)
-	ms = append(ms, api.AuditMigrations()...)
+	ms = append(ms, audit.Migrations()...)
 	return ms
 }
 

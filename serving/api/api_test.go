@@ -20,6 +20,7 @@ import (
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/warehousetest"
 )
@@ -47,7 +48,7 @@ func onboardingBody() map[string]any {
 func TestAPI(t *testing.T) {
 	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
 		f := setup(t, e)
-		sv := f.start(t, Config{})
+		sv := f.start(t, opts{})
 		cA := f.customersA[0]
 
 		t.Run("customer risk", func(t *testing.T) {
@@ -66,8 +67,8 @@ func TestAPI(t *testing.T) {
 				}
 				prev = p[h].(float64)
 			}
-			if len(r.m["reasons"].([]any)) != topReasons {
-				t.Fatalf("want %d reasons: %s", topReasons, r)
+			if len(r.m["reasons"].([]any)) != scoring.TopReasons {
+				t.Fatalf("want %d reasons: %s", scoring.TopReasons, r)
 			}
 			nl := sv.call(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk?lang=nl", f.keyA, nil)
 			if nl.m["reasons"].([]any)[0].(map[string]any)["text"] == r.m["reasons"].([]any)[0].(map[string]any)["text"] {
@@ -654,7 +655,7 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 		t.Run("audit", func(t *testing.T) {
 			n0 := count(t, e, "SELECT toInt64(count()) FROM score_audit WHERE tenant = {t:String}", warehouse.Params{"t": f.tenantA})
 			r := sv.callH(t, "GET", rCustomer, "/v1/customers/"+cA+"/risk", f.keyA, nil, http.Header{"X-Request-Id": {"audit-1"}})
-			sv.srv.audit.flush(context.Background())
+			sv.srv.trail.Flush(context.Background())
 			if m := sv.call(t, "GET", "/metrics", "/metrics", "", nil); !strings.Contains(string(m.body), `duewise_audit_records_total{outcome="written"}`) {
 				t.Error("no audit records counted as written")
 			}
@@ -675,7 +676,7 @@ WHERE tenant = {t:String} AND request_id = 'audit-1'`, warehouse.Params{"t": f.t
 			var reasons []map[string]any
 			json.Unmarshal([]byte(cellString(rec.Column(4), 0)), &reasons)
 			if cellString(rec.Column(0), 0) != k.ID || cellString(rec.Column(1), 0) != cA || cellString(rec.Column(2), 0) != f.versions[model.Behaviour] ||
-				cellString(rec.Column(3), 0) != r.m["band"] || len(reasons) != topReasons || reasons[0]["code"] != r.m["reasons"].([]any)[0].(map[string]any)["code"] ||
+				cellString(rec.Column(3), 0) != r.m["band"] || len(reasons) != scoring.TopReasons || reasons[0]["code"] != r.m["reasons"].([]any)[0].(map[string]any)["code"] ||
 				cellString(rec.Column(6), 0) != "behaviour" || math.Abs(rec.Column(7).(*array.Float64).Value(0)-r.m["probabilities"].(map[string]any)["90d"].(float64)) > 1e-6 {
 				t.Errorf("audit row %v for answer %s", rec, r)
 			}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/duewise/duewise/serving/scoring"
 )
 
 // TestParseBatchSpans: parseBatch cuts a records array into the raw bytes
@@ -56,7 +58,7 @@ func TestParseBatchSpans(t *testing.T) {
 // recordBuf (as a batch does) read the same signals as each on its own,
 // whatever order and set of signals each lists.
 func TestParseRecordReusesBuffer(t *testing.T) {
-	c := newCatalog()
+	c := scoring.NewCatalog()
 	records := []string{
 		`{"customer_id":"a","signals":{"late_share_365d":0.5,"segment":"energy","tenure_days":400}}`,
 		`{"customer_id":"b","signals":{"late_share_365d":0.25,"segment":"telecom","tenure_days":12}}`,
@@ -67,24 +69,24 @@ func TestParseRecordReusesBuffer(t *testing.T) {
 	}
 	var buf recordBuf
 	for i, r := range records {
-		got, gerr, err := c.parseRecord(&scanner{b: []byte(r)}, "", &buf)
-		want, werr, err2 := c.parseRecord(&scanner{b: []byte(r)}, "", &recordBuf{})
+		got, gerr, err := parseRecord(c, &scanner{b: []byte(r)}, "", &buf)
+		want, werr, err2 := parseRecord(c, &scanner{b: []byte(r)}, "", &recordBuf{})
 		if err != nil || err2 != nil {
 			t.Fatal(err, err2)
 		}
 		if fmt.Sprint(gerr) != fmt.Sprint(werr) {
 			t.Fatalf("record %d: error %v, alone %v", i, gerr, werr)
 		}
-		if fmt.Sprint(got.signals) != fmt.Sprint(want.signals) {
-			t.Fatalf("record %d: signals %v, alone %v", i, got.signals, want.signals)
+		if fmt.Sprint(got.Signals) != fmt.Sprint(want.Signals) {
+			t.Fatalf("record %d: signals %v, alone %v", i, got.Signals, want.Signals)
 		}
 		set := 0
-		for _, x := range got.signals.num {
+		for _, x := range got.Signals.Num {
 			if !math.IsNaN(x) {
 				set++
 			}
 		}
-		for _, x := range got.signals.cat {
+		for _, x := range got.Signals.Cat {
 			if x != "" {
 				set++
 			}

@@ -21,10 +21,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/model/registry"
+	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
-	"github.com/duewise/duewise/serving/online"
 	"github.com/duewise/duewise/serving/policy"
+	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/warehouse/connect"
 )
 
@@ -61,16 +65,29 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	srv, err := New(ctx, Config{Engine: e, Registry: registry.New(os.Getenv("DUEWISE_BENCH_MODELS"), e), Policy: pol,
-		RatePerSecond: 1e9, Burst: 1e9, Reload: time.Hour, Ping: time.Minute})
+	reg := prometheus.NewRegistry()
+	core, err := scoring.New(ctx, scoring.Config{Engine: e, Registry: registry.New(os.Getenv("DUEWISE_BENCH_MODELS"), e), Policy: pol,
+		Metrics: reg, Reload: time.Hour, Ping: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
-	t := srv.online.Current()
-	if t == nil || srv.models.get(tenant, "behaviour") == nil {
-		b.Fatalf("the bench store has no online features or no active behaviour model for %s", tenant)
+	if r := core.Readiness(); !r.Ready {
+		b.Fatalf("the bench store is not ready for %s: %v", tenant, r.Reasons)
 	}
-	b.Logf("loaded %d customers in %.1fs; %s", t.Len(), time.Since(start).Seconds(), memUse())
+	trail, err := audit.Open(audit.Config{Warehouse: e, Dir: b.TempDir(), Metrics: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ld, err := datasets.NewLoader(e, datasets.DefaultLoaderConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(ctx, Config{Scoring: core, Audit: trail, Keys: auth.NewStore(e), Loader: ld, Metrics: reg, RatePerSecond: 1e9, Burst: 1e9})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := srv.core.Readiness().Features
+	b.Logf("loaded %d customers in %.1fs; %s", t.Customers, time.Since(start).Seconds(), memUse())
 	key, _, err := auth.NewStore(e).Create(ctx, tenant, "bench", []string{auth.ScopeScore})
 	if err != nil {
 		b.Fatal(err)
@@ -127,7 +144,7 @@ func BenchmarkCustomerRiskLoad(b *testing.B) {
 	rate, _ := strconv.Atoi(envDefault("DUEWISE_BENCH_RATE", "2000"))
 	secs, _ := strconv.Atoi(envDefault("DUEWISE_BENCH_SECONDS", "30"))
 	var ids []string
-	srv.online.Current().Each(envDefault("DUEWISE_BENCH_TENANT", "demo"), func(_, id string, _ online.Row) bool { ids = append(ids, id); return true })
+	ids = srv.core.Customers(envDefault("DUEWISE_BENCH_TENANT", "demo"))
 	client := benchClient()
 	get := func(id string) error {
 		req, _ := http.NewRequest("GET", url+"/v1/customers/"+id+"/risk", nil)
@@ -214,21 +231,9 @@ func (t syscallTimes) total() float64 { return t.user + t.sys }
 func BenchmarkBatchInline(b *testing.B) {
 	srv, url, key, stop := benchServer(b)
 	defer stop()
-	t, m := srv.online.Current(), srv.tmap.Load()
 	var recs []map[string]any
-	t.Each(envDefault("DUEWISE_BENCH_TENANT", "demo"), func(_, id string, r online.Row) bool {
-		v := srv.cat.newValues()
-		m.fromRow(r, &v)
-		sig := srv.signalsOf(&v)
-		for k, x := range sig {
-			if f, ok := x.(float64); ok {
-				sig[k] = tidy(f)
-			}
-			if x == nil || x == "" {
-				delete(sig, k)
-			}
-		}
-		recs = append(recs, map[string]any{"customer_id": id, "as_of": r.AsOf.Format(time.DateOnly), "signals": sig})
+	srv.core.EachSignals(envDefault("DUEWISE_BENCH_TENANT", "demo"), func(id string, asOf time.Time, sig map[string]any) bool {
+		recs = append(recs, map[string]any{"customer_id": id, "as_of": asOf.Format(time.DateOnly), "signals": sig})
 		return len(recs) < maxBatch
 	})
 	body, err := json.Marshal(map[string]any{"records": recs})

@@ -16,14 +16,15 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/duewise/duewise/serving/scoring"
 )
 
 // readBody reads the request body up to limit bytes; over the limit it
-// answers 413 itself and returns false.
-func readBody(c *gin.Context, limit int64) ([]byte, bool) {
+// returns a 413 error.
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	if c.Request.ContentLength > limit {
-		fail(c, http.StatusRequestEntityTooLarge, "", "request body of %d bytes exceeds the limit of %d bytes", c.Request.ContentLength, limit)
-		return nil, false
+		return nil, httpError(http.StatusRequestEntityTooLarge, "request body of %d bytes exceeds the limit of %d bytes", c.Request.ContentLength, limit)
 	}
 	// Read into a buffer of the announced size, so that a 12 MB batch is
 	// not copied through doubling buffers.
@@ -32,43 +33,38 @@ func readBody(c *gin.Context, limit int64) ([]byte, bool) {
 		buf.Grow(int(n) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
-	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			fail(c, http.StatusRequestEntityTooLarge, "", "request body exceeds the limit of %d bytes", mbe.Limit)
-			return nil, false
+			return nil, httpError(http.StatusRequestEntityTooLarge, "request body exceeds the limit of %d bytes", mbe.Limit)
 		}
-		fail(c, http.StatusBadRequest, "", "read body: %v", err)
-		return nil, false
+		return nil, scoring.Invalid("", "read body: %v", err)
 	}
-	return body, true
+	return buf.Bytes(), nil
 }
 
 // decode reads the JSON body strictly into v: malformed JSON, unknown
-// fields, wrong types and values a field's own decoder refuses are 400
-// errors naming the field path (e.g. history.invoices[2].amount); an
-// oversize body is 413. It answers the error itself and returns false.
-func decode(c *gin.Context, limit int64, v any) bool {
-	body, ok := readBody(c, limit)
-	if !ok {
-		return false
+// fields, wrong types and values a field's own decoder refuses are
+// ErrInvalid errors naming the field path (e.g.
+// history.invoices[2].amount); an oversize body is a 413 error.
+func decode(c *gin.Context, limit int64, v any) error {
+	body, err := readBody(c, limit)
+	if err != nil {
+		return err
 	}
 	if err := decodeStrict(body, v, ""); err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) {
-			fail(c, http.StatusBadRequest, fe.Field, "%s", fe.Error())
-		} else {
-			fail(c, http.StatusBadRequest, "", "%s", err.Error())
+		var se *scoring.Error
+		if errors.As(err, &se) {
+			return err
 		}
-		return false
+		return scoring.Invalid("", "%s", err.Error())
 	}
-	return true
+	return nil
 }
 
 // decodeStrict decodes the JSON text b into v (a pointer), checking it
 // first against v's type: every object key must be a field, every value of
-// the field's JSON type. Errors are *fieldError with paths under prefix,
+// the field's JSON type. Errors are *scoring.Error with paths under prefix,
 // or a syntax error naming line and column.
 func decodeStrict(b []byte, v any, prefix string) error {
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -86,9 +82,9 @@ func decodeStrict(b []byte, v any, prefix string) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fieldErr(join(prefix, te.Field), "want %s, got JSON %s", te.Type, te.Value)
+			return scoring.Invalid(join(prefix, te.Field), "want %s, got JSON %s", te.Type, te.Value)
 		}
-		return fieldErr(prefix, "%v", err)
+		return scoring.Invalid(prefix, "%v", err)
 	}
 	return nil
 }
@@ -175,7 +171,7 @@ func check(t reflect.Type, x any, path string) error {
 			case errors.As(err, &te):
 				msg = fmt.Sprintf("want %s, got %s", te.Type, jsonKind(x))
 			}
-			return fieldErr(path, "%s", msg)
+			return scoring.Invalid(path, "%s", msg)
 		}
 		return nil
 	}
@@ -210,7 +206,7 @@ func check(t reflect.Type, x any, path string) error {
 		for _, k := range sortedKeys(m) {
 			f, ok := fields[k]
 			if !ok {
-				return fieldErr(join(path, k), "unknown field (want one of %s)", strings.Join(names, ", "))
+				return scoring.Invalid(join(path, k), "unknown field (want one of %s)", strings.Join(names, ", "))
 			}
 			if err := check(f.Type, m[k], join(path, k)); err != nil {
 				return err
@@ -234,7 +230,7 @@ func check(t reflect.Type, x any, path string) error {
 			if x == nil {
 				return nil
 			}
-			return fieldErr(path, "want an array, got %s", jsonKind(x))
+			return scoring.Invalid(path, "want an array, got %s", jsonKind(x))
 		}
 		for i, e := range a {
 			if err := check(t.Elem(), e, path+"["+strconv.Itoa(i)+"]"); err != nil {
@@ -244,12 +240,12 @@ func check(t reflect.Type, x any, path string) error {
 		return nil
 	case reflect.String:
 		if _, ok := x.(string); !ok && x != nil {
-			return fieldErr(path, "want a string, got %s", jsonKind(x))
+			return scoring.Invalid(path, "want a string, got %s", jsonKind(x))
 		}
 		return nil
 	case reflect.Bool:
 		if _, ok := x.(bool); !ok && x != nil {
-			return fieldErr(path, "want true or false, got %s", jsonKind(x))
+			return scoring.Invalid(path, "want true or false, got %s", jsonKind(x))
 		}
 		return nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
@@ -259,7 +255,7 @@ func check(t reflect.Type, x any, path string) error {
 			if x == nil {
 				return nil
 			}
-			return fieldErr(path, "want a whole number, got %s", jsonKind(x))
+			return scoring.Invalid(path, "want a whole number, got %s", jsonKind(x))
 		}
 		bits := t.Bits()
 		var err error
@@ -269,7 +265,7 @@ func check(t reflect.Type, x any, path string) error {
 			_, err = strconv.ParseInt(n.String(), 10, bits)
 		}
 		if err != nil {
-			return fieldErr(path, "want a whole number that fits %d bits, got %s", bits, n)
+			return scoring.Invalid(path, "want a whole number that fits %d bits, got %s", bits, n)
 		}
 		return nil
 	case reflect.Float32, reflect.Float64:
@@ -278,10 +274,10 @@ func check(t reflect.Type, x any, path string) error {
 			if x == nil {
 				return nil
 			}
-			return fieldErr(path, "want a number, got %s", jsonKind(x))
+			return scoring.Invalid(path, "want a number, got %s", jsonKind(x))
 		}
 		if f, err := n.Float64(); err != nil || math.IsInf(f, 0) {
-			return fieldErr(path, "number %s out of range", n)
+			return scoring.Invalid(path, "number %s out of range", n)
 		}
 		return nil
 	}
@@ -293,7 +289,7 @@ func check(t reflect.Type, x any, path string) error {
 func asObject(x any, path string) (map[string]any, error) {
 	m, ok := x.(map[string]any)
 	if !ok && x != nil {
-		return nil, fieldErr(path, "want an object, got %s", jsonKind(x))
+		return nil, scoring.Invalid(path, "want an object, got %s", jsonKind(x))
 	}
 	return m, nil
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/duewise/duewise/serving/policy"
+	"github.com/duewise/duewise/serving/scoring"
 )
 
 // This file writes the NDJSON lines of POST /v1/risk/batch by hand: the
@@ -52,7 +53,7 @@ func appendBatchLine(b []byte, l *BatchLine) ([]byte, error) {
 }
 
 // appendAnswerFields appends the fields of a, each preceded by a comma.
-func appendAnswerFields(b []byte, a *RiskAnswer) ([]byte, error) {
+func appendAnswerFields(b []byte, a *scoring.RiskAnswer) ([]byte, error) {
 	var err error
 	b = appendString(append(b, `,"customer_id":`...), a.CustomerID)
 	b = appendString(append(b, `,"as_of":`...), a.AsOf)
@@ -110,7 +111,7 @@ func appendList[T any](b []byte, items []T, one func([]byte, *T) ([]byte, error)
 	return append(b, ']'), nil
 }
 
-func appendReason(b []byte, r *Reason) ([]byte, error) {
+func appendReason(b []byte, r *scoring.Reason) ([]byte, error) {
 	b = appendString(append(b, `{"code":`...), r.Code)
 	b = appendString(append(b, `,"text":`...), r.Text)
 	b = appendString(append(b, `,"direction":`...), r.Direction)

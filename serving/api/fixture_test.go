@@ -18,13 +18,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/datasets/synth"
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/model/registry"
+	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
 	"github.com/duewise/duewise/serving/policy"
+	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/warehousetest"
@@ -69,7 +73,7 @@ type fixture struct {
 
 func migrations() []warehouse.Migration {
 	var ms []warehouse.Migration
-	for _, m := range [][]warehouse.Migration{datasets.Migrations(), features.Migrations(), registry.Migrations(), auth.Migrations(), AuditMigrations()} {
+	for _, m := range [][]warehouse.Migration{datasets.Migrations(), features.Migrations(), registry.Migrations(), auth.Migrations(), audit.Migrations()} {
 		ms = append(ms, m...)
 	}
 	return ms
@@ -198,27 +202,61 @@ type served struct {
 	stop func() error
 }
 
-// start runs a server over the fixture's warehouse (or cfg.Engine) with
-// cfg on 127.0.0.1:0, stopped at the end of the test.
-func (f *fixture) start(t *testing.T, cfg Config) *served {
+// opts are the options of a test server: the API's Config and what the
+// scoring core and the audit trail take.
+type opts struct {
+	Config
+	Engine           warehouse.Engine
+	Registry         *registry.Registry
+	Ping, StaleGrace time.Duration
+	// Spool is the audit spool folder (default a new temporary one).
+	Spool string
+}
+
+// newServer builds a server over the fixture's warehouse (or o.Engine)
+// with o: scoring core, audit trail and HTTP layer, as duewise serve does.
+func (f *fixture) newServer(t *testing.T, o opts) *Server {
 	t.Helper()
-	if cfg.Engine == nil {
-		cfg.Engine = f.e
+	if o.Engine == nil {
+		o.Engine = f.e
 	}
-	if cfg.Registry == nil {
-		cfg.Registry = registry.New(f.reg.Dir(), cfg.Engine)
+	if o.Registry == nil {
+		o.Registry = registry.New(f.reg.Dir(), o.Engine)
 	}
-	if cfg.Policy == nil {
-		cfg.Policy = f.pol
+	if o.Spool == "" {
+		o.Spool = t.TempDir()
 	}
-	if cfg.RatePerSecond == 0 {
-		cfg.RatePerSecond, cfg.Burst = 100000, 100000
+	reg := prometheus.NewRegistry()
+	core, err := scoring.New(context.Background(), scoring.Config{Engine: o.Engine, Registry: o.Registry, Policy: f.pol,
+		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace})
+	if err != nil {
+		t.Fatal(err)
 	}
+	trail, err := audit.Open(audit.Config{Warehouse: o.Engine, Dir: o.Spool, Metrics: reg, Log: o.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, err := datasets.NewLoader(o.Engine, datasets.DefaultLoaderConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.Config
+	cfg.Scoring, cfg.Audit, cfg.Keys, cfg.Loader, cfg.Metrics = core, trail, auth.NewStore(o.Engine), ld, reg
 	srv, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.run(t, srv)
+	return srv
+}
+
+// start runs a server over the fixture's warehouse (or o.Engine) with o
+// on 127.0.0.1:0, stopped at the end of the test.
+func (f *fixture) start(t *testing.T, o opts) *served {
+	t.Helper()
+	if o.RatePerSecond == 0 {
+		o.RatePerSecond, o.Burst = 100000, 100000
+	}
+	return f.run(t, f.newServer(t, o))
 }
 
 // run serves srv on a random port until the test ends.

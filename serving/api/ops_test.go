@@ -60,10 +60,7 @@ func TestOperations(t *testing.T) {
 		f := setup(t, e)
 
 		t.Run("routes and scopes are documented", func(t *testing.T) {
-			srv, err := New(context.Background(), Config{Engine: e, Registry: f.reg, Policy: f.pol})
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv := f.newServer(t, opts{Registry: f.reg})
 			served := map[string]bool{}
 			for _, r := range srv.engine.Routes() {
 				path := r.Path
@@ -94,7 +91,7 @@ func TestOperations(t *testing.T) {
 		})
 
 		t.Run("rate limit per key", func(t *testing.T) {
-			sv := f.start(t, Config{RatePerSecond: 0.5, Burst: 2})
+			sv := f.start(t, opts{Config: Config{RatePerSecond: 0.5, Burst: 2}})
 			for range 2 {
 				sv.call(t, "GET", rModels, "/v1/models", f.keyAdmin, nil)
 			}
@@ -113,7 +110,7 @@ func TestOperations(t *testing.T) {
 		})
 
 		t.Run("body limits", func(t *testing.T) {
-			sv := f.start(t, Config{MaxBody: 4 << 10, MaxBatchBody: 16 << 10})
+			sv := f.start(t, opts{Config: Config{MaxBody: 4 << 10, MaxBatchBody: 16 << 10}})
 			pad := func(n int) string { return strings.Repeat(" ", n) }
 			for _, rc := range f.everyRoute() {
 				if rc.body == nil {
@@ -148,11 +145,7 @@ func TestOperations(t *testing.T) {
 
 		t.Run("panics become 500 with a request id, logs hold no personal data", func(t *testing.T) {
 			var logs syncBuffer
-			srv, err := New(context.Background(), Config{Engine: e, Registry: registry.New(f.reg.Dir(), e), Policy: f.pol,
-				RatePerSecond: 1000, Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv := f.newServer(t, opts{Config: Config{RatePerSecond: 1000, Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}})
 			// A route that panics, behind the same middleware as the API.
 			srv.engine.GET("/v1/boom", srv.authenticate, func(c *gin.Context) { panic("boom") })
 			sv := f.run(t, srv)
@@ -201,7 +194,7 @@ func TestOperations(t *testing.T) {
 		})
 
 		t.Run("graceful shutdown drains in-flight requests", func(t *testing.T) {
-			sv := f.start(t, Config{})
+			sv := f.start(t, opts{})
 			body := []byte(`{"customer_id": "drain-1", "signals": {"tenure_days": 400, "late_share_365d": 0.2}}`)
 			conn, err := net.Dial("tcp", strings.TrimPrefix(sv.url, "http://"))
 			if err != nil {
@@ -247,7 +240,7 @@ func TestOperations(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			sv := f.start(t, Config{Engine: e2, Ping: 50 * time.Millisecond})
+			sv := f.start(t, opts{Engine: e2, Ping: 50 * time.Millisecond})
 			if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+f.customersA[0]+"/risk", f.keyAdmin, nil); r.code != 200 {
 				t.Fatal(r)
 			}
@@ -311,7 +304,7 @@ func checkOutage(t *testing.T, sv *served, key, customer, version string) {
 	if !strings.Contains(string(m.body), "duewise_warehouse_up 0") {
 		t.Error("duewise_warehouse_up is not 0")
 	}
-	if sv.srv.audit.pending() == 0 {
+	if sv.srv.trail.Pending() == 0 {
 		t.Error("the scores made during the outage have no pending audit records")
 	}
 }
@@ -357,14 +350,14 @@ func serverOutage(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv := f.start(t, Config{Engine: e, Registry: reg, Ping: 100 * time.Millisecond})
+	sv := f.start(t, opts{Engine: e, Registry: reg, Ping: 100 * time.Millisecond})
 	customer := "C00000007"
 	if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+customer+"/risk", key, nil); r.code != 200 {
 		t.Fatal(r)
 	}
 	ch.stop(t)
 	checkOutage(t, sv, key, customer, f.versions[model.Behaviour])
-	pending := sv.srv.audit.pending()
+	pending := sv.srv.trail.Pending()
 	ch.run(t)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -380,7 +373,7 @@ func serverOutage(t *testing.T, f *fixture) {
 	if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+customer+"/risk", key, nil); r.code != 200 {
 		t.Fatalf("after the restart: %s", r)
 	}
-	for time.Now().Before(deadline) && sv.srv.audit.pending() > 0 {
+	for time.Now().Before(deadline) && sv.srv.trail.Pending() > 0 {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if n := count(t, e, "SELECT toInt64(count()) FROM score_audit WHERE tenant = {t:String} AND customer_id = 'in-1'", warehouse.Params{"t": tenant}); n != 1 || pending == 0 {

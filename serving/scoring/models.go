@@ -1,4 +1,4 @@
-package api
+package scoring
 
 import (
 	"context"
@@ -26,12 +26,12 @@ type loaded struct {
 }
 
 // inputs fills the model's inputs from v.
-func (l *loaded) inputs(v *values, num []float64, cat []string) {
+func (l *loaded) inputs(v *Values, num []float64, cat []string) {
 	for i, f := range l.a.Features {
 		if f.Type == model.Categorical {
-			cat[i] = v.cat[l.in[i]]
+			cat[i] = v.Cat[l.in[i]]
 		} else {
-			num[i] = v.num[l.in[i]]
+			num[i] = v.Num[l.in[i]]
 		}
 	}
 }
@@ -90,7 +90,7 @@ var errMismatch = errors.New("model does not match the features")
 // must be a known signal of the right type and, for behaviour and invoice
 // models, a column of the online features (invoice_amount and
 // invoice_terms_days come with the request).
-func (s *Server) load(e registry.Entry, t *online.Table) (*loaded, error) {
+func (s *Core) load(e registry.Entry, t *online.Table) (*loaded, error) {
 	a, err := s.cfg.Registry.Load(e)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", e.Version, err)
@@ -136,7 +136,7 @@ func (s *Server) load(e registry.Entry, t *online.Table) (*loaded, error) {
 // loadActive returns every tenant's active models, reusing the loaded ones
 // whose version did not change. A model that fails to load is reported
 // and the tenant keeps the one it had.
-func (s *Server) loadActive(ctx context.Context, t *online.Table) (modelSet, []error) {
+func (s *Core) loadActive(ctx context.Context, t *online.Table) (modelSet, []error) {
 	tenants, err := s.cfg.Registry.Tenants(ctx)
 	if err != nil {
 		return nil, []error{err}

@@ -1,4 +1,4 @@
-package api
+package scoring
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/duewise/duewise/model"
+	"github.com/duewise/duewise/serving/online"
 	"github.com/duewise/duewise/serving/policy"
 )
 
@@ -46,13 +47,16 @@ type RiskAnswer struct {
 	Model         ModelRef        `json:"model"`
 	// Signals are the signals computed from an inline history (only then).
 	Signals map[string]any `json:"signals,omitempty"`
+	// Risk is the unrounded score the audit trail records: the 90-day
+	// risk (for the invoice model the probability of paying late).
+	Risk float64 `json:"-"`
 }
 
-// topReasons is the number of reasons in an answer.
-const topReasons = 5
+// TopReasons is the number of reasons in an answer.
+const TopReasons = 5
 
 // prediction scores v with l: the model's prediction and its reasons.
-func (s *Server) prediction(l *loaded, v *values, lang string) (model.Prediction, []Reason, []string) {
+func (s *Core) prediction(l *loaded, v *Values, lang string) (model.Prediction, []Reason, []string) {
 	n := len(l.a.Features)
 	var numBuf [96]float64
 	var catBuf [96]string
@@ -64,8 +68,8 @@ func (s *Server) prediction(l *loaded, v *values, lang string) (model.Prediction
 	}
 	l.inputs(v, num, cat)
 	var p model.Prediction
-	var atBuf [topReasons]model.Attribution
-	ats := l.scorer.PredictExplain(num, cat, &p, topReasons, atBuf[:0])
+	var atBuf [TopReasons]model.Attribution
+	ats := l.scorer.PredictExplain(num, cat, &p, TopReasons, atBuf[:0])
 	reasons := make([]Reason, 0, len(ats))
 	var codes []string
 	for _, at := range ats {
@@ -79,7 +83,7 @@ func (s *Server) prediction(l *loaded, v *values, lang string) (model.Prediction
 }
 
 // score runs the model, the explanation and the policy for one customer.
-func (s *Server) score(l *loaded, v *values, customer string, asOf time.Time, status, lang string) (RiskAnswer, model.Prediction) {
+func (s *Core) score(l *loaded, v *Values, customer string, asOf time.Time, status, lang string) (RiskAnswer, model.Prediction) {
 	p, reasons, codes := s.prediction(l, v, lang)
 	if status == "behind" && l.a.Kind == model.Behaviour {
 		behindNow(&p)
@@ -92,6 +96,7 @@ func (s *Server) score(l *loaded, v *values, customer string, asOf time.Time, st
 	res := s.cfg.Policy.Evaluate(&sit)
 	ans.Actions, ans.RulesFired = res.Actions, res.RulesFired
 	l.scored(p.Band)
+	ans.Risk = p.Risk90
 	return ans, p
 }
 
@@ -125,48 +130,48 @@ func tidy(x float64) float64 {
 }
 
 // situation maps a prediction and the signals onto what the policy reads.
-func (s *Server) situation(v *values, p *model.Prediction, kind, status, lang string, reasons []string) policy.Situation {
+func (s *Core) situation(v *Values, p *model.Prediction, kind, status, lang string, reasons []string) policy.Situation {
 	ix := &s.cat.ix
-	n := func(i int) float64 { return tidy(v.num[i]) }
+	n := func(i int) float64 { return tidy(v.Num[i]) }
 	sit := policy.NewSituation()
 	sit.Kind, sit.Lang, sit.P, sit.ExpectedDays, sit.Band, sit.Status, sit.Reasons = kind, lang, p.P, p.ExpectedDays, p.Band, status, reasons
 	if kind == string(model.Invoice) {
 		sit.PLate = p.PLate
 	}
-	if inv := v.num[ix.invoices365]; !math.IsNaN(inv) {
+	if inv := v.Num[ix.invoices365]; !math.IsNaN(inv) {
 		sit.LateInvoices12m = 0
-		if share := v.num[ix.lateShare365]; !math.IsNaN(share) {
+		if share := v.Num[ix.lateShare365]; !math.IsNaN(share) {
 			sit.LateInvoices12m = math.Round(inv * share)
 		}
 	}
-	sit.TenureMonths = math.Round(v.num[ix.tenure]/(365.0/12)*10) / 10
-	if att := v.num[ix.ddAttempts]; !math.IsNaN(att) {
+	sit.TenureMonths = math.Round(v.Num[ix.tenure]/(365.0/12)*10) / 10
+	if att := v.Num[ix.ddAttempts]; !math.IsNaN(att) {
 		sit.DDFailures12m = 0
-		if share := v.num[ix.ddFailedShare]; !math.IsNaN(share) {
+		if share := v.Num[ix.ddFailedShare]; !math.IsNaN(share) {
 			sit.DDFailures12m = math.Round(att * share)
 		}
 	}
-	if d := v.num[ix.ddDaysSince]; !math.IsNaN(d) && d <= 30 {
+	if d := v.Num[ix.ddDaysSince]; !math.IsNaN(d) && d <= 30 {
 		sit.DDFailed = true
-		sit.DDFailureReason = v.cat[ix.lastDDReason]
+		sit.DDFailureReason = v.Cat[ix.lastDDReason]
 		if sit.DDFailureReason == "" {
 			// Without the reason of the last failure, name it only when
 			// every failure of the year had the same reason.
 			switch f := sit.DDFailures12m; {
-			case f > 0 && v.num[ix.ddInsufficient] == f:
+			case f > 0 && v.Num[ix.ddInsufficient] == f:
 				sit.DDFailureReason = "AM04"
-			case f > 0 && v.num[ix.ddClosed] == f:
+			case f > 0 && v.Num[ix.ddClosed] == f:
 				sit.DDFailureReason = "AC04"
 			}
 		}
 	}
-	if a, b := v.num[ix.lateMean90], v.num[ix.lateMean365]; !math.IsNaN(a) && !math.IsNaN(b) {
+	if a, b := v.Num[ix.lateMean90], v.Num[ix.lateMean365]; !math.IsNaN(a) && !math.IsNaN(b) {
 		sit.LatenessTrendDays = math.Round((tidy(a)-tidy(b))*100) / 100
 	}
 	sit.LateShareTrend = n(ix.lateShareTrend)
-	sit.AddressChange180d = v.num[ix.address180] > 0
+	sit.AddressChange180d = v.Num[ix.address180] > 0
 	sit.BrokenArrangements12m = n(ix.broken730)
-	sit.ArrangementActive = v.num[ix.arrangementActive] > 0
+	sit.ArrangementActive = v.Num[ix.arrangementActive] > 0
 	sit.DisputesOpen = n(ix.disputesOpen)
 	sit.Collections12m = n(ix.collections365)
 	sit.FinalNotices12m = n(ix.finalNotices365)
@@ -176,27 +181,63 @@ func (s *Server) situation(v *values, p *model.Prediction, kind, status, lang st
 	sit.MonthlyAmount = n(ix.monthly)
 	sit.InvoiceAmount = n(ix.invoiceAmount)
 	sit.CreditLimit = n(ix.creditLimit)
-	sit.Channel, sit.PaymentMethod, sit.CustomerType = v.cat[ix.channel], v.cat[ix.method], v.cat[ix.customerType]
-	sit.Segment, sit.Country = v.cat[ix.segment], v.cat[ix.country]
+	sit.Channel, sit.PaymentMethod, sit.CustomerType = v.Cat[ix.channel], v.Cat[ix.method], v.Cat[ix.customerType]
+	sit.Segment, sit.Country = v.Cat[ix.segment], v.Cat[ix.country]
 	return sit
 }
 
 // signalsOf returns v's signals by name (numbers, null or strings), for
 // answers to inline histories.
-func (s *Server) signalsOf(v *values) map[string]any {
-	out := make(map[string]any, len(v.num)+len(v.cat))
+func (s *Core) signalsOf(v *Values) map[string]any {
+	out := make(map[string]any, len(v.Num)+len(v.Cat))
 	for i, name := range s.cat.num {
 		if name == sigDaysToDue || name == sigInvoiceAmount || name == sigInvoiceTerms {
 			continue
 		}
-		if x := v.num[i]; math.IsNaN(x) {
+		if x := v.Num[i]; math.IsNaN(x) {
 			out[name] = nil
 		} else {
 			out[name] = x
 		}
 	}
 	for i, name := range s.cat.cat {
-		out[name] = v.cat[i]
+		out[name] = v.Cat[i]
 	}
 	return out
+}
+
+// Customers returns the ids of tenant's customers in the online features
+// (none before they are loaded).
+func (s *Core) Customers(tenant string) []string {
+	t := s.online.Current()
+	if t == nil {
+		return nil
+	}
+	ids := make([]string, 0, t.Customers(tenant))
+	t.Each(tenant, func(_, id string, _ online.Row) bool { ids = append(ids, id); return true })
+	return ids
+}
+
+// EachSignals calls fn with the signals of tenant's customers in the
+// online features, as an inline record would send them (missing ones left
+// out), until fn returns false.
+func (s *Core) EachSignals(tenant string, fn func(id string, asOf time.Time, signals map[string]any) bool) {
+	t, m := s.online.Current(), s.tmap.Load()
+	if t == nil || m == nil || m.t != t {
+		return
+	}
+	t.Each(tenant, func(_, id string, r online.Row) bool {
+		v := s.cat.NewValues()
+		m.fromRow(r, &v)
+		sig := s.signalsOf(&v)
+		for k, x := range sig {
+			if f, ok := x.(float64); ok {
+				sig[k] = tidy(f)
+			}
+			if x == nil || x == "" {
+				delete(sig, k)
+			}
+		}
+		return fn(id, r.AsOf, sig)
+	})
 }
