@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"unicode/utf8"
 )
 
 // decodeJSONRow decodes one JSON object whose keys are t's column names into
@@ -47,6 +48,10 @@ func decodeJSONRow(t *Table, obj []byte, cells []string) ([]string, []Problem) {
 		seen[i] = true
 		switch raw[0] {
 		case '"':
+			if !utf8.Valid(raw) { // encoding/json would replace it silently; a CSV cell is rejected
+				bad = append(bad, Problem{Column: key, Reason: reasonUTF8})
+				continue
+			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				bad = append(bad, Problem{Column: key, Reason: "invalid JSON string"})

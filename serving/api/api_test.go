@@ -634,9 +634,9 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 			}
 			r = sv.call(t, "GET", "/metrics", "/metrics", "", nil)
 			for _, m := range []string{
-				`duewise_http_requests_total{method="GET",route="/v1/customers/:id/risk",status="200"}`,
+				`duewise_http_requests_total{method="GET",route="/v1/customers/{id}/risk",status="200"}`,
 				`duewise_http_requests_total{method="POST",route="/v1/risk",status="400"}`,
-				`duewise_http_request_duration_seconds_bucket{method="GET",route="/v1/customers/:id/risk",status="200",le="0.005"}`,
+				`duewise_http_request_duration_seconds_bucket{method="GET",route="/v1/customers/{id}/risk",status="200",le="0.005"}`,
 				`duewise_scores_total{band="`, `kind="behaviour",version="` + f.versions[model.Behaviour] + `"}`,
 				`duewise_active_model{kind="behaviour",tenant="` + f.tenantA + `",version="` + f.versions[model.Behaviour] + `"} 1`,
 				"duewise_online_features_age_seconds ", "duewise_events_rejected_total 3", "duewise_warehouse_up 1",

@@ -67,6 +67,22 @@ func decode(c *gin.Context, limit int64, v any) error {
 // the field's JSON type. Errors are *scoring.Error with paths under prefix,
 // or a syntax error naming line and column.
 func decodeStrict(b []byte, v any, prefix string) error {
+	sc := &scanner{b: b}
+	err := sc.check(prefix)
+	if err == nil {
+		err = sc.end()
+	}
+	var se *syntaxError
+	if errors.As(err, &se) {
+		if len(bytes.TrimSpace(b)) == 0 {
+			return errors.New("empty body: want a JSON object")
+		}
+		line, col := position(b, int64(se.Off))
+		return fmt.Errorf("malformed JSON at line %d, column %d: %s", line, col, se.Msg)
+	}
+	if err != nil {
+		return err
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var tree any

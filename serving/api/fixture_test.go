@@ -256,6 +256,9 @@ func (f *fixture) start(t *testing.T, o opts) *served {
 	if o.RatePerSecond == 0 {
 		o.RatePerSecond, o.Burst = 100000, 100000
 	}
+	if o.AuthFailures == 0 { // the tests send many bad keys on purpose
+		o.AuthFailures, o.AuthFailureBurst = 100000, 100000
+	}
 	return f.run(t, f.newServer(t, o))
 }
 

@@ -158,8 +158,12 @@ type EventsAnswer struct {
 }
 
 func (s *Server) events(c *gin.Context) (any, error) {
-	var req map[string][]json.RawMessage
-	if err := decode(c, s.cfg.MaxBatchBody, &req); err != nil {
+	body, err := readBody(c, s.cfg.MaxBatchBody)
+	if err != nil {
+		return nil, err
+	}
+	req, err := parseEvents(body)
+	if err != nil {
 		return nil, err
 	}
 	if len(req) == 0 {
@@ -208,6 +212,40 @@ func (s *Server) events(c *gin.Context) (any, error) {
 		return withStatus{http.StatusMultiStatus, out}, nil
 	}
 	return out, nil
+}
+
+// parseEvents reads the body of POST /v1/events, {"table": [row, ...],
+// ...}, into the raw JSON of each table's rows, without building a tree
+// of the (up to 64 MiB) body: a table given twice, malformed JSON and
+// nesting deeper than maxDepth are errors of the request; each row is
+// checked by the loader (an invalid row is that row's rejection).
+func parseEvents(body []byte) (map[string][]json.RawMessage, error) {
+	req := map[string][]json.RawMessage{}
+	sc := &scanner{b: body}
+	err := sc.object(func(key []byte) error {
+		k := string(key)
+		if _, dup := req[k]; dup {
+			return scoring.Invalid(k, "given twice")
+		}
+		if sc.peek() != '[' {
+			return scoring.Invalid(k, "want an array of rows, got %s", sc.kind())
+		}
+		rows := []json.RawMessage{}
+		err := sc.array(func(int) error {
+			raw, err := sc.span()
+			rows = append(rows, raw)
+			return err
+		})
+		req[k] = rows
+		return err
+	})
+	if err == nil {
+		err = sc.end()
+	}
+	if err != nil {
+		return nil, badJSON(err, body)
+	}
+	return req, nil
 }
 
 func (s *Server) listModels(c *gin.Context) (any, error) {

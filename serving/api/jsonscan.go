@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/duewise/duewise/serving/scoring"
 )
 
 // scanner reads one JSON text without building a tree: the strict,
@@ -16,8 +19,23 @@ import (
 // take longer than scoring them). It validates the JSON grammar (RFC
 // 8259) as it goes; a grammar error is a *syntaxError with the offset.
 type scanner struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	depth int // objects and arrays open
+}
+
+// maxDepth is the deepest nesting of objects and arrays a request may
+// have: deeper than any request of the contract (a history is 4 deep), and
+// shallow enough that the recursive reading of skip stays a few kilobytes
+// of stack whatever a client sends.
+const maxDepth = 64
+
+// nest enters an object or array.
+func (s *scanner) nest() error {
+	if s.depth++; s.depth > maxDepth {
+		return s.fail("objects and arrays nested deeper than %d", maxDepth)
+	}
+	return nil
 }
 
 // syntaxError is malformed JSON at byte offset Off.
@@ -92,6 +110,10 @@ func (s *scanner) object(fn func(key []byte) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
 	}
+	if err := s.nest(); err != nil {
+		return err
+	}
+	defer func() { s.depth-- }()
 	if s.peek() == '}' {
 		s.i++
 		return nil
@@ -128,6 +150,10 @@ func (s *scanner) array(fn func(i int) error) error {
 	if err := s.expect('['); err != nil {
 		return err
 	}
+	if err := s.nest(); err != nil {
+		return err
+	}
+	defer func() { s.depth-- }()
 	if s.peek() == ']' {
 		s.i++
 		return nil
@@ -407,7 +433,9 @@ func (s *scanner) span() ([]byte, error) {
 				}
 			}
 		case '{', '[':
-			depth++
+			if depth++; s.depth+depth > maxDepth {
+				return nil, s.fail("objects and arrays nested deeper than %d", maxDepth)
+			}
 		case '}', ']':
 			if depth == 0 {
 				return b[start:s.i], nil
@@ -441,4 +469,28 @@ func (s *scanner) end() error {
 		return s.fail("unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// check reads one JSON value and checks what encoding/json lets pass: it
+// returns a *scoring.Error naming the path (under path) of an object key
+// given twice, and a *syntaxError for malformed JSON or nesting deeper
+// than maxDepth.
+func (s *scanner) check(path string) error {
+	switch s.peek() {
+	case '{':
+		var keys []string
+		return s.object(func(key []byte) error {
+			k := string(key)
+			p := join(path, k)
+			if slices.Contains(keys, k) {
+				return scoring.Invalid(p, "given twice")
+			}
+			keys = append(keys, k)
+			return s.check(p)
+		})
+	case '[':
+		return s.array(func(i int) error { return s.check(path + "[" + strconv.Itoa(i) + "]") })
+	}
+	_, err := s.skip()
+	return err
 }

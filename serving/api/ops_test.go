@@ -11,12 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -313,9 +310,9 @@ func checkOutage(t *testing.T, sv *served, key, customer, version string) {
 // server, checks the outage, restarts it and checks the recovery: lookups
 // answer again and the audit records of the outage are written.
 func serverOutage(t *testing.T, f *fixture) {
-	ch := startClickHouse(t)
+	ch := warehousetest.StartClickHouse(t)
 	ctx := context.Background()
-	e, err := chserver.Open(ctx, chserver.Config{DSN: ch.dsn()})
+	e, err := chserver.Open(ctx, chserver.Config{DSN: ch.DSN()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,10 +352,10 @@ func serverOutage(t *testing.T, f *fixture) {
 	if r := sv.call(t, "GET", rCustomer, "/v1/customers/"+customer+"/risk", key, nil); r.code != 200 {
 		t.Fatal(r)
 	}
-	ch.stop(t)
+	ch.Stop(t)
 	checkOutage(t, sv, key, customer, f.versions[model.Behaviour])
 	pending := sv.srv.trail.Pending()
-	ch.run(t)
+	ch.Run(t)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r := sv.call(t, "GET", "/readyz", "/readyz", "", nil)
@@ -379,90 +376,6 @@ func serverOutage(t *testing.T, f *fixture) {
 	if n := count(t, e, "SELECT toInt64(count()) FROM score_audit WHERE tenant = {t:String} AND customer_id = 'in-1'", warehouse.Params{"t": tenant}); n != 1 || pending == 0 {
 		t.Errorf("audit of the outage: %d rows for in-1 (pending was %d)", n, pending)
 	}
-}
-
-// clickHouse is a dedicated ClickHouse server process for one test.
-type clickHouse struct {
-	dir, conf string
-	port      int
-	cmd       *exec.Cmd
-}
-
-// startClickHouse runs clickhouse-server with the project's test config
-// (scripts/clickhouse) on a free port; it is stopped when the test ends.
-func startClickHouse(t *testing.T) *clickHouse {
-	t.Helper()
-	bin, err := exec.LookPath("clickhouse-server")
-	if err != nil {
-		t.Skip("clickhouse-server is not installed (make deps installs it)")
-	}
-	_ = bin
-	dir := t.TempDir()
-	for _, d := range []string{"log", "tmp", "user_files", "format_schemas", "conf"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	tmpl, err := os.ReadFile("../../scripts/clickhouse/config.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := strings.NewReplacer("@DATA@", dir, "@PORT@", strconv.Itoa(port)).Replace(string(tmpl))
-	users, err := os.ReadFile("../../scripts/clickhouse/users.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "conf", "users.xml"), users, 0o644)
-	ch := &clickHouse{dir: dir, conf: filepath.Join(dir, "conf", "config.xml"), port: port}
-	os.WriteFile(ch.conf, []byte(conf), 0o644)
-	ch.run(t)
-	t.Cleanup(func() { ch.stop(t) })
-	return ch
-}
-
-func (c *clickHouse) dsn() string { return fmt.Sprintf("clickhouse://127.0.0.1:%d/default", c.port) }
-
-// run starts the server and waits until it answers.
-func (c *clickHouse) run(t *testing.T) {
-	t.Helper()
-	c.cmd = exec.Command("clickhouse-server", "--config-file="+c.conf)
-	c.cmd.Stdout, c.cmd.Stderr = io.Discard, io.Discard
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if e, err := chserver.Open(context.Background(), chserver.Config{DSN: c.dsn()}); err == nil {
-			err = e.Exec(context.Background(), "SELECT 1", nil)
-			e.Close()
-			if err == nil {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("clickhouse-server on port %d did not start (logs in %s)", c.port, c.dir)
-}
-
-// stop ends the server (SIGTERM, then SIGKILL) and waits for it.
-func (c *clickHouse) stop(t *testing.T) {
-	if c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-	}
-	c.cmd = nil
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers (a log).

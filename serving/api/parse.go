@@ -78,7 +78,7 @@ func parseRecord(c *scoring.Catalog, s *scanner, prefix string, buf *recordBuf) 
 			rec.HasSignals = true
 			buf.sig = c.Reset(buf.sig)
 			rec.Signals = buf.sig
-			return parseSignals(c, s, prefix, &rec.Signals, &buf.order, note)
+			return parseSignals(c, s, prefix, &rec.Signals, buf, note)
 		default:
 			if s.peek() == 'n' {
 				return s.literal("null")
@@ -99,6 +99,7 @@ func parseRecord(c *scoring.Catalog, s *scanner, prefix string, buf *recordBuf) 
 type recordBuf struct {
 	sig   scoring.Values
 	order []namedSignal
+	seen  []bool // by position: numeric signals, then categorical ones
 }
 
 // namedSignal is a signal name and its Catalog.Inline position.
@@ -111,8 +112,13 @@ type namedSignal struct {
 // prefix+"signals."+name) into v. It allocates only for categorical values
 // (and errors). order is the names of the previous record (see
 // recordBuf), updated to this one's.
-func parseSignals(c *scoring.Catalog, s *scanner, prefix string, v *scoring.Values, order *[]namedSignal, note func(*scoring.Error)) error {
+func parseSignals(c *scoring.Catalog, s *scanner, prefix string, v *scoring.Values, buf *recordBuf, note func(*scoring.Error)) error {
 	n := 0
+	order := &buf.order
+	if len(buf.seen) != len(v.Num)+len(v.Cat) {
+		buf.seen = make([]bool, len(v.Num)+len(v.Cat))
+	}
+	clear(buf.seen)
 	return s.object(func(key []byte) error {
 		var j int
 		ok := n < len(*order) && (*order)[n].name == string(key)
@@ -131,6 +137,14 @@ func parseSignals(c *scoring.Catalog, s *scanner, prefix string, v *scoring.Valu
 			_, err := s.skip()
 			return err
 		}
+		pos := j
+		if j < 0 {
+			pos = len(v.Num) - j - 1
+		}
+		if buf.seen[pos] {
+			note(scoring.Invalid(prefix+"signals."+string(key), "given twice"))
+		}
+		buf.seen[pos] = true
 		if s.peek() == 'n' {
 			return s.literal("null")
 		}

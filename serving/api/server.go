@@ -242,6 +242,9 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Route on the escaped path, so that an id holding "/" (%2F) is one
+	// path segment, and unescape the parameters.
+	r.UseRawPath, r.UnescapePathValues = true, true
 	r.Use(s.requestID, s.recover, s.observe)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
@@ -324,7 +327,7 @@ func (s *Server) recover(c *gin.Context) {
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	route := c.FullPath()
+	route := routeTemplate(c.FullPath())
 	if route == "" {
 		route = "unmatched"
 	}
@@ -342,16 +345,45 @@ func (s *Server) observe(c *gin.Context) {
 	}
 }
 
+// routeTemplate writes a gin route (/v1/customers/:id/risk) as the
+// OpenAPI document names it (/v1/customers/{id}/risk), for metrics and
+// logs.
+func routeTemplate(route string) string {
+	if !strings.Contains(route, ":") {
+		return route
+	}
+	parts := strings.Split(route, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, ":") {
+			parts[i] = "{" + p[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// authenticate checks the API key. Failed authentications are limited per
+// client address (the connection's, not a header a client can set): past
+// the limit the address is answered 429 whatever key it sends, so that
+// keys cannot be guessed at the speed of the server.
 func (s *Server) authenticate(c *gin.Context) {
+	addr := c.RemoteIP()
+	if blocked, wait := s.authFail.Blocked(addr); blocked {
+		c.Header("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
+		s.fail(c, httpError(http.StatusTooManyRequests, "too many failed authentications from %s (%g per second, bursts of %d); retry after %s",
+			addr, s.cfg.AuthFailures, s.cfg.AuthFailureBurst, wait.Round(time.Millisecond)))
+		return
+	}
 	h := c.GetHeader("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		s.authFail.Allow(addr)
 		c.Header("WWW-Authenticate", `Bearer realm="duewise"`)
 		s.fail(c, httpError(http.StatusUnauthorized, "missing API key: send Authorization: Bearer <key>"))
 		return
 	}
 	k, err := s.keys.Authenticate(strings.TrimSpace(token))
 	if err != nil {
+		s.authFail.Allow(addr)
 		c.Header("WWW-Authenticate", `Bearer realm="duewise", error="invalid_token"`)
 		s.fail(c, httpError(http.StatusUnauthorized, "invalid or revoked API key"))
 		return

@@ -2,9 +2,10 @@
 // memory for the scoring hot path: loaded in bulk from the warehouse,
 // swapped atomically on refresh, never queried per request.
 //
-// Memory per customer is about 4 bytes per numeric signal (float32), 2
-// bytes per categorical attribute (a code into a per-column dictionary),
-// its id and 8 to 16 bytes of hash index: 1,000,000 customers with 51
+// Memory per customer is about 4 bytes per numeric signal (float32), 4
+// bytes per categorical attribute (a code into a per-column dictionary,
+// with no limit on distinct values that one tenant could reach to stop
+// the others), its id and 8 to 16 bytes of hash index: 1,000,000 customers with 51
 // signals take about 250 MB. None of it holds pointers, so the garbage
 // collector does not scan it (a table of maps and strings would cost every
 // collection cycle milliseconds of marking on the request path).
@@ -43,9 +44,9 @@ type Table struct {
 	// The storage holds no pointers, so that the garbage collector never
 	// scans it: ids in one byte buffer, an open-addressing hash index.
 	tenantNames []string          // tenant code -> name
-	tenantCode  map[string]uint16 // name -> code
+	tenantCode  map[string]uint32 // name -> code
 	perTenant   []int             // tenant code -> customers
-	tenant      []uint16          // row -> tenant code
+	tenant      []uint32          // row -> tenant code
 	idBuf       []byte            // customer ids, back to back
 	idEnd       []uint32          // row -> end of its id in idBuf
 	index       []uint32          // hash slots: row+1, 0 = empty
@@ -53,7 +54,7 @@ type Table struct {
 	asOf        []int32
 	behind      []bool
 	num         []float32  // row-major, len(NumNames) per row
-	cat         []uint16   // row-major, len(CatNames) per row: codes into dict
+	cat         []uint32   // row-major, len(CatNames) per row: codes into dict
 	dict        [][]string // per categorical column: code -> value
 }
 
@@ -63,7 +64,7 @@ type Row struct {
 	AsOf   time.Time
 	Status string
 	Num    []float32 // by Table.NumNames; NaN = NULL
-	cat    []uint16
+	cat    []uint32
 	t      *Table
 }
 
@@ -83,7 +84,7 @@ func (t *Table) id(i int) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-func (t *Table) hash(tenant uint16, customer string) uint64 {
+func (t *Table) hash(tenant uint32, customer string) uint64 {
 	return maphash.String(t.seed, customer) ^ (uint64(tenant)+1)*0x9E3779B97F4A7C15
 }
 
@@ -217,7 +218,7 @@ func Load(ctx context.Context, eng warehouse.Engine, tenant string) (*Table, err
 // ordered by tenant and customer_id: the columns tenant, customer_id, as_of
 // and status, then signals (numeric columns) and attributes (strings).
 func FromRecords(rr array.RecordReader) (*Table, error) {
-	t := &Table{LoadedAt: time.Now().UTC(), tenantCode: map[string]uint16{}, seed: maphash.MakeSeed()}
+	t := &Table{LoadedAt: time.Now().UTC(), tenantCode: map[string]uint32{}, seed: maphash.MakeSeed()}
 	b, dest, err := t.columns(rr.Schema())
 	if err != nil {
 		return nil, err
@@ -241,7 +242,7 @@ type builder struct {
 	asOf               time.Time
 	num                []float32
 	cat                []warehouse.RawString
-	codes              []map[string]uint16 // per categorical column: value -> code
+	codes              []map[string]uint32 // per categorical column: value -> code
 	maxAsOf            int32
 }
 
@@ -280,9 +281,9 @@ func (t *Table) columns(sch *arrow.Schema) (*builder, []any, error) {
 		dest[i] = m.dest
 	}
 	t.dict = make([][]string, len(catAt))
-	b.codes = make([]map[string]uint16, len(catAt))
+	b.codes = make([]map[string]uint32, len(catAt))
 	for j := range b.codes {
-		b.codes[j] = map[string]uint16{}
+		b.codes[j] = map[string]uint32{}
 	}
 	return b, dest, nil
 }
@@ -292,10 +293,10 @@ func (b *builder) add() error {
 	t := b.t
 	code, ok := t.tenantCode[string(b.tenant)]
 	if !ok {
-		if len(t.tenantNames) > math.MaxUint16 {
-			return fmt.Errorf("more than %d tenants", math.MaxUint16+1)
+		if len(t.tenantNames) > math.MaxUint32 {
+			return fmt.Errorf("more than %d tenants", math.MaxUint32+1)
 		}
-		code = uint16(len(t.tenantNames))
+		code = uint32(len(t.tenantNames))
 		name := strings.Clone(string(b.tenant))
 		t.tenantCode[name] = code
 		t.tenantNames = append(t.tenantNames, name)
@@ -316,11 +317,11 @@ func (b *builder) add() error {
 	for j, v := range b.cat {
 		code, ok := b.codes[j][string(v)]
 		if !ok {
-			if len(t.dict[j]) > math.MaxUint16 {
-				return fmt.Errorf("column %s has more than %d distinct values", t.CatNames[j], math.MaxUint16+1)
+			if len(t.dict[j]) > math.MaxUint32 {
+				return fmt.Errorf("column %s has more than %d distinct values", t.CatNames[j], math.MaxUint32+1)
 			}
 			s := strings.Clone(string(v))
-			code = uint16(len(t.dict[j]))
+			code = uint32(len(t.dict[j]))
 			b.codes[j][s] = code
 			t.dict[j] = append(t.dict[j], s)
 		}

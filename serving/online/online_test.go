@@ -1,13 +1,19 @@
 package online
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/duewise/duewise/features"
+	"github.com/duewise/duewise/warehouse"
+	"github.com/duewise/duewise/warehouse/warehousetest"
 )
 
 // latest builds records with the features_latest shape, in two batches.
@@ -147,4 +153,40 @@ func TestIndex(t *testing.T) {
 	if _, err := FromRecords(rr2); err == nil {
 		t.Fatal("duplicate customers accepted")
 	}
+}
+
+// TestTenantsDoNotStopEachOther loads features_latest from the warehouse
+// where one tenant has 70,000 distinct postcode areas: every tenant's
+// features still load.
+func TestTenantsDoNotStopEachOther(t *testing.T) {
+	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
+		ctx := context.Background()
+		if _, err := warehouse.Migrate(ctx, e, features.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		big, small := warehousetest.Tenant(t), warehousetest.Tenant(t)
+		err := e.Exec(ctx, `INSERT INTO features_latest (tenant, customer_id, as_of, status, refreshed_at, postcode_area, channel)
+SELECT {t:String}, concat('P', toString(number)), toDate('2026-01-01'), 'ok', now(), concat('A', toString(number)), 'online' FROM system.numbers LIMIT 70000`, warehouse.Params{"t": big})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Exec(ctx, `INSERT INTO features_latest (tenant, customer_id, as_of, status, refreshed_at, postcode_area, channel)
+SELECT {t:String}, 'S1', toDate('2026-01-01'), 'ok', now(), '1012', 'offline' FROM system.one`, warehouse.Params{"t": small})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := Load(ctx, e, "")
+		if err != nil {
+			t.Fatalf("load: %v", err)
+		}
+		area := slices.Index(tb.CatNames, "postcode_area")
+		r, ok := tb.Lookup(small, "S1")
+		if !ok || r.Cat(area) != "1012" {
+			t.Fatalf("the small tenant's customer: %v %v", ok, r)
+		}
+		r, ok = tb.Lookup(big, "P69999")
+		if !ok || r.Cat(area) != "A69999" || tb.Customers(big) != 70000 {
+			t.Fatalf("the big tenant's customer: %v, %d customers", ok, tb.Customers(big))
+		}
+	})
 }

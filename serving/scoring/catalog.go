@@ -201,3 +201,29 @@ func parseDate(s, field string, def time.Time) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// MaxMagnitude is the largest absolute value a number of a request may
+// have (a signal, an amount): a billion days or euros, far beyond any real
+// customer, and small enough that the model's arithmetic stays finite. A
+// larger number (or an infinite one) is an ErrInvalid error naming it.
+const MaxMagnitude = 1e9
+
+// checkNumber checks one number of a request against MaxMagnitude.
+func checkNumber(field string, x float64) error {
+	if math.IsInf(x, 0) || math.Abs(x) > MaxMagnitude {
+		return Invalid(field, "%g is out of range: want a number from -1e9 to 1e9", x)
+	}
+	return nil
+}
+
+// checkSignals checks every numeric signal of v (NaN is missing).
+func (c *Catalog) checkSignals(v *Values, prefix string) error {
+	for i, x := range v.Num {
+		if !math.IsNaN(x) {
+			if err := checkNumber(prefix+"signals."+c.num[i], x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

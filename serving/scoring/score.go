@@ -111,6 +111,9 @@ func (v *View) Inline(rec *Inline, prefix, lang string) (RiskAnswer, error) {
 			rec.CustomerID = h.Customer.CustomerID
 		}
 	case rec.HasSignals:
+		if err := s.cat.checkSignals(&rec.Signals, prefix); err != nil {
+			return RiskAnswer{}, err
+		}
 		vals = rec.Signals
 		status = "ok"
 		if d := vals.Num[s.cat.ix.overdueDays]; d >= float64(s.cfg.Threshold) {
@@ -168,8 +171,14 @@ func (req *Onboarding) check() error {
 	if req.MonthlyAmount == nil || !(*req.MonthlyAmount >= 0) {
 		return Invalid("monthly_amount", "required, a number >= 0")
 	}
+	if err := checkNumber("monthly_amount", *req.MonthlyAmount); err != nil {
+		return err
+	}
 	if req.CreditLimit != nil && !(*req.CreditLimit >= 0) {
 		return Invalid("credit_limit", "must be >= 0")
+	}
+	if req.CreditLimit != nil {
+		return checkNumber("credit_limit", *req.CreditLimit)
 	}
 	return nil
 }
@@ -238,6 +247,9 @@ func (req *Invoice) dates(today time.Time) (issued, due time.Time, err error) {
 	}
 	if req.Amount == nil || !(*req.Amount > 0) {
 		return issued, due, Invalid("amount", "required, a number > 0")
+	}
+	if err := checkNumber("amount", *req.Amount); err != nil {
+		return issued, due, err
 	}
 	if issued, err = parseDate(req.IssuedAt, "issued_at", today); err != nil {
 		return issued, due, err
