@@ -403,6 +403,22 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 			if r.lines[1]["error_status"] != 404.0 || r.lines[1]["id"] != "nobody" {
 				t.Errorf("not-found line %v", r.lines[1])
 			}
+			// Accept: application/json answers the same objects as one JSON
+			// array (generated clients expect it); NDJSON stays the default.
+			for accept, array := range map[string]bool{"application/json": true, "application/x-ndjson;q=1, application/json;q=0.5": false, "*/*": false} {
+				ra := sv.callH(t, "POST", rBatch, "/v1/risk/batch", f.keyA, body, http.Header{"Accept": {accept}})
+				var got []map[string]any
+				if array {
+					if err := json.Unmarshal(ra.body, &got); err != nil || !strings.HasPrefix(ra.h.Get("Content-Type"), "application/json") {
+						t.Fatalf("Accept %s: %v %s", accept, err, ra)
+					}
+				} else {
+					got = ra.lines
+				}
+				if fmt.Sprint(got) != fmt.Sprint(r.lines) {
+					t.Errorf("Accept %s: %v, want the NDJSON lines %v", accept, got, r.lines)
+				}
+			}
 			// Inline records: the bad one gets an error line, the rest answers.
 			var recs []any
 			for i := range 300 {

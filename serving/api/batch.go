@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -125,14 +126,26 @@ func (s *Server) batchRisk(c *gin.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Header("Content-Type", "application/x-ndjson")
+	array := wantsArray(c.GetHeader("Accept"))
+	if array {
+		c.Header("Content-Type", "application/json; charset=utf-8")
+	} else {
+		c.Header("Content-Type", "application/x-ndjson")
+	}
 	c.Status(http.StatusOK)
 	flusher, _ := c.Writer.(http.Flusher)
 	bufs := make([]batchBuf, s.cfg.Workers)
 	n := len(req.ids) + len(req.records)
+	sep := byte('[')
 	err = ordered.Run(c.Request.Context(), ordered.Config{Workers: s.cfg.Workers}, ordered.Chunks(n, batchChunk), func(w int, r ordered.Range) []byte {
 		return s.scoreChunk(c, v, &req, r, lg, &bufs[w])
 	}, func(b []byte) error {
+		if array {
+			// The lines hold no newline but their last byte (JSON
+			// escapes them in strings): the same objects, comma-separated.
+			b = asArrayPart(b, sep)
+			sep = ','
+		}
 		_, err := c.Writer.Write(b)
 		if err == nil && flusher != nil {
 			flusher.Flush()
@@ -140,6 +153,9 @@ func (s *Server) batchRisk(c *gin.Context) (any, error) {
 		s.lineBufs.Put(b[:0])
 		return err
 	})
+	if err == nil && array {
+		_, err = c.Writer.Write([]byte("]\n"))
+	}
 	if err != nil {
 		s.log.Warn("batch ended early", "request_id", c.GetString(ctxRequestID), "err", err)
 	}
@@ -229,4 +245,46 @@ func (s *Server) parseInline(raw []byte, i int, buf *batchBuf) (inlineRecord, er
 		return rec, err
 	}
 	return rec, decodeHistory(&rec, prefix)
+}
+
+// wantsArray reports whether an Accept header prefers a JSON array
+// (application/json) to NDJSON (application/x-ndjson, the default, also
+// for */* and no header): the higher q wins, NDJSON on a tie.
+func wantsArray(accept string) bool {
+	qOf := func(want string) float64 {
+		best := -1.0
+		for _, part := range strings.Split(accept, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || mt != want {
+				continue
+			}
+			q := 1.0
+			if v, ok := params["q"]; ok {
+				if q, err = strconv.ParseFloat(v, 64); err != nil {
+					q = 0
+				}
+			}
+			best = max(best, q)
+		}
+		return best
+	}
+	j, nd := qOf("application/json"), qOf("application/x-ndjson")
+	return j > 0 && j > nd
+}
+
+// asArrayPart turns a chunk of NDJSON lines into a part of a JSON array:
+// sep ('[' for the first chunk, ',' after) before the first object, commas
+// between them.
+func asArrayPart(b []byte, sep byte) []byte {
+	out := make([]byte, 0, len(b)+1)
+	out = append(out, sep)
+	for i, c := range b {
+		switch {
+		case c != '\n':
+			out = append(out, c)
+		case i < len(b)-1:
+			out = append(out, ',')
+		}
+	}
+	return out
 }

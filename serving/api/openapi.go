@@ -38,7 +38,11 @@ func buildOpenAPI() []byte {
 		if s.Kind == features.Categorical {
 			typ = "string"
 		}
-		props[s.Name] = map[string]any{"type": typ, "nullable": true, "description": fmt.Sprintf("%s (window %s)", s.Meaning, s.Window)}
+		p := map[string]any{"type": typ, "nullable": true, "description": fmt.Sprintf("%s (window %s)", s.Meaning, s.Window)}
+		if typ == "number" {
+			p["format"] = "double"
+		}
+		props[s.Name] = p
 	}
 	schemas["Signals"].(map[string]any)["properties"] = props
 	// Data-contract rows.
@@ -82,8 +86,9 @@ func rowSchema(t datasets.Table) map[string]any {
 		case datasets.Timestamp:
 			s = map[string]any{"type": "string", "format": "date-time"}
 		case datasets.Amount:
-			s = map[string]any{"oneOf": []any{map[string]any{"type": "string", "pattern": `^-?[0-9]+(\.[0-9]+)?$`}, map[string]any{"type": "number"}},
-				"description": "decimal with at most 2 decimals, as a string or a number"}
+			s = map[string]any{"oneOf": []any{map[string]any{"type": "string", "pattern": `^[0-9]+(\.[0-9]{1,2})?$`},
+				map[string]any{"type": "number", "format": "double", "minimum": 0}},
+				"description": "decimal >= 0 with at most 2 decimals, as a string or a number"}
 		case datasets.Int:
 			s = map[string]any{"type": "integer"}
 		case datasets.Currency:
@@ -101,7 +106,7 @@ func rowSchema(t datasets.Table) map[string]any {
 			}
 		}
 		if !c.Required {
-			s["nullable"] = true
+			nullable(s)
 		}
 		props[c.Name] = s
 		if c.Required && c.Name != "tenant" {
@@ -110,4 +115,18 @@ func rowSchema(t datasets.Table) map[string]any {
 	}
 	return map[string]any{"type": "object", "additionalProperties": false, "required": required, "properties": props,
 		"description": t.Doc + " The tenant may be left out (it is the API key's)."}
+}
+
+// nullable marks s as accepting null: itself when it has a type, else its
+// first alternative only, so that null matches exactly one of a oneOf
+// (OpenAPI 3.0 wants nullable beside a type).
+func nullable(s map[string]any) {
+	alts, ok := s["oneOf"].([]any)
+	if _, typed := s["type"]; typed || !ok || len(alts) == 0 {
+		s["nullable"] = true
+		return
+	}
+	if m, ok := alts[0].(map[string]any); ok {
+		m["nullable"] = true
+	}
 }

@@ -133,8 +133,8 @@ func (v *validator) merged(s map[string]any) map[string]any {
 // check validates the JSON value x against schema s at path p.
 func (v *validator) check(s map[string]any, x any, p string) error {
 	s = v.merged(s)
-	if x == nil {
-		if s["nullable"] == true || (s["type"] == nil && s["oneOf"] == nil) {
+	if x == nil && s["oneOf"] == nil { // with a oneOf, null is one alternative's (OpenAPI 3.0 wants nullable beside a type)
+		if s["nullable"] == true || s["type"] == nil {
 			return nil
 		}
 		return fmt.Errorf("%s: null, want %v", p, s["type"])
