@@ -65,6 +65,7 @@ type serverFlags struct {
 	addr     string
 	spool    string
 	spoolMax int64
+	sync     time.Duration
 	api      api.Config
 }
 
@@ -83,7 +84,7 @@ func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFla
 			spool = filepath.Join(g.store, "audit-spool")
 		}
 	}
-	trail, err := audit.Open(audit.Config{Warehouse: e, Dir: spool, MaxBytes: f.spoolMax, Metrics: reg, Log: g.log})
+	trail, err := audit.Open(audit.Config{Warehouse: e, Dir: spool, MaxBytes: f.spoolMax, SyncEvery: f.sync, Metrics: reg, Log: g.log})
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +117,9 @@ and reloaded in the background (the features when they changed, every
 requests before exiting.
 
 Every score is recorded in the audit trail (the table score_audit) before it
-is answered: first in a local spool (--audit-spool, fsync'd), then in the
-warehouse. While the warehouse is down the spool grows up to
+is answered: first in a local spool (--audit-spool: written before the
+answer, so that kill -9 loses nothing; fsync'd every --audit-sync-every, the
+window a power loss may take), then in the warehouse. While the warehouse is down the spool grows up to
 --audit-spool-max, past which scores are refused (503); what is spooled is
 written when the warehouse is back, also after a restart or a crash.
 
@@ -136,6 +138,7 @@ those commands send their arguments to it.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	fl.StringVar(&f.spool, "audit-spool", os.Getenv("DUEWISE_AUDIT_SPOOL"), "folder of the audit spool (env DUEWISE_AUDIT_SPOOL; default <store>/audit-spool, or .duewise/audit-spool with --clickhouse)")
 	fl.Int64Var(&f.spoolMax, "audit-spool-max", audit.DefaultMaxBytes, "largest size of the audit spool in bytes; past it scores are refused until the warehouse takes the records")
+	fl.DurationVar(&f.sync, "audit-sync-every", audit.DefaultSyncEvery, "how often the audit spool is fsync'd: a power loss or an OS crash may take the audit records of the scores answered within it (kill -9 takes none)")
 	fl.DurationVar(&f.cfg.Reload, "reload", sd.Reload, "how often to check for new online features and active models")
 	fl.Float64Var(&f.api.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
 	fl.IntVar(&f.api.Burst, "burst", d.Burst, "burst of requests allowed per API key above --rate")

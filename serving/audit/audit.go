@@ -3,16 +3,18 @@
 // Art. 22): who asked (tenant, key, request), about whom (customer), which
 // model and version, the score, band, reasons, rules fired, and when.
 //
-// A record is first made durable in a local spool, an append-only file
-// that is fsync'd before Record returns (concurrent records share one
-// fsync), so that the API answers only once its audit record would survive
-// a crash, an outage of the warehouse or kill -9. A writer then inserts
-// the spooled records into the warehouse table score_audit in large
-// batches and deletes what is written; while the warehouse is down the
-// spool grows, up to a size limit past which records are refused
-// (ErrFull), and a restarted process replays it. Records carry an id, so
-// that a batch whose insert may have landed before a crash is not written
-// twice.
+// A record is first written to a local spool, an append-only file (a
+// write-ahead log), before Record returns, so that the API answers only
+// once its audit record would survive the process's end, kill -9
+// included, and an outage of the warehouse; the spool is fsync'd every
+// SyncEvery (100 ms by default) in the background, so that a power loss
+// or an OS crash takes at most the records answered within that window
+// (docs/api.md, "Audit"). A writer then inserts the spooled records into
+// the warehouse table score_audit in large batches and deletes what is
+// written; while the warehouse is down the spool grows, up to a size
+// limit past which records are refused (ErrFull), and a restarted process
+// replays it. Records carry an id, so that a batch whose insert may have
+// landed before a crash is not written twice.
 package audit
 
 import (
@@ -100,6 +102,10 @@ type Config struct {
 	// sooner, when Batch are waiting); 0 = 5 s and 50,000.
 	Every time.Duration
 	Batch int
+	// SyncEvery is how often the spool is fsync'd: records answered
+	// within it are lost by a power loss or an OS crash (never by the
+	// process's end); 0 = DefaultSyncEvery.
+	SyncEvery time.Duration
 	// Metrics receives the trail's metrics; nil registers none.
 	Metrics prometheus.Registerer
 	Log     *slog.Logger
@@ -114,8 +120,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Warehouse == nil || c.Dir == "":
 		return errors.New("audit: Warehouse and Dir are required")
-	case c.MaxBytes < 0 || c.Every < 0 || c.Batch < 0:
-		return errors.New("audit: MaxBytes, Every and Batch must not be negative")
+	case c.MaxBytes < 0 || c.Every < 0 || c.Batch < 0 || c.SyncEvery < 0:
+		return errors.New("audit: MaxBytes, Every, Batch and SyncEvery must not be negative")
 	}
 	return nil
 }

@@ -89,10 +89,13 @@ func (t *Trail) writeSegment(ctx context.Context, s *segment) (int, error) {
 }
 
 // unwritten returns the rows whose id is not in the audit table. The ids
-// of a segment are one process's and increase, so one range query finds
-// them.
+// of a segment are one process's (one prefix, fixed-width counters), so
+// one range query finds them.
 func (t *Trail) unwritten(ctx context.Context, rows []row) ([]row, error) {
-	lo, hi := rows[0].id, rows[len(rows)-1].id
+	lo, hi := rows[0].id, rows[0].id
+	for i := range rows {
+		lo, hi = min(lo, rows[i].id), max(hi, rows[i].id)
+	}
 	rr, err := t.cfg.Warehouse.Query(ctx, `SELECT audit_id FROM `+Table+` WHERE audit_id >= {lo:String} AND audit_id <= {hi:String}`,
 		warehouse.Params{"lo": lo, "hi": hi})
 	if err != nil {
