@@ -239,10 +239,12 @@ func (l *Loader) versions(n int) uint64 {
 	return v
 }
 
-// insert adds _version to rec and inserts it into table.
-func (l *Loader) insert(ctx context.Context, table string, rec arrow.Record) error {
+// insert adds _version to rec and inserts it into table; it returns the
+// versions it gave the rows.
+func (l *Loader) insert(ctx context.Context, table string, rec arrow.Record) (versionRange, error) {
 	n := int(rec.NumRows())
 	v := l.versions(n)
+	vr := versionRange{v, v + uint64(max(n, 1)) - 1}
 	vb := array.NewUint64Builder(l.mem)
 	defer vb.Release()
 	vb.Resize(n)
@@ -256,30 +258,9 @@ func (l *Loader) insert(ctx context.Context, table string, rec arrow.Record) err
 	full := array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(n))
 	defer full.Release()
 	if err := l.e.Insert(ctx, table, full); err != nil {
-		return fmt.Errorf("insert %d rows into %s: %w", n, table, err)
+		return vr, fmt.Errorf("insert %d rows into %s: %w", n, table, err)
 	}
-	return nil
-}
-
-// countKeys returns the number of distinct (tenant, id) rows of table
-// (of the load's tenant, when set).
-func (l *Loader) countKeys(ctx context.Context, table string) (int64, error) {
-	q := "SELECT count() FROM " + table + " FINAL"
-	p := warehouse.Params{}
-	if l.cfg.Tenant != "" {
-		q += " WHERE tenant = {tenant:String}"
-		p["tenant"] = l.cfg.Tenant
-	}
-	rr, err := l.e.Query(ctx, q, p)
-	if err != nil {
-		return 0, fmt.Errorf("count %s: %w", table, err)
-	}
-	defer rr.Release()
-	var n int64
-	if err := warehouse.ScanOne(rr, &n); err != nil {
-		return 0, fmt.Errorf("count %s: %w", table, err)
-	}
-	return n, nil
+	return vr, nil
 }
 
 // fileJob is one file to load.
@@ -432,15 +413,16 @@ func (l *Loader) loadFile(ctx context.Context, j fileJob) (FileSummary, error) {
 		fsum.finish(time.Since(start))
 		return fsum, fmt.Errorf("load %s: %w", j.path, err)
 	}
-	before, err := l.countKeys(ctx, j.table.Name)
-	if err != nil {
-		return fail(err)
-	}
 	src, err := l.open(ctx, j)
 	if err != nil {
 		return fsum, err
 	}
 	defer src.close()
+	fl, err := l.register(ctx, j.table.Name)
+	if err != nil {
+		return fail(err)
+	}
+	defer fl.finish(ctx)
 	rj, err := l.newRejects(j.path, src.columns())
 	if err != nil {
 		return fail(err)
@@ -448,8 +430,9 @@ func (l *Loader) loadFile(ctx context.Context, j fileJob) (FileSummary, error) {
 	prog := l.startProgress(j, src)
 	err = l.pipeline(ctx, src, func(b *batch) error {
 		if b.rec != nil {
-			err := l.insert(ctx, j.table.Name, b.rec)
+			vr, err := l.insert(ctx, j.table.Name, b.rec)
 			b.rec.Release()
+			fl.ranges = append(fl.ranges, vr) // also on an error: the insert may have landed
 			if err != nil {
 				return err
 			}
@@ -479,11 +462,9 @@ func (l *Loader) loadFile(ctx context.Context, j fileJob) (FileSummary, error) {
 	if err != nil {
 		return fail(err)
 	}
-	after, err := l.countKeys(ctx, j.table.Name)
-	if err != nil {
+	if fsum.Duplicates, err = fl.duplicates(ctx, fsum.Loaded); err != nil {
 		return fail(err)
 	}
-	fsum.Duplicates = max(0, fsum.Loaded-(after-before))
 	fsum.finish(time.Since(start))
 	if err := l.writeSummary(j.path, fsum); err != nil { // the rows are in; say so, but go on
 		l.log.Warn("cannot write the load summary (set a rejects folder)", "file", j.path, "err", err)

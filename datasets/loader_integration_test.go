@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -319,6 +320,60 @@ func TestLoadRows(t *testing.T) {
 		}
 		if _, err := l.LoadRows(context.Background(), "bills", rows); err == nil {
 			t.Fatal("unknown table: no error")
+		}
+	})
+}
+
+// TestConcurrentLoadsCountDuplicates: two loaders (as two processes) load
+// the same new rows at the same time; together they report every row of
+// one of the two loads as a duplicate, and a third load all of its rows.
+func TestConcurrentLoadsCountDuplicates(t *testing.T) {
+	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
+		tenant := newTenant(t)
+		const n = 6000
+		rows := sampleRows("payments", n)
+		for _, r := range rows {
+			r["tenant"] = tenant
+		}
+		p := writeFile(t, t.TempDir(), "payments.csv", rowsCSV(t, "payments", rows...))
+		cfg := DefaultLoaderConfig()
+		cfg.Tenant, cfg.ChunkBytes, cfg.Workers = tenant, 32<<10, 2
+		loaders := []*Loader{newTestLoader(t, e, cfg), newTestLoader(t, e, cfg)}
+		sums := make([]Summary, len(loaders))
+		errs := make([]error, len(loaders))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, l := range loaders {
+			wg.Go(func() {
+				<-start
+				sums[i], errs[i] = l.LoadPaths(context.Background(), []string{p})
+			})
+		}
+		close(start)
+		wg.Wait()
+		var dups int64
+		for i := range sums {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if sums[i].Total.Loaded != n {
+				t.Fatalf("load %d: %+v, want %d loaded", i, sums[i].Total, n)
+			}
+			dups += sums[i].Total.Duplicates
+		}
+		if dups != n {
+			t.Fatalf("two concurrent loads of %d new rows counted %d and %d duplicates, want %d together",
+				n, sums[0].Total.Duplicates, sums[1].Total.Duplicates, n)
+		}
+		if got := finalCount(t, e, "payments", tenant); got != fmt.Sprint(n) {
+			t.Fatalf("%s rows stored, want %d", got, n)
+		}
+		sum, err := newTestLoader(t, e, cfg).LoadPaths(context.Background(), []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Total.Duplicates != n {
+			t.Fatalf("a third load counted %d duplicates, want %d", sum.Total.Duplicates, n)
 		}
 	})
 }

@@ -48,7 +48,7 @@ func (l *Loader) LoadRows(ctx context.Context, table string, rows []json.RawMess
 	}
 	if rec := rb.record(); rec != nil {
 		defer rec.Release()
-		if err := l.insert(ctx, t.Name, rec); err != nil {
+		if _, err := l.insert(ctx, t.Name, rec); err != nil {
 			return nil, fmt.Errorf("load rows: %w", err)
 		}
 	}

@@ -89,9 +89,13 @@ func (t Table) CreateSQL() string {
 // exist yet. It is idempotent, safe to call on every start and as
 // concurrency-safe as e.
 func CreateTables(ctx context.Context, e warehouse.Engine) error {
+	stmts := firstTableSQL()
 	for _, t := range Tables {
-		if err := e.Exec(ctx, t.CreateSQL(), nil); err != nil {
-			return fmt.Errorf("create table %s: %w", t.Name, err)
+		stmts = append(stmts, t.CreateSQL(), t.firstViewSQL())
+	}
+	for _, s := range stmts {
+		if err := e.Exec(ctx, s, nil); err != nil {
+			return fmt.Errorf("create the raw tables: %w", err)
 		}
 	}
 	return nil
@@ -104,5 +108,10 @@ func Migrations() []warehouse.Migration {
 	for i, t := range Tables {
 		stmts[i] = t.CreateSQL()
 	}
-	return []warehouse.Migration{{Component: "datasets", Version: 1, Name: "raw data-contract tables", Statements: stmts}}
+	first := firstTableSQL()
+	for _, t := range Tables {
+		first = append(first, t.firstViewSQL(), t.firstBackfillSQL())
+	}
+	return []warehouse.Migration{{Component: "datasets", Version: 1, Name: "raw data-contract tables", Statements: stmts},
+		{Component: "datasets", Version: 2, Name: "first version of every key and the running loads (true duplicate counts)", Statements: first}}
 }
