@@ -8,19 +8,31 @@ BIN          := bin/duewise
 CHDB_VERSION := 26.5.3
 CHDB_DIR     := third_party/chdb
 CHDB_LIB     := $(CHDB_DIR)/libchdb.so
+REDOCLY_VERSION := 1.34.20
+REDOCLY_DIR  := third_party/redocly
+REDOCLY      := $(REDOCLY_DIR)/node_modules/.bin/redocly
 DEMO_DIR     := .duewise/demo
 DEMO_STORE   := .duewise/store
 GOTESTFLAGS  ?= -count=1 -timeout 30m
 
 export GOFLAGS := -mod=mod
 
-.PHONY: all build deps chdb clickhouse-server run test test-race vet bench clean install
+.PHONY: all build deps chdb clickhouse-server redocly run test test-race fuzz vet bench clean install
 
 all: build
 
 ## deps: install everything the build and the tests need.
-deps: chdb clickhouse-server
+deps: chdb clickhouse-server redocly
 	$(GO) mod download
+
+## redocly: the pinned OpenAPI linter (@redocly/cli from npm) in third_party/redocly.
+redocly: $(REDOCLY)
+$(REDOCLY):
+	@command -v npm >/dev/null || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --prefix $(REDOCLY_DIR) @redocly/cli@$(REDOCLY_VERSION)
+	$(REDOCLY) --version
 
 ## chdb: fetch libchdb.so (embedded ClickHouse) from npm when it is missing.
 chdb: $(CHDB_LIB)
@@ -51,7 +63,7 @@ vet:
 ## test: every test, against embedded chDB and a real ClickHouse server,
 ## and the concurrent parts again under the race detector.
 test: deps vet test-race
-	scripts/test.sh $(GOTESTFLAGS) ./...
+	DUEWISE_REDOCLY=$(abspath $(REDOCLY)) scripts/test.sh $(GOTESTFLAGS) ./...
 
 ## test-race: the plain-Go scorer and the registry under the race detector.
 test-race:
