@@ -64,6 +64,11 @@ vet:
 ## and the concurrent parts again under the race detector.
 test: deps vet test-race
 	DUEWISE_REDOCLY=$(abspath $(REDOCLY)) scripts/test.sh $(GOTESTFLAGS) ./...
+	scripts/fuzz.sh
+
+## fuzz: every fuzz target for FUZZTIME each (default 5s; seeds in testdata/fuzz).
+fuzz:
+	scripts/fuzz.sh
 
 ## test-race: the plain-Go scorer and the registry under the race detector.
 test-race:
