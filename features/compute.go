@@ -78,17 +78,74 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	if c.CreatedAt.days() > T {
 		return Row{}, fmt.Errorf("compute %s at %s: %w", c.CustomerID, day(asOf).Format(time.DateOnly), ErrNotCreated)
 	}
-	num := NumericNames()
-	vals := make([]float64, len(num))
-	idx := make(map[string]int, len(num))
-	for i, n := range num {
-		idx[n] = i
-		vals[i] = math.NaN()
+	s := newSignals(T)
+	inv := foldInvoices(h, T, int64(threshold))
+	inv.emit(s, &c, asOf)
+	ddLastReason := debitSignals(s, h.DirectDebits)
+	reminderSignals(s, h.Reminders)
+	arrangementSignals(s, h.Arrangements)
+	disputeSignals(s, h.Disputes)
+	departed := eventSignals(s, h.Events)
+	status := "ok"
+	if inv.behind > 0 {
+		status = "behind"
 	}
-	set := func(name string, v float64) { vals[idx[name]] = v }
-	cnt := func(name string, n int64) { vals[idx[name]] = float64(n) }
+	return Row{
+		Tenant: c.Tenant, CustomerID: c.CustomerID, AsOf: day(asOf), Status: status, Departed: departed,
+		Names: s.names, Values: s.vals, CategoricalNames: CategoricalNames(),
+		Categorical: []string{c.Segment, c.CustomerType, c.Channel, c.PaymentMethod, c.Country, c.PostcodeArea, ddLastReason},
+	}, nil
+}
 
-	// Per invoice: payments sorted by time, the first reminder.
+// signals are the numeric values of one Row being computed at day T, NaN
+// (NULL) until set.
+type signals struct {
+	T     int32
+	names []string
+	vals  []float64
+	idx   map[string]int
+}
+
+func newSignals(T int32) *signals {
+	s := &signals{T: T, names: NumericNames()}
+	s.vals = make([]float64, len(s.names))
+	s.idx = make(map[string]int, len(s.names))
+	for i, n := range s.names {
+		s.idx[n] = i
+		s.vals[i] = math.NaN()
+	}
+	return s
+}
+
+func (s *signals) set(name string, v float64) { s.vals[s.idx[name]] = v }
+func (s *signals) cnt(name string, n int64)   { s.vals[s.idx[name]] = float64(n) }
+
+// in reports whether day d lies in the n days before T.
+func (s *signals) in(d, n int32) bool { return d >= s.T-n && d < s.T }
+
+// invoiceFacts is what one invoice's payments say at day T.
+type invoiceFacts struct {
+	amount, paidC, nPaid, late int64
+	due, issued, fullD         int32
+	fullTS                     int64
+	fullT                      bool // paid in full before T
+}
+
+// invoiceAgg sums the invoice-based signals over a customer's invoices.
+type invoiceAgg struct {
+	T                                                                    int32
+	threshold                                                            int64
+	n365, late365, latesum365, latemax365, dpd30, n90, late90, latesum90 int64
+	odN, odC, odOld, hasLate, lastLateDue, remN, remResp                 int64
+	pdN, pdS, pdS2, partial, openN, openC, amt365, collPay, behind       int64
+	dueN, lastDue, lastDueLate                                           int64
+	pm90N, pm90S, pm365N, pm365S, onTimeN, lastOnTime                    int64
+	payN, lastPaid, lastPayDay                                           int64
+}
+
+// foldInvoices folds h's invoices, with their payments and first
+// reminders, at day T.
+func foldInvoices(h *History, T int32, threshold int64) *invoiceAgg {
 	pays := map[string][]pay{}
 	for _, p := range h.Payments {
 		pays[p.InvoiceID] = append(pays[p.InvoiceID], pay{ts: p.PaidAt.Unix(), day: dayOf(p.PaidAt), c: int64(p.Amount), coll: p.Method == "collection_agency"})
@@ -100,232 +157,258 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 			firstRem[r.InvoiceID] = ts
 		}
 	}
-	var (
-		n365, late365, latesum365, latemax365, dpd30, n90, late90, latesum90 int64
-		odN, odC, odOld, hasLate, lastLateDue, remN, remResp                 int64
-		pdN, pdS, pdS2, partial, openN, openC, amt365, collPay, behind       int64
-		dueN, lastDue, lastDueLate                                           int64
-		pm90N, pm90S, pm365N, pm365S, onTimeN, lastOnTime                    int64
-		payN, lastPaid, lastPayDay                                           int64
-	)
+	a := &invoiceAgg{T: T, threshold: threshold}
 	for _, inv := range h.Invoices {
 		ps := pays[inv.InvoiceID]
-		slices.SortFunc(ps, func(a, b pay) int {
-			switch {
-			case a.ts != b.ts:
-				return cmpInt(a.ts, b.ts)
-			case a.c != b.c:
-				return cmpInt(a.c, b.c)
-			case a.coll != b.coll:
-				if !a.coll {
-					return -1
-				}
-				return 1
-			}
-			return 0
-		})
-		amount := int64(inv.Amount)
-		var cum int64
-		fullI := -1
-		for i, p := range ps {
-			cum += p.c
-			if cum >= amount {
-				fullI = i
-				break
-			}
-		}
-		var fullTS int64
-		var fullD int32
-		if fullI >= 0 {
-			fullTS, fullD = ps[fullI].ts, ps[fullI].day
-		}
-		due, issued := inv.DueAt.days(), inv.IssuedAt.days()
-		fullT := fullI >= 0 && fullD < T
-		var paidC, nPaid int64
-		for _, p := range ps {
-			if p.day < T {
-				paidC += p.c
-				nPaid++
-			}
-			if p.coll && p.day >= T-730 && p.day < T {
-				collPay++
-			}
-		}
-		var late int64
-		if fullT {
-			late = int64(max(0, fullD-due))
-		} else {
-			late = int64(max(0, T-due))
-		}
-		w365 := due >= T-365 && due < T
-		w90 := due >= T-90 && due < T
-		overdue := due < T && !fullT
+		sortPays(ps)
+		f := a.facts(&inv, ps)
 		remTS, hasRem := firstRem[inv.InvoiceID]
-		reminded := hasRem && dayOf(time.Unix(remTS, 0)) < T
-		if w365 {
-			n365++
-			latesum365 += late
-			latemax365 = max(latemax365, late)
-			amt365 += amount
-			if late > 0 {
-				late365++
-			}
-			if late >= 30 {
-				dpd30++
-			}
-			if reminded {
-				remN++
-				if fullT && fullTS >= remTS && fullTS <= remTS+14*secondsPerDay {
-					remResp++
-				}
-			}
-			if fullT {
-				pdN++
-				d := int64(fullD - due)
-				pdS += d
-				pdS2 += d * d
-			}
-			if nPaid >= 2 || (paidC > 0 && paidC < amount) {
-				partial++
-			}
-		}
-		if w90 {
-			n90++
-			latesum90 += late
-			if late > 0 {
-				late90++
-			}
-		}
-		if overdue {
-			odN++
-			odC += amount - paidC
-			odOld = max(odOld, int64(T-due))
-			if int64(T-due) >= int64(threshold) {
-				behind++
-			}
-		}
-		if due < T {
-			// the latest due date wins; on a tie, the larger lateness
-			if dueN == 0 || int64(due) > lastDue || (int64(due) == lastDue && late > lastDueLate) {
-				lastDue, lastDueLate = int64(due), late
-			}
-			dueN++
-		}
-		if fullT {
-			// the latest full payment wins; on a tie, the later payment day
-			if payN == 0 || int64(fullD) > lastPaid || (int64(fullD) == lastPaid && int64(fullD-due) > lastPayDay) {
-				lastPaid, lastPayDay = int64(fullD), int64(fullD-due)
-			}
-			payN++
-		}
-		if fullT && fullD >= T-90 {
-			pm90N++
-			pm90S += int64(fullD - due)
-		}
-		if fullT && fullD >= T-365 {
-			pm365N++
-			pm365S += int64(fullD - due)
-		}
-		if due < T && late == 0 {
-			onTimeN++
-			lastOnTime = max(lastOnTime, int64(due))
-		}
-		if due < T && late > 0 {
-			hasLate++
-			lastLateDue = max(lastLateDue, int64(due))
-		}
-		if issued < T && !fullT {
-			openN++
-			openC += amount - paidC
-		}
+		a.addWindows(&f, remTS, hasRem && dayOf(time.Unix(remTS, 0)) < T)
+		a.addTotals(&f)
 	}
+	return a
+}
 
-	set("tenure_days", float64(T-c.CreatedAt.days()))
-	cnt("invoices_365d", n365)
-	if n365 > 0 {
-		set("late_share_365d", float64(late365)/float64(n365))
-		set("days_late_mean_365d", float64(latesum365)/float64(n365))
-		set("days_late_max_365d", float64(latemax365))
-		set("partial_payment_share_365d", float64(partial)/float64(n365))
-		set("invoice_amount_mean_365d", float64(amt365)/float64(n365)/100)
+// sortPays orders an invoice's payments by time, amount, and the
+// collection agency's last.
+func sortPays(ps []pay) {
+	slices.SortFunc(ps, func(a, b pay) int {
+		switch {
+		case a.ts != b.ts:
+			return cmpInt(a.ts, b.ts)
+		case a.c != b.c:
+			return cmpInt(a.c, b.c)
+		case a.coll != b.coll:
+			if !a.coll {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+}
+
+// facts reads one invoice's sorted payments (and counts the collection
+// agency's).
+func (a *invoiceAgg) facts(inv *Invoice, ps []pay) invoiceFacts {
+	T := a.T
+	f := invoiceFacts{amount: int64(inv.Amount), due: inv.DueAt.days(), issued: inv.IssuedAt.days()}
+	var cum int64
+	fullI := -1
+	for i, p := range ps {
+		cum += p.c
+		if cum >= f.amount {
+			fullI = i
+			break
+		}
 	}
-	cnt("invoices_30dpd_365d", dpd30)
-	cnt("open_overdue_count", odN)
-	set("open_overdue_amount", float64(odC)/100)
-	if odN > 0 {
-		cnt("oldest_overdue_days", odOld)
+	if fullI >= 0 {
+		f.fullTS, f.fullD = ps[fullI].ts, ps[fullI].day
+	}
+	f.fullT = fullI >= 0 && f.fullD < T
+	for _, p := range ps {
+		if p.day < T {
+			f.paidC += p.c
+			f.nPaid++
+		}
+		if p.coll && p.day >= T-730 && p.day < T {
+			a.collPay++
+		}
+	}
+	if f.fullT {
+		f.late = int64(max(0, f.fullD-f.due))
 	} else {
-		set("oldest_overdue_days", 0)
+		f.late = int64(max(0, T-f.due))
 	}
-	if hasLate > 0 {
-		cnt("days_since_last_late", int64(T)-lastLateDue)
+	return f
+}
+
+// addWindows adds an invoice due in the last 365 and 90 days.
+func (a *invoiceAgg) addWindows(f *invoiceFacts, remTS int64, reminded bool) {
+	T, due, late := a.T, f.due, f.late
+	if due >= T-365 && due < T {
+		a.n365++
+		a.latesum365 += late
+		a.latemax365 = max(a.latemax365, late)
+		a.amt365 += f.amount
+		if late > 0 {
+			a.late365++
+		}
+		if late >= 30 {
+			a.dpd30++
+		}
+		if reminded {
+			a.remN++
+			if f.fullT && f.fullTS >= remTS && f.fullTS <= remTS+14*secondsPerDay {
+				a.remResp++
+			}
+		}
+		if f.fullT {
+			a.pdN++
+			d := int64(f.fullD - due)
+			a.pdS += d
+			a.pdS2 += d * d
+		}
+		if f.nPaid >= 2 || (f.paidC > 0 && f.paidC < f.amount) {
+			a.partial++
+		}
 	}
-	if remN > 0 {
-		set("paid_after_first_reminder_share_365d", float64(remResp)/float64(remN))
+	if due >= T-90 && due < T {
+		a.n90++
+		a.latesum90 += late
+		if late > 0 {
+			a.late90++
+		}
 	}
-	if pdN >= 2 {
-		n := float64(pdN)
-		set("payment_day_std_365d", math.Sqrt(max(0, (float64(pdS2)-float64(pdS*pdS)/n)/n)))
+}
+
+// addTotals adds an invoice to the signals of all time: overdue, open,
+// the latest due and payment, payment days.
+func (a *invoiceAgg) addTotals(f *invoiceFacts) {
+	T, due, late, fullD := a.T, f.due, f.late, f.fullD
+	if due < T && !f.fullT {
+		a.odN++
+		a.odC += f.amount - f.paidC
+		a.odOld = max(a.odOld, int64(T-due))
+		if int64(T-due) >= a.threshold {
+			a.behind++
+		}
+	}
+	if due < T {
+		// the latest due date wins; on a tie, the larger lateness
+		if a.dueN == 0 || int64(due) > a.lastDue || (int64(due) == a.lastDue && late > a.lastDueLate) {
+			a.lastDue, a.lastDueLate = int64(due), late
+		}
+		a.dueN++
+	}
+	if f.fullT {
+		// the latest full payment wins; on a tie, the later payment day
+		if a.payN == 0 || int64(fullD) > a.lastPaid || (int64(fullD) == a.lastPaid && int64(fullD-due) > a.lastPayDay) {
+			a.lastPaid, a.lastPayDay = int64(fullD), int64(fullD-due)
+		}
+		a.payN++
+	}
+	if f.fullT && fullD >= T-90 {
+		a.pm90N++
+		a.pm90S += int64(fullD - due)
+	}
+	if f.fullT && fullD >= T-365 {
+		a.pm365N++
+		a.pm365S += int64(fullD - due)
+	}
+	if due < T && late == 0 {
+		a.onTimeN++
+		a.lastOnTime = max(a.lastOnTime, int64(due))
+	}
+	if due < T && late > 0 {
+		a.hasLate++
+		a.lastLateDue = max(a.lastLateDue, int64(due))
+	}
+	if f.issued < T && !f.fullT {
+		a.openN++
+		a.openC += f.amount - f.paidC
+	}
+}
+
+// emit sets the invoice-based signals (and the customer's own: tenure,
+// monthly amount, credit limit, month) from a.
+func (a *invoiceAgg) emit(s *signals, c *Customer, asOf time.Time) {
+	T := a.T
+	s.set("tenure_days", float64(T-c.CreatedAt.days()))
+	s.cnt("invoices_365d", a.n365)
+	if a.n365 > 0 {
+		s.set("late_share_365d", float64(a.late365)/float64(a.n365))
+		s.set("days_late_mean_365d", float64(a.latesum365)/float64(a.n365))
+		s.set("days_late_max_365d", float64(a.latemax365))
+		s.set("partial_payment_share_365d", float64(a.partial)/float64(a.n365))
+		s.set("invoice_amount_mean_365d", float64(a.amt365)/float64(a.n365)/100)
+	}
+	s.cnt("invoices_30dpd_365d", a.dpd30)
+	s.cnt("open_overdue_count", a.odN)
+	s.set("open_overdue_amount", float64(a.odC)/100)
+	if a.odN > 0 {
+		s.cnt("oldest_overdue_days", a.odOld)
+	} else {
+		s.set("oldest_overdue_days", 0)
+	}
+	if a.hasLate > 0 {
+		s.cnt("days_since_last_late", int64(T)-a.lastLateDue)
+	}
+	if a.remN > 0 {
+		s.set("paid_after_first_reminder_share_365d", float64(a.remResp)/float64(a.remN))
+	}
+	if a.pdN >= 2 {
+		n := float64(a.pdN)
+		s.set("payment_day_std_365d", math.Sqrt(max(0, (float64(a.pdS2)-float64(a.pdS*a.pdS)/n)/n)))
 	}
 	monthly := int64(c.MonthlyAmount)
-	set("monthly_amount", float64(monthly)/100)
-	if n90 > 0 {
-		set("late_share_90d", float64(late90)/float64(n90))
-		set("days_late_mean_90d", float64(latesum90)/float64(n90))
-		set("late_share_trend", float64(late90)/float64(n90)-float64(late365)/float64(n365))
+	s.set("monthly_amount", float64(monthly)/100)
+	if a.n90 > 0 {
+		s.set("late_share_90d", float64(a.late90)/float64(a.n90))
+		s.set("days_late_mean_90d", float64(a.latesum90)/float64(a.n90))
+		s.set("late_share_trend", float64(a.late90)/float64(a.n90)-float64(a.late365)/float64(a.n365))
 	}
-	cnt("open_invoices_count", openN)
-	set("open_amount", float64(openC)/100)
+	s.cnt("open_invoices_count", a.openN)
+	s.set("open_amount", float64(a.openC)/100)
 	if monthly > 0 {
-		set("overdue_to_monthly", float64(odC)/float64(monthly))
+		s.set("overdue_to_monthly", float64(a.odC)/float64(monthly))
 	}
-	cnt("collection_payments_730d", collPay)
+	s.cnt("collection_payments_730d", a.collPay)
 	if c.CreditLimit != nil {
-		set("credit_limit", float64(*c.CreditLimit)/100)
+		s.set("credit_limit", float64(*c.CreditLimit)/100)
 		if *c.CreditLimit > 0 {
-			set("credit_utilisation", float64(openC)/float64(*c.CreditLimit))
+			s.set("credit_utilisation", float64(a.openC)/float64(*c.CreditLimit))
 		}
 	}
-	if dueN > 0 {
-		cnt("last_due_days_late", lastDueLate)
-	}
-	set("as_of_month", float64(day(asOf).Month()))
-	if pm90N > 0 {
-		set("payment_day_mean_90d", float64(pm90S)/float64(pm90N))
-	}
-	if pm365N > 0 {
-		set("payment_day_mean_365d", float64(pm365S)/float64(pm365N))
-	}
-	if onTimeN > 0 {
-		cnt("days_since_last_on_time", int64(T)-lastOnTime)
-	}
-	if payN > 0 {
-		cnt("last_payment_day", lastPayDay)
-	}
+	a.emitDays(s, asOf)
+}
 
-	in := func(d int32, n int32) bool { return d >= T-n && d < T }
-	failed := func(s string) bool { return s == "failed" || s == "reversed" }
+// emitDays sets the signals of payment days and of the latest due and
+// on-time invoices.
+func (a *invoiceAgg) emitDays(s *signals, asOf time.Time) {
+	if a.dueN > 0 {
+		s.cnt("last_due_days_late", a.lastDueLate)
+	}
+	s.set("as_of_month", float64(day(asOf).Month()))
+	if a.pm90N > 0 {
+		s.set("payment_day_mean_90d", float64(a.pm90S)/float64(a.pm90N))
+	}
+	if a.pm365N > 0 {
+		s.set("payment_day_mean_365d", float64(a.pm365S)/float64(a.pm365N))
+	}
+	if a.onTimeN > 0 {
+		s.cnt("days_since_last_on_time", int64(a.T)-a.lastOnTime)
+	}
+	if a.payN > 0 {
+		s.cnt("last_payment_day", a.lastPayDay)
+	}
+}
+
+// debitSignals sets the direct-debit signals and returns the reason of
+// the latest failure.
+func debitSignals(s *signals, dds []DirectDebit) string {
+	failed := func(st string) bool { return st == "failed" || st == "reversed" }
 	var ddFailed90, ddAM04, ddAC, ddN, ddFailed365, ddHasFail int64
 	ddLastFail := int32(0)
 	ddLastReason := ""
-	for _, d := range h.DirectDebits {
+	for _, d := range dds {
 		dd := dayOf(d.AttemptedAt)
-		if failed(d.Status) && in(dd, 90) {
+		if failed(d.Status) && s.in(dd, 90) {
 			ddFailed90++
 		}
-		if d.Reason == "AM04" && in(dd, 365) {
+		if d.Reason == "AM04" && s.in(dd, 365) {
 			ddAM04++
 		}
-		if (d.Reason == "AC04" || d.Reason == "AC06") && in(dd, 365) {
+		if (d.Reason == "AC04" || d.Reason == "AC06") && s.in(dd, 365) {
 			ddAC++
 		}
-		if in(dd, 365) {
+		if s.in(dd, 365) {
 			ddN++
 			if failed(d.Status) {
 				ddFailed365++
 			}
 		}
-		if failed(d.Status) && dd < T {
+		if failed(d.Status) && dd < s.T {
 			// The reason of the latest failure by day; of two on the
 			// same day, the alphabetically last (as core.sql).
 			if ddHasFail == 0 || dd > ddLastFail || (dd == ddLastFail && d.Reason > ddLastReason) {
@@ -335,28 +418,31 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 			ddLastFail = max(ddLastFail, dd)
 		}
 	}
-	cnt("dd_failed_90d", ddFailed90)
-	cnt("dd_insufficient_funds_365d", ddAM04)
-	cnt("dd_account_closed_365d", ddAC)
-	cnt("dd_attempts_365d", ddN)
+	s.cnt("dd_failed_90d", ddFailed90)
+	s.cnt("dd_insufficient_funds_365d", ddAM04)
+	s.cnt("dd_account_closed_365d", ddAC)
+	s.cnt("dd_attempts_365d", ddN)
 	if ddN > 0 {
-		set("dd_failed_share_365d", float64(ddFailed365)/float64(ddN))
+		s.set("dd_failed_share_365d", float64(ddFailed365)/float64(ddN))
 	}
 	if ddHasFail > 0 {
-		cnt("days_since_last_dd_failure", int64(T-ddLastFail))
+		s.cnt("days_since_last_dd_failure", int64(s.T-ddLastFail))
 	}
+	return ddLastReason
+}
 
+func reminderSignals(s *signals, rs []Reminder) {
 	var rem90, rem365, final365, coll365, remHas, stage30 int64
 	remLast := int32(0)
-	for _, r := range h.Reminders {
+	for _, r := range rs {
 		d := dayOf(r.SentAt)
-		if in(d, 90) {
+		if s.in(d, 90) {
 			rem90++
 		}
-		if in(d, 30) {
+		if s.in(d, 30) {
 			stage30 = max(stage30, int64(slices.Index(dunningStages, r.Stage)+1))
 		}
-		if in(d, 365) {
+		if s.in(d, 365) {
 			rem365++
 			switch r.Stage {
 			case "final_notice":
@@ -365,92 +451,91 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 				coll365++
 			}
 		}
-		if d < T {
+		if d < s.T {
 			remHas++
 			remLast = max(remLast, d)
 		}
 	}
-	cnt("reminders_90d", rem90)
-	cnt("reminders_365d", rem365)
-	cnt("final_notices_365d", final365)
-	cnt("collections_365d", coll365)
-	cnt("reminder_stage_30d", stage30)
+	s.cnt("reminders_90d", rem90)
+	s.cnt("reminders_365d", rem365)
+	s.cnt("final_notices_365d", final365)
+	s.cnt("collections_365d", coll365)
+	s.cnt("reminder_stage_30d", stage30)
 	if remHas > 0 {
-		cnt("days_since_last_reminder", int64(T-remLast))
+		s.cnt("days_since_last_reminder", int64(s.T-remLast))
 	}
+}
 
+func arrangementSignals(s *signals, as []Arrangement) {
 	var broken730, active, arr730 int64
-	for _, a := range h.Arrangements {
+	for _, a := range as {
 		d1 := dayOf(a.AgreedAt)
-		ended := a.EndedAt != nil && dayOf(*a.EndedAt) < T
-		if a.Status == "broken" && a.EndedAt != nil && in(dayOf(*a.EndedAt), 730) {
+		ended := a.EndedAt != nil && dayOf(*a.EndedAt) < s.T
+		if a.Status == "broken" && a.EndedAt != nil && s.in(dayOf(*a.EndedAt), 730) {
 			broken730++
 		}
-		if d1 < T && !ended {
+		if d1 < s.T && !ended {
 			active++
 		}
-		if in(d1, 730) {
+		if s.in(d1, 730) {
 			arr730++
 		}
 	}
-	cnt("arrangements_broken_730d", broken730)
-	set("arrangement_active", b2f(active > 0))
-	cnt("arrangements_730d", arr730)
+	s.cnt("arrangements_broken_730d", broken730)
+	s.set("arrangement_active", b2f(active > 0))
+	s.cnt("arrangements_730d", arr730)
+}
 
+func disputeSignals(s *signals, ds []Dispute) {
 	var dispOpen, disp365 int64
-	for _, d := range h.Disputes {
+	for _, d := range ds {
 		d1 := dayOf(d.OpenedAt)
-		if d1 < T && !(d.ResolvedAt != nil && dayOf(*d.ResolvedAt) < T) {
+		if d1 < s.T && !(d.ResolvedAt != nil && dayOf(*d.ResolvedAt) < s.T) {
 			dispOpen++
 		}
-		if in(d1, 365) {
+		if s.in(d1, 365) {
 			disp365++
 		}
 	}
-	cnt("disputes_open", dispOpen)
-	cnt("disputes_365d", disp365)
+	s.cnt("disputes_open", dispOpen)
+	s.cnt("disputes_365d", disp365)
+}
 
+// eventSignals sets the customer-event signals and reports whether the
+// customer departed before T.
+func eventSignals(s *signals, es []CustomerEvent) bool {
 	var addr180, pmc365, contact90, complaint365, addrN int64
 	addrLast := int32(0)
 	departed := false
-	for _, e := range h.Events {
+	for _, e := range es {
 		d := dayOf(e.OccurredAt)
-		if e.Kind == "address_change" && d < T {
+		if e.Kind == "address_change" && d < s.T {
 			addrN++
 			addrLast = max(addrLast, d)
 		}
 		if isDeparture(e.Kind, e.Detail) {
-			departed = departed || d < T
+			departed = departed || d < s.T
 			continue
 		}
 		switch {
-		case e.Kind == "address_change" && in(d, 180):
+		case e.Kind == "address_change" && s.in(d, 180):
 			addr180++
-		case e.Kind == "payment_method_change" && in(d, 365):
+		case e.Kind == "payment_method_change" && s.in(d, 365):
 			pmc365++
-		case e.Kind == "contact" && in(d, 90):
+		case e.Kind == "contact" && s.in(d, 90):
 			contact90++
-		case e.Kind == "complaint" && in(d, 365):
+		case e.Kind == "complaint" && s.in(d, 365):
 			complaint365++
 		}
 	}
-	cnt("address_changes_180d", addr180)
+	s.cnt("address_changes_180d", addr180)
 	if addrN > 0 {
-		cnt("days_since_last_address_change", int64(T-addrLast))
+		s.cnt("days_since_last_address_change", int64(s.T-addrLast))
 	}
-	cnt("payment_method_changes_365d", pmc365)
-	cnt("contacts_90d", contact90)
-	cnt("complaints_365d", complaint365)
-
-	status := "ok"
-	if behind > 0 {
-		status = "behind"
-	}
-	return Row{
-		Tenant: c.Tenant, CustomerID: c.CustomerID, AsOf: day(asOf), Status: status, Departed: departed,
-		Names: num, Values: vals, CategoricalNames: CategoricalNames(),
-		Categorical: []string{c.Segment, c.CustomerType, c.Channel, c.PaymentMethod, c.Country, c.PostcodeArea, ddLastReason},
-	}, nil
+	s.cnt("payment_method_changes_365d", pmc365)
+	s.cnt("contacts_90d", contact90)
+	s.cnt("complaints_365d", complaint365)
+	return departed
 }
 
 // dunningStages are the reminder stages in escalation order
