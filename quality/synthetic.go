@@ -141,6 +141,7 @@ func (r *runner) synthetic(ctx context.Context) error {
 			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC 90d, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
 		}
 	}
+	r.res.Checks = append(r.res.Checks, monotoneCheck(rep))
 	return nil
 }
 

@@ -12,20 +12,27 @@ import (
 )
 
 // weights are the parameters of the network in the artifact's layout:
-// W[l] row-major in×out, B[l] of length out.
+// W[l] row-major in×out, B[l] of length out. Signs[l] are the signs of
+// layer l's units in a monotone network (nil otherwise; see
+// model.Layer.Signs).
 type weights struct {
 	In, Out []int
 	W, B    [][]float32
+	Signs   [][]int8
 }
 
 // initWeights draws He-uniform weights from a seeded source (Gorgonia's
 // own initialisers seed from the clock) and sets the output biases to the
 // logit of each interval's training hazard, so that training starts from
-// the Kaplan-Meier-like baseline.
-func initWeights(in int, hidden []int, k int, baseHazard []float64, seed int64) *weights {
+// the Kaplan-Meier-like baseline. With signs (see layerSigns), the
+// weights are then given the signs of the monotone construction for
+// inputs of signs inSigns, keeping their magnitudes (the weights that
+// must be zero are zero).
+func initWeights(inSigns []int8, hidden []int, k int, baseHazard []float64, seed int64, signs [][]int8) *weights {
 	rng := rand.New(rand.NewSource(seed))
+	in := len(inSigns)
 	sizes := append(append([]int{in}, hidden...), k)
-	w := &weights{}
+	w := &weights{Signs: signs}
 	for l := 0; l+1 < len(sizes); l++ {
 		fi, fo := sizes[l], sizes[l+1]
 		lim := math.Sqrt(6 / float64(fi))
@@ -46,11 +53,21 @@ func initWeights(in int, hidden []int, k int, baseHazard []float64, seed int64) 
 		w.In, w.Out = append(w.In, fi), append(w.Out, fo)
 		w.W, w.B = append(w.W, ws), append(w.B, bs)
 	}
+	for l, c := range constraints(inSigns, signs) {
+		effective(w.W[l], c) // the construction's signs, magnitudes kept
+		if expInitScale != 0 {
+			for i, k := range c {
+				if k == nonNeg || k == nonPos {
+					w.W[l][i] *= float32(expInitScale)
+				}
+			}
+		}
+	}
 	return w
 }
 
 func (w *weights) clone() *weights {
-	c := &weights{In: w.In, Out: w.Out}
+	c := &weights{In: w.In, Out: w.Out, Signs: w.Signs}
 	for l := range w.W {
 		c.W = append(c.W, append([]float32(nil), w.W[l]...))
 		c.B = append(c.B, append([]float32(nil), w.B[l]...))
@@ -67,6 +84,9 @@ func (w *weights) layers() []model.Layer {
 			act = model.Identity
 		}
 		ls[l] = model.Layer{In: w.In[l], Out: w.Out[l], W: append([]float32(nil), w.W[l]...), B: append([]float32(nil), w.B[l]...), Activation: act}
+		if w.Signs != nil {
+			ls[l].Signs = append([]int8(nil), w.Signs[l]...)
+		}
 	}
 	return ls
 }
@@ -85,12 +105,49 @@ type net struct {
 	lossVal    G.Value
 	logitVal   G.Value
 	batch      int
+	cons       [][]int8 // the weights' constraints of a monotone network, or nil
+}
+
+// constrained returns the node free⊙W + sign⊙|W| of layer weights W
+// (in×out) with constraints c: W itself where c is free, +|W| or -|W|
+// where it asks for a sign, 0 where the weight must be zero.
+func constrained(g *G.ExprGraph, W *G.Node, c []int8, in, out int) (*G.Node, error) {
+	free, sign := make([]float32, len(c)), make([]float32, len(c))
+	for i, k := range c {
+		switch k {
+		case freeW:
+			free[i] = 1
+		case nonNeg, nonPos:
+			sign[i] = float32(k)
+		}
+	}
+	mat := func(name string, v []float32) *G.Node {
+		return G.NewMatrix(g, tensor.Float32, G.WithShape(in, out), G.WithName(name), G.WithValue(tensor.New(tensor.WithShape(in, out), tensor.WithBacking(v))))
+	}
+	abs, err := G.Abs(W)
+	if err != nil {
+		return nil, err
+	}
+	a, err := G.HadamardProd(mat(W.Name()+"_free", free), W)
+	if err != nil {
+		return nil, err
+	}
+	b, err := G.HadamardProd(mat(W.Name()+"_sign", sign), abs)
+	if err != nil {
+		return nil, err
+	}
+	return G.Add(a, b)
 }
 
 // newNet builds the graph with w's current values. With train, it adds the
-// loss and its gradients.
-func newNet(w *weights, batch int, train bool) (*net, error) {
-	n := &net{g: G.NewGraph(), batch: batch}
+// loss and its gradients. With cons (see constraints), the weights of a
+// monotone network are parametrized as constrained monotonic networks do:
+// a free weight is its parameter θ, a constrained one s·|θ| with s its
+// sign (0 for the weights that must be zero), so that every value of θ
+// gives a monotone network and the optimizer moves θ freely; export and
+// effective give the weights themselves.
+func newNet(w *weights, batch int, train bool, cons [][]int8) (*net, error) {
+	n := &net{g: G.NewGraph(), batch: batch, cons: cons}
 	in, k := w.In[0], w.Out[len(w.Out)-1]
 	n.x = G.NewMatrix(n.g, tensor.Float32, G.WithShape(batch, in), G.WithName("x"))
 	h := n.x
@@ -101,7 +158,13 @@ func newNet(w *weights, batch int, train bool) (*net, error) {
 			G.WithValue(tensor.New(tensor.WithShape(1, w.Out[l]), tensor.WithBacking(append([]float32(nil), w.B[l]...)))))
 		n.params = append(n.params, W, B)
 		var err error
-		if h, err = G.Mul(h, W); err != nil {
+		Weff := W
+		if cons != nil {
+			if Weff, err = constrained(n.g, W, cons[l], w.In[l], w.Out[l]); err != nil {
+				return nil, fmt.Errorf("build network: %w", err)
+			}
+		}
+		if h, err = G.Mul(h, Weff); err != nil {
 			return nil, fmt.Errorf("build network: %w", err)
 		}
 		if h, err = G.BroadcastAdd(h, B, nil, []byte{0}); err != nil {
@@ -193,10 +256,14 @@ func (n *net) forward(x []float32, dst []float32) error {
 	return nil
 }
 
-// export copies the graph's current parameter values into w.
+// export copies the graph's current weights and biases into w (the
+// effective weights of a monotone network).
 func (n *net) export(w *weights) {
 	for l := range w.W {
 		copy(w.W[l], n.params[2*l].Value().Data().([]float32))
+		if n.cons != nil {
+			effective(w.W[l], n.cons[l])
+		}
 		copy(w.B[l], n.params[2*l+1].Value().Data().([]float32))
 	}
 }

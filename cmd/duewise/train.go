@@ -28,6 +28,7 @@ var codeVersion = "dev"
 
 func newTrainCmd(g *globals) *cobra.Command {
 	var snapshots, out, kind, hidden string
+	monotone := true
 	opt := training.Options{}
 	c := &cobra.Command{
 		Use:   "train --snapshots FILE [--kind behaviour|onboarding|invoice] [--seed S] --out DIR",
@@ -63,6 +64,7 @@ The same snapshots, options and seed give the same weights.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "training a %s model on %d rows x %d inputs from %s\n", opt.Kind, d.Len(), len(d.NumNames)+len(d.CatNames), snapshots)
 			opt.CodeVersion = codeVersion
+			opt.Unconstrained = !monotone
 			opt.Log = g.log
 			opt.Progress = func(e training.EpochStats) {
 				best, member := "", ""
@@ -111,6 +113,7 @@ The same snapshots, options and seed give the same weights.`,
 	f.Float64Var(&opt.Average, "average-epochs", 4, "horizon in epochs of the moving average of the weights that is validated and kept (negative: keep the last step's weights)")
 	f.IntVar(&opt.Ensemble, "ensemble", 1, "networks trained with seeds S, S+1, ... and averaged into one model (hazard logits)")
 	f.StringVar(&opt.Tenant, "tenant", "", "tenant the model is for (recorded in the model; empty = any)")
+	f.BoolVar(&monotone, "monotone", true, "constrain the model to the declared directions of its inputs (docs/features.md); --monotone=false trains it unconstrained, to measure what the constraints cost")
 	return c
 }
 
