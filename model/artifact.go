@@ -75,6 +75,7 @@ type Feature struct {
 	Log           bool          `json:"log,omitempty"`
 	Categories    []string      `json:"categories,omitempty"`
 	Floor         *float64      `json:"floor,omitempty"`
+	Ceiling       *float64      `json:"ceiling,omitempty"`
 	Direction     RiskDirection `json:"direction,omitempty"`
 	Baseline      *float64      `json:"baseline,omitempty"`
 }

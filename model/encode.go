@@ -37,8 +37,8 @@ func (f *Feature) width() int {
 // as NULL too) and cat[i] the value
 // of categorical feature i; entries at the other positions are ignored, and
 // either slice may be nil when no feature is of its type. A numeric value
-// becomes (x-Mean)/Std (Std <= 0 counts as 1; x raised to Floor first when
-// it is below it), or 0 when NULL (or zero with ZeroAsNull), followed by
+// becomes (x-Mean)/Std (Std <= 0 counts as 1; x first raised to Floor
+// or lowered to Ceiling when it lies beyond them), or 0 when NULL (or zero with ZeroAsNull), followed by
 // 1/0 for NULL/present when the feature has a NULL indicator and 1/0 for
 // zero/not zero when it has a zero indicator; a categorical
 // value becomes a one-hot block over Categories, all zeros when the value is
@@ -83,6 +83,9 @@ func EncodeNumeric(f *Feature, v float64, dst []float32) int {
 		}
 		if f.Floor != nil && v < *f.Floor {
 			v = *f.Floor
+		}
+		if f.Ceiling != nil && v > *f.Ceiling {
+			v = *f.Ceiling
 		}
 		if f.Log {
 			v = math.Copysign(math.Log1p(math.Abs(v)), v)

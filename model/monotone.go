@@ -120,7 +120,7 @@ func (f *Feature) validateMonotone(i int) error {
 	for _, v := range []struct {
 		name string
 		p    *float64
-	}{{"baseline", f.Baseline}, {"floor", f.Floor}} {
+	}{{"baseline", f.Baseline}, {"floor", f.Floor}, {"ceiling", f.Ceiling}} {
 		if v.p != nil && (math.IsNaN(*v.p) || math.IsInf(*v.p, 0)) {
 			return invalid("features[%d] (%s).%s = %v: want a finite number", i, f.Name, v.name, *v.p)
 		}

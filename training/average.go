@@ -33,38 +33,21 @@ func newAverage(w *weights, horizon float64) *average {
 	return a
 }
 
-// add takes in the current values of params (W0, B0, W1, B1, ...): the
-// weights of a monotone network are the effective ones of its
-// constraints cons (see newNet; nil for an unconstrained network).
-func (a *average) add(params G.Nodes, cons [][]int8) {
+// add takes in the current values of params (W0, B0, W1, B1, ...): a
+// monotone network's are projected onto its constraints already, and an
+// average of weights of one sign keeps that sign.
+func (a *average) add(params G.Nodes) {
 	a.steps++
 	d := float32(a.decay)
 	for l := range a.sum.W {
-		var c []int8
-		if cons != nil {
-			c = cons[l]
-		}
-		mix(a.sum.W[l], params[2*l].Value().Data().([]float32), c, d)
-		mix(a.sum.B[l], params[2*l+1].Value().Data().([]float32), nil, d)
+		mix(a.sum.W[l], params[2*l].Value().Data().([]float32), d)
+		mix(a.sum.B[l], params[2*l+1].Value().Data().([]float32), d)
 	}
 }
 
-// mix adds v (the effective weights of parameters v under constraints c,
-// when c is not nil) into the running average sum with decay d.
-func mix(sum, v []float32, c []int8, d float32) {
+func mix(sum, v []float32, d float32) {
 	for i := range sum {
-		x := v[i]
-		if c != nil {
-			switch c[i] {
-			case nonNeg:
-				x = float32(math.Abs(float64(x)))
-			case nonPos:
-				x = -float32(math.Abs(float64(x)))
-			case zeroOnly:
-				x = 0
-			}
-		}
-		sum[i] = d*sum[i] + (1-d)*x
+		sum[i] = d*sum[i] + (1-d)*v[i]
 	}
 }
 

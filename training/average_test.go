@@ -35,7 +35,7 @@ func TestAverage(t *testing.T) {
 			a := newAverage(w, tc.horizon)
 			for _, s := range tc.steps {
 				wv[0], bv[0] = s[0], s[1]
-				a.add(params, nil)
+				a.add(params)
 			}
 			out := w.clone()
 			a.into(out)

@@ -54,12 +54,10 @@ func initWeights(inSigns []int8, hidden []int, k int, baseHazard []float64, seed
 		w.W, w.B = append(w.W, ws), append(w.B, bs)
 	}
 	for l, c := range constraints(inSigns, signs) {
-		effective(w.W[l], c) // the construction's signs, magnitudes kept
-		if expInitScale != 0 {
-			for i, k := range c {
-				if k == nonNeg || k == nonPos {
-					w.W[l][i] *= float32(expInitScale)
-				}
+		signed(w.W[l], c) // the construction's signs, magnitudes kept
+		for i, k := range c {
+			if k == nonNeg || k == nonPos {
+				w.W[l][i] *= monotoneInitScale
 			}
 		}
 	}
@@ -105,49 +103,12 @@ type net struct {
 	lossVal    G.Value
 	logitVal   G.Value
 	batch      int
-	cons       [][]int8 // the weights' constraints of a monotone network, or nil
-}
-
-// constrained returns the node free⊙W + sign⊙|W| of layer weights W
-// (in×out) with constraints c: W itself where c is free, +|W| or -|W|
-// where it asks for a sign, 0 where the weight must be zero.
-func constrained(g *G.ExprGraph, W *G.Node, c []int8, in, out int) (*G.Node, error) {
-	free, sign := make([]float32, len(c)), make([]float32, len(c))
-	for i, k := range c {
-		switch k {
-		case freeW:
-			free[i] = 1
-		case nonNeg, nonPos:
-			sign[i] = float32(k)
-		}
-	}
-	mat := func(name string, v []float32) *G.Node {
-		return G.NewMatrix(g, tensor.Float32, G.WithShape(in, out), G.WithName(name), G.WithValue(tensor.New(tensor.WithShape(in, out), tensor.WithBacking(v))))
-	}
-	abs, err := G.Abs(W)
-	if err != nil {
-		return nil, err
-	}
-	a, err := G.HadamardProd(mat(W.Name()+"_free", free), W)
-	if err != nil {
-		return nil, err
-	}
-	b, err := G.HadamardProd(mat(W.Name()+"_sign", sign), abs)
-	if err != nil {
-		return nil, err
-	}
-	return G.Add(a, b)
 }
 
 // newNet builds the graph with w's current values. With train, it adds the
-// loss and its gradients. With cons (see constraints), the weights of a
-// monotone network are parametrized as constrained monotonic networks do:
-// a free weight is its parameter θ, a constrained one s·|θ| with s its
-// sign (0 for the weights that must be zero), so that every value of θ
-// gives a monotone network and the optimizer moves θ freely; export and
-// effective give the weights themselves.
-func newNet(w *weights, batch int, train bool, cons [][]int8) (*net, error) {
-	n := &net{g: G.NewGraph(), batch: batch, cons: cons}
+// loss and its gradients.
+func newNet(w *weights, batch int, train bool) (*net, error) {
+	n := &net{g: G.NewGraph(), batch: batch}
 	in, k := w.In[0], w.Out[len(w.Out)-1]
 	n.x = G.NewMatrix(n.g, tensor.Float32, G.WithShape(batch, in), G.WithName("x"))
 	h := n.x
@@ -158,13 +119,7 @@ func newNet(w *weights, batch int, train bool, cons [][]int8) (*net, error) {
 			G.WithValue(tensor.New(tensor.WithShape(1, w.Out[l]), tensor.WithBacking(append([]float32(nil), w.B[l]...)))))
 		n.params = append(n.params, W, B)
 		var err error
-		Weff := W
-		if cons != nil {
-			if Weff, err = constrained(n.g, W, cons[l], w.In[l], w.Out[l]); err != nil {
-				return nil, fmt.Errorf("build network: %w", err)
-			}
-		}
-		if h, err = G.Mul(h, Weff); err != nil {
+		if h, err = G.Mul(h, W); err != nil {
 			return nil, fmt.Errorf("build network: %w", err)
 		}
 		if h, err = G.BroadcastAdd(h, B, nil, []byte{0}); err != nil {
@@ -256,14 +211,10 @@ func (n *net) forward(x []float32, dst []float32) error {
 	return nil
 }
 
-// export copies the graph's current weights and biases into w (the
-// effective weights of a monotone network).
+// export copies the graph's current weights and biases into w.
 func (n *net) export(w *weights) {
 	for l := range w.W {
 		copy(w.W[l], n.params[2*l].Value().Data().([]float32))
-		if n.cons != nil {
-			effective(w.W[l], n.cons[l])
-		}
 		copy(w.B[l], n.params[2*l+1].Value().Data().([]float32))
 	}
 }

@@ -84,6 +84,17 @@ func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskD
 				vals[i] = floor
 			}
 		}
+		if mono {
+			// A monotone network extrapolates in a straight line: beyond
+			// the training range the risk would keep falling (days since
+			// the last late payment, on later dates than any training
+			// row) or rising without evidence. It stays flat there.
+			lo, hi := vals[0], vals[len(vals)-1]
+			if f.Floor == nil {
+				f.Floor = &lo
+			}
+			f.Ceiling = &hi
+		}
 		lo, hi := vals[0], vals[len(vals)-1]
 		if lo == hi && !f.NullIndicator && !f.ZeroIndicator {
 			continue // constant

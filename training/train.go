@@ -39,7 +39,7 @@ type Options struct {
 	Epochs    int        // maximum epochs, default 40
 	Patience  int        // epochs without validation improvement before stopping, default 3
 	BatchSize int        // default 1024
-	LearnRate float64    // Adam step size, default 0.002
+	LearnRate float64    // Adam step size, default 0.004 (Unconstrained: 0.002)
 	L2        float64    // L2 penalty on the weights, default 1e-5
 	Seed      int64      // initialisation and shuffling; the same seed gives the same model
 	// Exclude names input columns the model must not use. nil means
@@ -93,6 +93,9 @@ func (o *Options) defaults() {
 	}
 	if o.LearnRate == 0 {
 		o.LearnRate = 0.002
+		if !o.Unconstrained {
+			o.LearnRate = monotoneLearnRate
+		}
 	}
 	if o.L2 == 0 {
 		o.L2 = 1e-5
@@ -169,11 +172,6 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	if len(fs) == 0 {
 		return nil, errors.New("train: no informative input column")
 	}
-	if expEncodeOnly {
-		for i := range fs {
-			fs[i].Direction = ""
-		}
-	}
 	enc := newEncoder(d, fs)
 	xt := enc.matrix(d, res.TrainRows)
 	xv := enc.matrix(d, res.ValidRows)
@@ -228,9 +226,6 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 // however small, would restart the patience count.
 const minImprovement = 2e-4
 
-var expEncodeOnly, expNoCentre, expReparam bool // EXPERIMENT ONLY: remove
-var expInitScale float64
-
 // centreRows is the number of training rows centreBiases uses.
 const centreRows = 8192
 
@@ -258,14 +253,10 @@ func (j *fitJob) fit(ctx context.Context) (*weights, []EpochStats, int, error) {
 	signs := layerSigns(j.inSigns, opt.Hidden, k, opt.Kind.OutputSign())
 	cons := constraints(j.inSigns, signs)
 	w := initWeights(j.inSigns, opt.Hidden, k, baseHazard(tt, grid), j.seed, signs)
-	if signs != nil && !expNoCentre {
+	if signs != nil {
 		centreBiases(w, sampleRows(xt, in, centreRows))
 	}
-	netCons := cons
-	if !expReparam {
-		netCons = nil
-	}
-	n, err := newNet(w, opt.BatchSize, true, netCons)
+	n, err := newNet(w, opt.BatchSize, true)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -310,11 +301,9 @@ func (j *fitJob) fit(ctx context.Context) (*weights, []EpochStats, int, error) {
 			if math.IsNaN(l) {
 				return nil, nil, 0, fmt.Errorf("train %sepoch %d: the loss diverged (NaN); lower the learning rate", prefix, epoch)
 			}
-			if !expReparam {
-				projectParams(n.params, cons)
-			}
+			projectParams(n.params, cons)
 			if avg != nil {
-				avg.add(n.params, netCons)
+				avg.add(n.params)
 			}
 			sum += l
 			batches++

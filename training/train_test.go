@@ -171,7 +171,7 @@ func TestScorerMatchesGorgonia(t *testing.T) {
 		w.In, w.Out, w.W, w.B = append(w.In, l.In), append(w.Out, l.Out), append(w.W, l.W), append(w.B, l.B)
 	}
 	const batch = 500
-	n, err := newNet(w, batch, false, nil)
+	n, err := newNet(w, batch, false)
 	if err != nil {
 		t.Fatal(err)
 	}
