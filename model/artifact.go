@@ -52,15 +52,32 @@ const (
 // indicator is the network's switch for "none". A categorical feature becomes a one-hot
 // block over Categories; an unknown or empty value encodes as all zeros.
 // Encoded inputs are laid out in Features order.
+//
+// A numeric feature with a Direction is monotone: the network is built so
+// that its risk never moves against the direction (see InputSigns and
+// Layer.Signs). Its zeros, when frequent, get a ZeroIndicator instead of
+// ZeroAsNull: an extra input that is 1 when the value is exactly 0, while
+// the value input encodes 0 like the lowest values (Floor, the 1st
+// percentile of the non-zero training values: lower values encode as
+// Floor), so that both inputs move the same way as the value grows and
+// the indicator carries the step from none to some. Baseline is the raw
+// value its attributions are measured from (Artifact.Reference holds the
+// encoding: for a zero-indicator feature, Baseline 0 with the indicator at
+// the training share of zeros, so that any value above 0 is above it).
 type Feature struct {
-	Name          string      `json:"name"`
-	Type          FeatureType `json:"type"`
-	Mean          float64     `json:"mean,omitempty"`
-	Std           float64     `json:"std,omitempty"`
-	NullIndicator bool        `json:"null_indicator,omitempty"`
-	ZeroAsNull    bool        `json:"zero_as_null,omitempty"`
-	Log           bool        `json:"log,omitempty"`
-	Categories    []string    `json:"categories,omitempty"`
+	Name          string        `json:"name"`
+	Type          FeatureType   `json:"type"`
+	Mean          float64       `json:"mean,omitempty"`
+	Std           float64       `json:"std,omitempty"`
+	NullIndicator bool          `json:"null_indicator,omitempty"`
+	ZeroAsNull    bool          `json:"zero_as_null,omitempty"`
+	ZeroIndicator bool          `json:"zero_indicator,omitempty"`
+	Log           bool          `json:"log,omitempty"`
+	Categories    []string      `json:"categories,omitempty"`
+	Floor         *float64      `json:"floor,omitempty"`
+	Ceiling       *float64      `json:"ceiling,omitempty"`
+	Direction     RiskDirection `json:"direction,omitempty"`
+	Baseline      *float64      `json:"baseline,omitempty"`
 }
 
 // Activation names of Layer.Activation.
@@ -72,13 +89,16 @@ const (
 // Layer is one dense layer: out = act(in·W + B), W row-major In×Out.
 // Activation is "relu" for hidden layers and "identity" for the output
 // layer, whose Out equals the number of grid intervals: the logits of the
-// discrete hazards.
+// discrete hazards. Signs, in a monotone model, gives each output unit's
+// sign (+1 rises, -1 falls with every monotone input, 0 depends on none);
+// Validate checks every weight against it (see InputSigns).
 type Layer struct {
 	In         int       `json:"in"`
 	Out        int       `json:"out"`
 	W          []float32 `json:"w"`
 	B          []float32 `json:"b"`
 	Activation string    `json:"activation"`
+	Signs      []int8    `json:"signs,omitempty"`
 }
 
 // FormatVersion is the artifact format version this build writes and reads.
@@ -160,6 +180,9 @@ func (a *Artifact) Validate() error {
 		seen[f.Name] = i
 		switch f.Type {
 		case Numeric:
+			if err := f.validateMonotone(i); err != nil {
+				return err
+			}
 			if !(f.Std > 0) || math.IsInf(f.Std, 0) {
 				return invalid("features[%d] (%s).std = %v: want a finite number > 0", i, f.Name, f.Std)
 			}
@@ -167,6 +190,9 @@ func (a *Artifact) Validate() error {
 				return invalid("features[%d] (%s).mean = %v: want a finite number", i, f.Name, f.Mean)
 			}
 		case Categorical:
+			if f.Direction.Monotone() {
+				return invalid("features[%d] (%s).direction %q: a categorical feature has no direction", i, f.Name, f.Direction)
+			}
 			if len(f.Categories) == 0 {
 				return invalid("features[%d] (%s).categories: empty", i, f.Name)
 			}
@@ -237,6 +263,9 @@ func (a *Artifact) Validate() error {
 		if i > 0 && !(t > a.BandThresholds[i-1]) {
 			return invalid("band_thresholds[%d] = %v: want > band_thresholds[%d] = %v", i, t, i-1, a.BandThresholds[i-1])
 		}
+	}
+	if err := a.validateSigns(); err != nil {
+		return err
 	}
 	if w := EncodedWidth(a.Features); len(a.Reference) != 0 && len(a.Reference) != w {
 		return invalid("reference has %d values: want %d (the encoded width) or none", len(a.Reference), w)

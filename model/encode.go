@@ -3,8 +3,9 @@ package model
 import "math"
 
 // EncodedWidth returns the number of network inputs that fs encode to: one
-// per numeric feature plus one more when it has a NULL indicator, and one
-// per category of each categorical feature. It is safe for concurrent use.
+// per numeric feature plus one more for each of its NULL and zero
+// indicators, and one per category of each categorical feature. It is safe
+// for concurrent use.
 func EncodedWidth(fs []Feature) int {
 	w := 0
 	for i := range fs {
@@ -19,10 +20,14 @@ func (f *Feature) width() int {
 	case Categorical:
 		return len(f.Categories)
 	default:
+		w := 1
 		if f.NullIndicator {
-			return 2
+			w++
 		}
-		return 1
+		if f.ZeroIndicator {
+			w++
+		}
+		return w
 	}
 }
 
@@ -32,9 +37,10 @@ func (f *Feature) width() int {
 // as NULL too) and cat[i] the value
 // of categorical feature i; entries at the other positions are ignored, and
 // either slice may be nil when no feature is of its type. A numeric value
-// becomes (x-Mean)/Std (Std <= 0 counts as 1), or 0 when NULL (or zero with
-// ZeroAsNull), followed by
-// 1/0 for NULL/present when the feature has a NULL indicator; a categorical
+// becomes (x-Mean)/Std (Std <= 0 counts as 1; x first raised to Floor
+// or lowered to Ceiling when it lies beyond them), or 0 when NULL (or zero with ZeroAsNull), followed by
+// 1/0 for NULL/present when the feature has a NULL indicator and 1/0 for
+// zero/not zero when it has a zero indicator; a categorical
 // value becomes a one-hot block over Categories, all zeros when the value is
 // unknown or empty. Encode does not allocate and is safe for concurrent use.
 func Encode(fs []Feature, num []float64, cat []string, dst []float32) {
@@ -55,17 +61,19 @@ func Encode(fs []Feature, num []float64, cat []string, dst []float32) {
 			off += len(block)
 			continue
 		}
-		off += encodeNumeric(f, num[i], dst[off:])
+		off += EncodeNumeric(f, num[i], dst[off:])
 	}
 	if off != len(dst) {
 		panic("model: Encode: dst has the wrong width")
 	}
 }
 
-// encodeNumeric writes numeric feature f's encoding of v at dst[0:] and
-// returns the number of inputs written.
-func encodeNumeric(f *Feature, v float64, dst []float32) int {
+// EncodeNumeric writes numeric feature f's encoding of v (NaN = NULL) at
+// dst[0:], as Encode does, and returns the number of inputs written. Safe
+// for concurrent use.
+func EncodeNumeric(f *Feature, v float64, dst []float32) int {
 	null := math.IsNaN(v) || math.IsInf(v, 0) || (f.ZeroAsNull && v == 0)
+	zero := !null && v == 0
 	if null {
 		dst[0] = 0
 	} else {
@@ -73,18 +81,33 @@ func encodeNumeric(f *Feature, v float64, dst []float32) int {
 		if !(std > 0) {
 			std = 1
 		}
+		if f.Floor != nil && v < *f.Floor {
+			v = *f.Floor
+		}
+		if f.Ceiling != nil && v > *f.Ceiling {
+			v = *f.Ceiling
+		}
 		if f.Log {
 			v = math.Copysign(math.Log1p(math.Abs(v)), v)
 		}
 		dst[0] = float32((v - f.Mean) / std)
 	}
-	if !f.NullIndicator {
+	n := 1
+	if f.NullIndicator {
+		dst[n] = flag(null)
+		n++
+	}
+	if f.ZeroIndicator {
+		dst[n] = flag(zero)
+		n++
+	}
+	return n
+}
+
+// flag is 1 for true and 0 for false.
+func flag(b bool) float32 {
+	if b {
 		return 1
 	}
-	if null {
-		dst[1] = 1
-	} else {
-		dst[1] = 0
-	}
-	return 2
+	return 0
 }

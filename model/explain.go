@@ -176,63 +176,77 @@ func (s *Scorer) attributions(num []float64, cat []string, grad []float64, top i
 //
 // The result is sc.gsum, valid until sc is reused.
 func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) []float64 {
-	const S = igSteps
-	const P = 2*S + 1 // points m/(2S): step k has ends 2k, 2k+2 and midpoint 2k+1
-	at := func(m int) float64 { return float64(m) / (2 * S) }
-	ref := s.ref
-	ls := s.a.Layers
-	n := len(ls)
-	l0 := &ls[0]
-	h1 := l0.Out
+	s.pathSlope(x, sc, z1)
+	if len(s.a.Layers) == 1 {
+		return s.linearIG(sc)
+	}
+	s.activeRuns(sc)
+	s.secondLayerAtPoints(sc)
+	s.laterLayersAtPoints(sc)
+	s.backwardSteps(sc)
+	return s.inputGrad(sc.dx, s.firstLayerGrads(sc), sc.gsum)
+}
+
+// igPoints is the number of points on the path: step k has ends 2k and
+// 2k+2 and midpoint 2k+1.
+const igPoints = 2*igSteps + 1
+
+// igAt is the position alpha in [0, 1] of point m on the path.
+func igAt(m int) float64 { return float64(m) / (2 * igSteps) }
+
+// pathSlope sets sc.dx = x - ref and sc.v, the slope along the path of
+// the first layer's pre-activation: z1 - u when the forward pass's z1 is
+// given, else W1'(x - ref).
+func (s *Scorer) pathSlope(x []float32, sc *igScratch, z1 []float32) {
 	ig := s.ig
-	u := ig.u
-	v, dx := sc.v, sc.dx
 	for j := range x {
-		dx[j] = float64(x[j] - ref[j])
+		sc.dx[j] = float64(x[j] - s.ref[j])
 	}
-	for o := range v {
+	for o := range sc.v {
 		if z1 != nil {
-			v[o] = float64(z1[o]) - u[o]
+			sc.v[o] = float64(z1[o]) - ig.u[o]
 		} else {
-			v[o] = dot(ig.w0T[o*len(x):(o+1)*len(x)], dx)
+			sc.v[o] = dot(ig.w0T[o*len(x):(o+1)*len(x)], sc.dx)
 		}
 	}
-	// out1 is the number of outputs of the second layer (or of the first,
-	// when it is the output layer) that matter: all of a hidden layer, the
-	// first s.risk logits of the output layer.
+}
+
+// linearIG is integratedGradients of a network without a hidden layer:
+// the logits are u + alpha*v.
+func (s *Scorer) linearIG(sc *igScratch) []float64 {
 	out1 := s.igOut1()
-	pre := sc.pre // pre[l]: pre-activations of layer l >= 1 at every point
-	prefix := sc.prefix
+	u, v, prefix := s.ig.u, sc.v, sc.prefix
 	clear(prefix[:out1])
-	if n == 1 {
-		// No hidden layer: the logits are u + alpha*v.
-		z := pre[1][:out1]
-		for k := range S {
-			for o := range z {
-				z[o] = u[o] + at(2*k+1)*v[o]
-			}
-			d := s.riskGrad(z, sc.delta)
-			cur, nxt := prefix[k*out1:(k+1)*out1], prefix[(k+1)*out1:(k+2)*out1]
-			for o := range out1 {
-				nxt[o] = cur[o] + d[o]
-			}
+	z := sc.pre[1][:out1]
+	for k := range igSteps {
+		for o := range z {
+			z[o] = u[o] + igAt(2*k+1)*v[o]
 		}
-		clear(sc.g1)
-		copy(sc.g1, prefix[S*out1:(S+1)*out1])
-		return s.inputGrad(dx, sc.g1, sc.gsum)
+		d := s.riskGrad(z, sc.delta)
+		cur, nxt := prefix[k*out1:(k+1)*out1], prefix[(k+1)*out1:(k+2)*out1]
+		for o := range out1 {
+			nxt[o] = cur[o] + d[o]
+		}
 	}
-	// The run of points [ps, pe) on which each first-layer unit is active.
-	relu0 := l0.Activation == ReLU
-	ps, pe := sc.start, sc.end
-	for o := range h1 {
+	clear(sc.g1)
+	copy(sc.g1, prefix[igSteps*out1:(igSteps+1)*out1])
+	return s.inputGrad(sc.dx, sc.g1, sc.gsum)
+}
+
+// activeRuns sets sc.start and sc.end to the run of points [start, end)
+// on which each first-layer unit is active: u + alpha*v is monotone in
+// alpha, so it is one run, [k, P) when v > 0 and [0, k) when v < 0. k is
+// found from the crossing point, then settled on the exact test.
+func (s *Scorer) activeRuns(sc *igScratch) {
+	const P = igPoints
+	u, v, ps, pe := s.ig.u, sc.v, sc.start, sc.end
+	relu0 := s.a.Layers[0].Activation == ReLU
+	for o := range s.a.Layers[0].Out {
 		if !relu0 {
 			ps[o], pe[o] = 0, P
 			continue
 		}
-		// u + alpha*v is monotone in alpha, so the unit is active on
-		// one run: [k, P) when v > 0, [0, k) when v < 0. Find k from
-		// the crossing point, then settle it on the exact test.
-		on := func(m int) bool { return u[o]+at(m)*v[o] > 0 }
+		on := func(m int) bool { return u[o]+igAt(m)*v[o] > 0 }
 		switch {
 		case v[o] == 0 || math.IsNaN(v[o]):
 			ps[o], pe[o] = P, P
@@ -240,7 +254,7 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 				ps[o] = 0
 			}
 		case v[o] > 0:
-			k := min(max(int(math.Ceil(-u[o]/v[o]*(2*S))), 0), P)
+			k := min(max(int(math.Ceil(-u[o]/v[o]*(2*igSteps))), 0), P)
 			for k > 0 && on(k-1) {
 				k--
 			}
@@ -249,7 +263,7 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 			}
 			ps[o], pe[o] = k, P
 		default:
-			k := min(max(int(math.Ceil(-u[o]/v[o]*(2*S))), 0), P)
+			k := min(max(int(math.Ceil(-u[o]/v[o]*(2*igSteps))), 0), P)
 			for k < P && on(k) {
 				k++
 			}
@@ -259,13 +273,18 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 			ps[o], pe[o] = 0, k
 		}
 	}
-	// The second layer's pre-activation (the logits when n == 2) at every
-	// point, from difference arrays over the points.
-	l1 := &ls[1]
-	z2 := pre[1]
-	// Difference arrays of A (the constant part) and B (the slope in
-	// alpha), a row per point; only the rows where some unit starts or
-	// stops are used, and cleared when first touched.
+}
+
+// secondLayerAtPoints sets sc.pre[1] to the second layer's pre-activation
+// (the logits when there is one hidden layer) at every point: the sum of
+// the active first-layer units' contributions, accumulated once per unit
+// over its run with difference arrays of A (the constant part) and B (the
+// slope in alpha), a row per point. Only the rows where some unit starts
+// or stops are used, and cleared when first touched.
+func (s *Scorer) secondLayerAtPoints(sc *igScratch) {
+	const P = igPoints
+	ig, l1 := s.ig, &s.a.Layers[1]
+	out1 := s.igOut1()
 	da, db, touched := sc.da, sc.db, sc.touched
 	clear(touched)
 	row := func(m int) ([]float64, []float64) {
@@ -277,27 +296,27 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 		}
 		return a, b
 	}
-	for i := range h1 {
-		if ps[i] >= pe[i] {
+	for i := range s.a.Layers[0].Out {
+		if sc.start[i] >= sc.end[i] {
 			continue
 		}
 		w := ig.w[1][i*l1.Out : i*l1.Out+out1]
 		urow := ig.u2[i*out1 : (i+1)*out1]
-		vi := v[i]
-		a, b := row(ps[i])
+		vi := sc.v[i]
+		a, b := row(sc.start[i])
 		for o, w := range w {
 			a[o] += urow[o]
 			b[o] += vi * w
 		}
-		if pe[i] < P {
-			a, b := row(pe[i])
+		if sc.end[i] < P {
+			a, b := row(sc.end[i])
 			for o, w := range w {
 				a[o] -= urow[o]
 				b[o] -= vi * w
 			}
 		}
 	}
-	accA, accB := sc.accA, sc.accB
+	accA, accB, z2 := sc.accA, sc.accB, sc.pre[1]
 	clear(accB)
 	for o := range out1 {
 		accA[o] = float64(l1.B[o])
@@ -310,16 +329,21 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 				accB[o] += b[o]
 			}
 		}
-		al, z := at(m), z2[m*out1:(m+1)*out1]
+		al, z := igAt(m), z2[m*out1:(m+1)*out1]
 		for o := range z {
 			z[o] = accA[o] + al*accB[o]
 		}
 	}
-	// Hidden layers after the second, forward at every point.
-	for l := 2; l < n-1; l++ {
-		ly, in, out := &ls[l], pre[l-1], pre[l]
+}
+
+// laterLayersAtPoints runs the hidden layers after the second forward at
+// every point, into sc.pre.
+func (s *Scorer) laterLayersAtPoints(sc *igScratch) {
+	ls := s.a.Layers
+	for l := 2; l < len(ls)-1; l++ {
+		ly, in, out := &ls[l], sc.pre[l-1], sc.pre[l]
 		act := ls[l-1].Activation
-		for m := range P {
+		for m := range igPoints {
 			o := out[m*ly.Out : (m+1)*ly.Out]
 			for j := range o {
 				o[j] = float64(ly.B[j])
@@ -328,17 +352,24 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 				if act == ReLU && val < 0 || val == 0 {
 					continue
 				}
-				row := ig.w[l][i*ly.Out : (i+1)*ly.Out]
+				row := s.ig.w[l][i*ly.Out : (i+1)*ly.Out]
 				for j, w := range row {
 					o[j] += val * w
 				}
 			}
 		}
 	}
-	// Per step: the logits at the midpoint, d risk / d logits, and back to
-	// the second layer's pre-activation, each ReLU's derivative being its
-	// fraction of the step; summed over the steps as prefix sums.
-	for k := range S {
+}
+
+// backwardSteps computes, per step, the logits at the midpoint, d risk /
+// d logits and the gradient back to the second layer's pre-activation,
+// each ReLU's derivative being its fraction of the step, and sums them
+// over the steps as prefix sums into sc.prefix.
+func (s *Scorer) backwardSteps(sc *igScratch) {
+	ls, ig := s.a.Layers, s.ig
+	n, out1, prefix, z2 := len(ls), s.igOut1(), sc.prefix, sc.pre[1]
+	clear(prefix[:out1])
+	for k := range igSteps {
 		mid := 2*k + 1
 		cur, nxt := prefix[k*out1:(k+1)*out1], prefix[(k+1)*out1:(k+2)*out1]
 		copy(nxt, cur)
@@ -350,9 +381,9 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 		}
 		last := &ls[n-1]
 		relu := ls[n-2].Activation == ReLU
-		f, on := stepFractions(pre[n-2], relu, mid, last.In, sc.frac, sc.nz[:0])
+		f, on := stepFractions(sc.pre[n-2], relu, mid, last.In, sc.frac, sc.nz[:0])
 		// The logits from the units active at the midpoint (a subset of on).
-		h, z := sc.h2[:last.In], pre[n-2][mid*last.In:(mid+1)*last.In]
+		h, z := sc.h2[:last.In], sc.pre[n-2][mid*last.In:(mid+1)*last.In]
 		for _, i := range on {
 			h[i] = z[i]
 			if relu {
@@ -365,7 +396,7 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 		for l := n - 1; l >= 2; l-- {
 			ly := &ls[l]
 			if l < n-1 {
-				f, on = stepFractions(pre[l-1], ls[l-1].Activation == ReLU, mid, ly.In, sc.frac, sc.nz[:0])
+				f, on = stepFractions(sc.pre[l-1], ls[l-1].Activation == ReLU, mid, ly.In, sc.frac, sc.nz[:0])
 			}
 			w := ig.w[l]
 			if l == n-1 {
@@ -383,15 +414,22 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 			copy(d, p)
 		}
 	}
-	// Gradient summed over the steps at each first-layer pre-activation:
-	// the prefix sums between the ends of the unit's active interval, read
-	// at fractional steps by linear interpolation within the step.
-	g1 := sc.g1
-	for i := range h1 {
+}
+
+// firstLayerGrads sets sc.g1 to the gradient summed over the steps at
+// each first-layer pre-activation: the prefix sums between the ends of
+// the unit's active interval, read at fractional steps by linear
+// interpolation within the step.
+func (s *Scorer) firstLayerGrads(sc *igScratch) []float64 {
+	const S = igSteps
+	u, v, g1 := s.ig.u, sc.v, sc.g1
+	l1, out1 := &s.a.Layers[1], s.igOut1()
+	relu0 := s.a.Layers[0].Activation == ReLU
+	for i := range s.a.Layers[0].Out {
 		lo, hi := 0.0, float64(S)
 		if relu0 {
 			switch t := min(max(-u[i]/v[i]*S, 0), S); {
-			case ps[i] >= pe[i]:
+			case sc.start[i] >= sc.end[i]:
 				lo = hi
 			case v[i] > 0:
 				lo = t
@@ -403,10 +441,10 @@ func (s *Scorer) integratedGradients(x []float32, sc *igScratch, z1 []float32) [
 			g1[i] = 0
 			continue
 		}
-		row := ig.w[1][i*l1.Out : i*l1.Out+out1]
-		g1[i] = interpDot(row, prefix, out1, hi) - interpDot(row, prefix, out1, lo)
+		row := s.ig.w[1][i*l1.Out : i*l1.Out+out1]
+		g1[i] = interpDot(row, sc.prefix, out1, hi) - interpDot(row, sc.prefix, out1, lo)
 	}
-	return s.inputGrad(dx, g1, sc.gsum)
+	return g1
 }
 
 // interpDot returns row . F(t), where F(k) = prefix[k*n:(k+1)*n] and F is

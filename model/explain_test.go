@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/duewise/duewise/features"
 )
 
 // net builds a small behaviour network: 2 numeric inputs (one with a NULL
@@ -92,6 +95,19 @@ func TestReasonTexts(t *testing.T) {
 		{Attribution{Feature: "last_dd_failure_reason", Category: "AM04"}, "nl", "LAST_DD_FAILURE", "laatste mislukte incasso: reden AM04"},
 		{Attribution{Feature: "last_dd_failure_reason", Value: math.NaN()}, "en", "LAST_DD_FAILURE", "no failed direct debit"},
 		{Attribution{Feature: "shoe_size", Value: 44}, "fr", "OTHER_SHOE_SIZE", "shoe_size = 44"},
+		// one thing is singular, none is "no" / "geen"
+		{Attribution{Feature: "open_overdue_count", Value: 1}, "en", "OPEN_OVERDUE", "1 overdue invoice open"},
+		{Attribution{Feature: "open_overdue_count", Value: 1}, "nl", "OPEN_OVERDUE", "1 vervallen factuur openstaand"},
+		{Attribution{Feature: "open_overdue_count", Value: 2}, "en", "OPEN_OVERDUE", "2 overdue invoices open"},
+		{Attribution{Feature: "invoices_30dpd_365d", Value: 0}, "en", "INVOICES_30_DAYS_LATE", "no invoices 30 or more days late in the last year"},
+		{Attribution{Feature: "final_notices_365d", Value: 0}, "nl", "FINAL_NOTICES", "geen aanmaningen (veertiendagenbrief) in het afgelopen jaar"},
+		{Attribution{Feature: "final_notices_365d", Value: 1}, "en", "FINAL_NOTICES", "1 final notice (14-day letter) in the last year"},
+		{Attribution{Feature: "dd_failed_90d", Value: 1}, "nl", "DD_FAILED", "1 incasso mislukt in de afgelopen 90 dagen"},
+		{Attribution{Feature: "oldest_overdue_days", Value: 1}, "en", "OLDEST_OVERDUE", "oldest open invoice 1 day past due"},
+		{Attribution{Feature: "tenure_days", Value: 0}, "nl", "TENURE", "0 dagen klant"},
+		{Attribution{Feature: "late_share_365d", Value: 0}, "en", "LATE_SHARE", "0% of last year's invoices paid late"},
+		{Attribution{Feature: "last_payment_day", Value: -1}, "en", "LAST_PAYMENT_DAY", "the latest invoice paid was paid 1 day before the due date"},
+		{Attribution{Feature: "payment_day_mean_365d", Value: 1}, "nl", "PAYMENT_DAY", "in het afgelopen jaar gemiddeld 1 dag na de vervaldatum betaald"},
 	}
 	for _, tt := range tests {
 		code, tx := Reason(tt.a, tt.lang)
@@ -370,4 +386,26 @@ func relL1(got, want []float64) float64 {
 		den += math.Abs(want[j])
 	}
 	return num / den
+}
+
+// TestCountsHaveSingularTexts: every count and days signal of the catalog
+// reads well for a value of 1 in both languages ("1 overdue invoice open",
+// not "1 overdue invoices open"): it has a singular text, and the text for
+// 2 differs from it.
+func TestCountsHaveSingularTexts(t *testing.T) {
+	for _, sig := range append(features.Catalog(), features.InvoiceSignals()...) {
+		if sig.Unit != features.UnitCount && sig.Unit != features.UnitDays {
+			continue
+		}
+		if strings.HasPrefix(sig.Name, "payment_day_mean_") || sig.Name == "last_payment_day" {
+			continue // "1 day before/after", spelled by formatValue
+		}
+		for _, lang := range []string{"en", "nl"} {
+			_, one := Reason(Attribution{Feature: sig.Name, Value: 1}, lang)
+			_, two := Reason(Attribution{Feature: sig.Name, Value: 2}, lang)
+			if _, ok := reasonsOne[sig.Name]; !ok || one == strings.Replace(two, "2", "1", 1) {
+				t.Errorf("%s (%s): value 1 reads %q (2: %q): add a singular text to reasonsOne", sig.Name, lang, one, two)
+			}
+		}
+	}
 }

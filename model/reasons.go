@@ -81,6 +81,47 @@ var reasons = map[string]reasonText{
 	"postcode_area":                        {"POSTCODE_AREA", "postcode area %s", "postcodegebied %s", "", ""},
 }
 
+// reasonsOne are the texts of reasons whose value is exactly 1, where
+// the value counts something ("1 overdue invoice open", not "1 overdue
+// invoices open"): English and Dutch.
+var reasonsOne = map[string][2]string{
+	"tenure_days":                    {"customer for 1 day", "1 dag klant"},
+	"invoices_365d":                  {"1 invoice due in the last year", "1 factuur vervallen in het afgelopen jaar"},
+	"days_late_mean_365d":            {"on average 1 day late in the last year", "gemiddeld 1 dag te laat in het afgelopen jaar"},
+	"days_late_max_365d":             {"up to 1 day late in the last year", "tot 1 dag te laat in het afgelopen jaar"},
+	"invoices_30dpd_365d":            {"1 invoice 30 or more days late in the last year", "1 factuur 30 dagen of meer te laat in het afgelopen jaar"},
+	"open_overdue_count":             {"1 overdue invoice open", "1 vervallen factuur openstaand"},
+	"oldest_overdue_days":            {"oldest open invoice 1 day past due", "oudste openstaande factuur 1 dag over de vervaldatum"},
+	"days_since_last_late":           {"last late invoice 1 day ago", "laatste te late factuur 1 dag geleden"},
+	"dd_failed_90d":                  {"1 direct debit failed in the last 90 days", "1 incasso mislukt in de afgelopen 90 dagen"},
+	"dd_insufficient_funds_365d":     {"1 direct debit failed for insufficient funds in the last year", "1 incasso mislukt wegens onvoldoende saldo in het afgelopen jaar"},
+	"dd_account_closed_365d":         {"1 direct debit failed on a closed or blocked account in the last year", "1 incasso mislukt op een opgeheven of geblokkeerde rekening in het afgelopen jaar"},
+	"reminders_90d":                  {"1 reminder in the last 90 days", "1 herinnering in de afgelopen 90 dagen"},
+	"final_notices_365d":             {"1 final notice (14-day letter) in the last year", "1 aanmaning (veertiendagenbrief) in het afgelopen jaar"},
+	"arrangements_broken_730d":       {"1 payment plan broken in the last two years", "1 betalingsregeling niet nagekomen in de afgelopen twee jaar"},
+	"disputes_open":                  {"1 open dispute", "1 openstaand geschil"},
+	"address_changes_180d":           {"1 address change in the last 6 months", "1 adreswijziging in de afgelopen 6 maanden"},
+	"payment_day_std_365d":           {"payment day varies by 1 day", "betaaldag varieert 1 dag"},
+	"days_late_mean_90d":             {"on average 1 day late in the last 90 days", "gemiddeld 1 dag te laat in de afgelopen 90 dagen"},
+	"open_invoices_count":            {"1 invoice open", "1 factuur openstaand"},
+	"overdue_to_monthly":             {"arrears of 1 monthly amount", "achterstand van 1 maandbedrag"},
+	"dd_attempts_365d":               {"1 direct-debit attempt in the last year", "1 incassopoging in het afgelopen jaar"},
+	"days_since_last_dd_failure":     {"last failed direct debit 1 day ago", "laatste mislukte incasso 1 dag geleden"},
+	"reminders_365d":                 {"1 reminder in the last year", "1 herinnering in het afgelopen jaar"},
+	"days_since_last_reminder":       {"last reminder 1 day ago", "laatste herinnering 1 dag geleden"},
+	"collections_365d":               {"1 invoice handed to collection in the last year", "1 factuur uit handen gegeven aan incasso in het afgelopen jaar"},
+	"collection_payments_730d":       {"1 payment through a collection agency in two years", "1 betaling via een incassobureau in twee jaar"},
+	"arrangements_730d":              {"1 payment plan in the last two years", "1 betalingsregeling in de afgelopen twee jaar"},
+	"disputes_365d":                  {"1 dispute in the last year", "1 geschil in het afgelopen jaar"},
+	"payment_method_changes_365d":    {"1 payment-method change in the last year", "1 wijziging van betaalwijze in het afgelopen jaar"},
+	"contacts_90d":                   {"1 contact in the last 90 days", "1 contactmoment in de afgelopen 90 dagen"},
+	"complaints_365d":                {"1 complaint in the last year", "1 klacht in het afgelopen jaar"},
+	"last_due_days_late":             {"latest invoice 1 day late", "laatste factuur 1 dag te laat"},
+	"days_since_last_on_time":        {"the last invoice paid on time was due 1 day ago", "de laatste op tijd betaalde factuur verviel 1 dag geleden"},
+	"days_since_last_address_change": {"moved 1 day ago", "1 dag geleden verhuisd"},
+	"invoice_terms_days":             {"payment terms of 1 day", "betaaltermijn van 1 dag"},
+}
+
 // categoryNL translates category values that appear in texts.
 var categoryNL = map[string]string{
 	"direct_debit": "automatische incasso", "bank_transfer": "overboeking", "card": "kaart", "pay_link": "betaallink",
@@ -111,6 +152,13 @@ func Reason(a Attribution, lang string) (code, text string) {
 			return r.code, fill(none, a.Feature)
 		}
 		return r.code, none
+	}
+	if one, ok := reasonsOne[a.Feature]; ok && a.Category == "" && a.Value == 1 {
+		return r.code, one[map[bool]int{true: 1, false: 0}[lang == "nl"]]
+	}
+	if _, count := reasonsOne[a.Feature]; count && a.Category == "" && a.Value == 0 && strings.HasPrefix(r.en, "%s ") && strings.HasPrefix(r.nl, "%s ") {
+		// A count of none: "no final notices", "geen aanmaningen".
+		return r.code, fill(tmpl, map[bool]string{true: "geen", false: "no"}[lang == "nl"])
 	}
 	return r.code, fill(tmpl, formatValue(a, lang))
 }
@@ -153,15 +201,19 @@ func formatValue(a Attribution, lang string) string {
 		if math.Abs(v) == math.Trunc(math.Abs(v)) {
 			d = strconv.FormatFloat(math.Abs(v), 'f', 0, 64)
 		}
+		days, dagen := " days", " dagen"
+		if d == "1" {
+			days, dagen = " day", " dag"
+		}
 		switch {
 		case lang == "nl" && v < 0:
-			return d + " dagen vóór"
+			return d + dagen + " vóór"
 		case lang == "nl":
-			return d + " dagen na"
+			return d + dagen + " na"
 		case v < 0:
-			return d + " days before"
+			return d + days + " before"
 		}
-		return d + " days after"
+		return d + days + " after"
 	case a.Feature == "arrangement_active":
 		if v > 0 {
 			return map[bool]string{true: "ja", false: "yes"}[lang == "nl"]

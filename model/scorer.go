@@ -155,7 +155,7 @@ func (s *Scorer) Encode(num []float64, cat []string, dst []float32) {
 			}
 			continue
 		}
-		encodeNumeric(f, num[i], dst[off:])
+		EncodeNumeric(f, num[i], dst[off:])
 	}
 }
 

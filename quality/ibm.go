@@ -112,6 +112,7 @@ func (r *runner) ibm(ctx context.Context) error {
 			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
 		}
 	}
+	r.res.Checks = append(r.res.Checks, monotoneCheck(rep))
 	return nil
 }
 

@@ -223,6 +223,21 @@ func (r *Result) writeGroups(b *strings.Builder) {
 	tw.Flush()
 }
 
+// monotoneCheck is the check of the monotonicity audit over the test
+// rows of every report: no row may see its 90-day risk fall when an input
+// takes a realistic step in its risky direction (training.Audit).
+func monotoneCheck(reps ...*metrics.Report) Check {
+	rows, bad := 0, 0
+	for _, rep := range reps {
+		for _, c := range rep.Monotonicity {
+			rows += c.Rows
+			bad += c.Violations
+		}
+	}
+	return Check{Metric: "monotonicity violations (rows x audited inputs)", Duewise: float64(bad),
+		Reference: fmt.Sprintf("%d row steps audited", rows), Target: "0", Pass: bad == 0}
+}
+
 // meanSD returns the mean and the population standard deviation of xs
 // (numpy's default, as in the reference figures).
 func meanSD(xs []float64) (mean, sd float64) {

@@ -37,8 +37,10 @@ const (
 	synthMinMonths = synthHistory + synthTrainGap + synthTestDates - 1 + 3
 )
 
-// synthDefaults are the network options of the synthetic benchmark.
-var synthDefaults = training.Options{Hidden: []int{64, 32}, Epochs: 40, Patience: 3, BatchSize: 1024, LearnRate: 0.002, L2: 1e-5, Ensemble: 1}
+// synthDefaults are the network options of the synthetic benchmark:
+// those of `duewise train` (the learning rate its default for the model's
+// constraints).
+var synthDefaults = training.Options{Hidden: []int{64, 32}, Epochs: 40, Patience: 3, BatchSize: 1024, L2: 1e-5, Ensemble: 1}
 
 // synthetic: generate, load, training snapshots at monthly dates before
 // the test dates with the labels known on the day before the first test
@@ -141,6 +143,7 @@ func (r *runner) synthetic(ctx context.Context) error {
 			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC 90d, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
 		}
 	}
+	r.res.Checks = append(r.res.Checks, monotoneCheck(rep))
 	return nil
 }
 

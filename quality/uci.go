@@ -11,6 +11,7 @@ import (
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training"
+	"github.com/duewise/duewise/training/metrics"
 )
 
 // UCI reference figures (../shared/data/SOURCE.md): scikit-learn 1.2,
@@ -62,6 +63,7 @@ func (r *runner) uci(ctx context.Context) error {
 	folds := foldsByCustomer(d.CustomerID, r.cfg.Folds, r.cfg.Seed)
 	opt := r.options(model.Behaviour, uciDefaults)
 	var auc, lr, brier []float64
+	var reps []*metrics.Report
 	for f, test := range folds {
 		var train []int
 		for g, rows := range folds {
@@ -89,7 +91,7 @@ func (r *runner) uci(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("fold %d: no 30-day AUC (no defaults or no controls in the fold)", f+1)
 		}
-		auc, brier = append(auc, a), append(brier, rep.Model.Brier["30d"])
+		auc, brier, reps = append(auc, a), append(brier, rep.Model.Brier["30d"]), append(reps, rep)
 		for _, o := range rep.Others {
 			if v, ok := o.AUC["30d"]; ok && o.Name == "logistic regression (30d)" {
 				lr = append(lr, v)
@@ -116,7 +118,8 @@ func (r *runner) uci(ctx context.Context) error {
 	m, sd = meanSD(brier)
 	base := float64(countEvents(d)) / float64(d.Len())
 	r.res.Checks = append(r.res.Checks, Check{Metric: "Brier score at 30 days (CV mean)", Duewise: m, SD: sd,
-		Reference: fmt.Sprintf("%.4f (always predicting the %.2f%% base rate)", base*(1-base), 100*base), Pass: true})
+		Reference: fmt.Sprintf("%.4f (always predicting the %.2f%% base rate)", base*(1-base), 100*base), Pass: true},
+		monotoneCheck(reps...))
 	return nil
 }
 

@@ -38,17 +38,21 @@ $dw ingest --tenant "$tenant" --rejects "$demo/rejects" "$demo/world"
 
 end=$($dw sql --format csv "SELECT max(issued_at) FROM invoices FINAL WHERE tenant = '$tenant'" | tail -n 1 | tr -d '"')
 first=$($dw sql --format csv "SELECT addMonths(toStartOfMonth(min(issued_at)), 6) FROM invoices FINAL WHERE tenant = '$tenant'" | tail -n 1 | tr -d '"')
+start=$($dw sql --format csv "SELECT toStartOfMonth(min(issued_at)) FROM invoices FINAL WHERE tenant = '$tenant'" | tail -n 1 | tr -d '"')
 last=$($dw sql --format csv "SELECT addMonths(toStartOfMonth(toDate('$end')), -3) FROM system.one" | tail -n 1 | tr -d '"')
 
 step "training snapshots, monthly from $first to $last"
 $dw features snapshot --tenant "$tenant" --from "$first" --to "$last" --every 1mo --out "$demo/behaviour.parquet"
-$dw features snapshot --tenant "$tenant" --level onboarding --from "$first" --to "$last" --every 1mo --out "$demo/onboarding.parquet"
+# Onboarding rows need no history: every customer who signed up in the world, from its first month.
+$dw features snapshot --tenant "$tenant" --level onboarding --from "$start" --to "$last" --every 1mo --out "$demo/onboarding.parquet"
 $dw features snapshot --tenant "$tenant" --level invoice --from "$first" --to "$last" --every 1mo --out "$demo/invoice.parquet"
 
 step "train the behaviour, onboarding and invoice models"
 for kind in behaviour onboarding invoice; do
-	$dw train --kind "$kind" --tenant "$tenant" --snapshots "$demo/$kind.parquet" --seed 1 --out "$DUEWISE_MODELS"
+	$dw train --kind "$kind" --tenant "$tenant" --snapshots "$demo/$kind.parquet" --seed 1 --out "$DUEWISE_MODELS" | tee "$demo/train-$kind.txt"
 done
+step "calibration of the served models on their held-out rows (expected calibration error, target < 0.03)"
+grep -h '^held-out calibration' "$demo"/train-*.txt | sed 's/^held-out calibration of /  /' | tee "$demo/calibration.txt"
 for v in $($dw models list --format ids); do $dw models promote "$v"; done
 
 step "online features as of the end of the data"

@@ -33,7 +33,9 @@ func newAverage(w *weights, horizon float64) *average {
 	return a
 }
 
-// add takes in the current values of params (W0, B0, W1, B1, ...).
+// add takes in the current values of params (W0, B0, W1, B1, ...): a
+// monotone network's are projected onto its constraints already, and an
+// average of weights of one sign keeps that sign.
 func (a *average) add(params G.Nodes) {
 	a.steps++
 	d := float32(a.decay)

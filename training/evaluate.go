@@ -43,7 +43,8 @@ func Predictions(a *model.Artifact, d *Dataset, rows []int) ([]model.Prediction,
 }
 
 // Evaluate measures a on rows of d (nil = all) with censoring handled,
-// next to the baselines stored in the artifact and any references. For
+// next to the baselines stored in the artifact and any references, and
+// audits its monotonicity (Audit). For
 // invoice models the metrics are about "paid within h days" (probability 1
 // - p_h), and LateAUC is the AUC of p_late for "paid after the due date".
 func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*metrics.Report, error) {
@@ -115,6 +116,9 @@ func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*me
 		rep.Others = append(rep.Others, metrics.EvaluateAt(ref.Name, r, ref.Risk))
 	}
 	rep.Segments = metrics.BySegment(r, base90)
+	if rep.Monotonicity, err = Audit(a, d, rows); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 

@@ -12,20 +12,27 @@ import (
 )
 
 // weights are the parameters of the network in the artifact's layout:
-// W[l] row-major in×out, B[l] of length out.
+// W[l] row-major in×out, B[l] of length out. Signs[l] are the signs of
+// layer l's units in a monotone network (nil otherwise; see
+// model.Layer.Signs).
 type weights struct {
 	In, Out []int
 	W, B    [][]float32
+	Signs   [][]int8
 }
 
 // initWeights draws He-uniform weights from a seeded source (Gorgonia's
 // own initialisers seed from the clock) and sets the output biases to the
 // logit of each interval's training hazard, so that training starts from
-// the Kaplan-Meier-like baseline.
-func initWeights(in int, hidden []int, k int, baseHazard []float64, seed int64) *weights {
+// the Kaplan-Meier-like baseline. With signs (see layerSigns), the
+// weights are then given the signs of the monotone construction for
+// inputs of signs inSigns, keeping their magnitudes (the weights that
+// must be zero are zero).
+func initWeights(inSigns []int8, hidden []int, k int, baseHazard []float64, seed int64, signs [][]int8) *weights {
 	rng := rand.New(rand.NewSource(seed))
+	in := len(inSigns)
 	sizes := append(append([]int{in}, hidden...), k)
-	w := &weights{}
+	w := &weights{Signs: signs}
 	for l := 0; l+1 < len(sizes); l++ {
 		fi, fo := sizes[l], sizes[l+1]
 		lim := math.Sqrt(6 / float64(fi))
@@ -46,11 +53,19 @@ func initWeights(in int, hidden []int, k int, baseHazard []float64, seed int64) 
 		w.In, w.Out = append(w.In, fi), append(w.Out, fo)
 		w.W, w.B = append(w.W, ws), append(w.B, bs)
 	}
+	for l, c := range constraints(inSigns, signs) {
+		signed(w.W[l], c) // the construction's signs, magnitudes kept
+		for i, k := range c {
+			if k == nonNeg || k == nonPos {
+				w.W[l][i] *= monotoneInitScale
+			}
+		}
+	}
 	return w
 }
 
 func (w *weights) clone() *weights {
-	c := &weights{In: w.In, Out: w.Out}
+	c := &weights{In: w.In, Out: w.Out, Signs: w.Signs}
 	for l := range w.W {
 		c.W = append(c.W, append([]float32(nil), w.W[l]...))
 		c.B = append(c.B, append([]float32(nil), w.B[l]...))
@@ -67,6 +82,9 @@ func (w *weights) layers() []model.Layer {
 			act = model.Identity
 		}
 		ls[l] = model.Layer{In: w.In[l], Out: w.Out[l], W: append([]float32(nil), w.W[l]...), B: append([]float32(nil), w.B[l]...), Activation: act}
+		if w.Signs != nil {
+			ls[l].Signs = append([]int8(nil), w.Signs[l]...)
+		}
 	}
 	return ls
 }
@@ -193,7 +211,7 @@ func (n *net) forward(x []float32, dst []float32) error {
 	return nil
 }
 
-// export copies the graph's current parameter values into w.
+// export copies the graph's current weights and biases into w.
 func (n *net) export(w *weights) {
 	for l := range w.W {
 		copy(w.W[l], n.params[2*l].Value().Data().([]float32))

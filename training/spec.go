@@ -31,12 +31,19 @@ const zeroShare = 0.3
 // column squeezes the values that matter into a corner of its range, and
 // measurably ranks worse); categorical inputs get a one-hot block over their frequent
 // categories. Constant inputs carry no information and are left out.
-func fitFeatures(d *Dataset, rows []int) []model.Feature {
+//
+// direction (nil: none) gives each numeric column's declared direction.
+// A monotone input records it and its Baseline (the mean of its non-NULL
+// training values), and its frequent zeros get a zero indicator, a Floor
+// and Baseline 0 instead of encoding like NULL (see model.Feature); when
+// it also has negative values, zero is not the lowest value and it gets
+// neither.
+func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskDirection) []model.Feature {
 	var fs []model.Feature
 	vals, abs := make([]float64, 0, len(rows)), make([]float64, 0, len(rows))
 	for j, name := range d.NumNames {
 		vals = vals[:0]
-		nulls, zeros := 0, 0
+		nulls, zeros, negative, sum := 0, 0, false, 0.0
 		for _, r := range rows {
 			v := d.Num[j][r]
 			if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -46,19 +53,50 @@ func fitFeatures(d *Dataset, rows []int) []model.Feature {
 			if v == 0 {
 				zeros++
 			}
+			negative = negative || v < 0
+			sum += v
 			vals = append(vals, v)
 		}
 		f := model.Feature{Name: name, Type: model.Numeric, NullIndicator: nulls > 0}
-		if float64(zeros) >= zeroShare*float64(len(rows)) {
-			f.ZeroAsNull, f.NullIndicator = true, true
+		if direction != nil {
+			if f.Direction = direction(name); f.Direction.Monotone() && len(vals) > 0 {
+				b := sum / float64(len(vals))
+				f.Baseline = &b
+			}
+		}
+		mono := f.Direction.Monotone()
+		if float64(zeros) >= zeroShare*float64(len(rows)) && !(mono && negative) {
+			if mono {
+				f.ZeroIndicator, f.Baseline = true, new(float64)
+			} else {
+				f.ZeroAsNull, f.NullIndicator = true, true
+			}
 			vals = slices.DeleteFunc(vals, func(v float64) bool { return v == 0 })
 		}
 		if len(vals) == 0 {
 			continue // always NULL or zero
 		}
 		slices.Sort(vals)
+		if f.ZeroIndicator {
+			floor := vals[len(vals)/100]
+			f.Floor = &floor
+			for i := range vals[:len(vals)/100] {
+				vals[i] = floor
+			}
+		}
+		if mono {
+			// A monotone network extrapolates in a straight line: beyond
+			// the training range the risk would keep falling (days since
+			// the last late payment, on later dates than any training
+			// row) or rising without evidence. It stays flat there.
+			lo, hi := vals[0], vals[len(vals)-1]
+			if f.Floor == nil {
+				f.Floor = &lo
+			}
+			f.Ceiling = &hi
+		}
 		lo, hi := vals[0], vals[len(vals)-1]
-		if lo == hi && !f.NullIndicator {
+		if lo == hi && !f.NullIndicator && !f.ZeroIndicator {
 			continue // constant
 		}
 		// Heavy tail: a magnitude far above the median magnitude.

@@ -11,7 +11,7 @@ import (
 // holds vals, on all its rows.
 func fitColumn(vals []float64) []model.Feature {
 	d := &Dataset{NumNames: []string{"x"}, Num: [][]float64{vals}}
-	return fitFeatures(d, indexes(len(vals)))
+	return fitFeatures(d, indexes(len(vals)), nil)
 }
 
 // TestFitFeaturesLogTail: a heavy-tailed input is log-compressed before it

@@ -39,7 +39,7 @@ type Options struct {
 	Epochs    int        // maximum epochs, default 40
 	Patience  int        // epochs without validation improvement before stopping, default 3
 	BatchSize int        // default 1024
-	LearnRate float64    // Adam step size, default 0.002
+	LearnRate float64    // Adam step size, default 0.004 (Unconstrained: 0.002)
 	L2        float64    // L2 penalty on the weights, default 1e-5
 	Seed      int64      // initialisation and shuffling; the same seed gives the same model
 	// Exclude names input columns the model must not use. nil means
@@ -49,6 +49,15 @@ type Options struct {
 	// weights that is validated and kept (see average); default 4, a
 	// negative value keeps the last step's weights instead.
 	Average float64
+	// Directions are the declared directions of input columns; a column
+	// it does not name takes the signal catalog's (features.Catalog,
+	// docs/features.md). The network is monotone in every input with a
+	// direction (see package model, Monotone models).
+	Directions map[string]model.RiskDirection
+	// Unconstrained trains without the monotone constraints and records
+	// no direction: the model of earlier versions, to measure what the
+	// constraints cost.
+	Unconstrained bool
 	// Ensemble is the number of networks trained on the same rows and
 	// inputs with seeds Seed, Seed+1, ...; they are combined into one
 	// network whose hazard logits are the members' mean (see combine).
@@ -84,6 +93,9 @@ func (o *Options) defaults() {
 	}
 	if o.LearnRate == 0 {
 		o.LearnRate = 0.002
+		if !o.Unconstrained {
+			o.LearnRate = monotoneLearnRate
+		}
 	}
 	if o.L2 == 0 {
 		o.L2 = 1e-5
@@ -152,7 +164,11 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	if len(res.TrainRows) < opt.BatchSize/4 || len(res.ValidRows) == 0 {
 		return nil, fmt.Errorf("train: %d training and %d validation rows: too few", len(res.TrainRows), len(res.ValidRows))
 	}
-	fs := slices.DeleteFunc(fitFeatures(d, res.TrainRows), func(f model.Feature) bool { return slices.Contains(opt.Exclude, f.Name) })
+	dir := opt.direction
+	if opt.Unconstrained {
+		dir = nil
+	}
+	fs := slices.DeleteFunc(fitFeatures(d, res.TrainRows, dir), func(f model.Feature) bool { return slices.Contains(opt.Exclude, f.Name) })
 	if len(fs) == 0 {
 		return nil, errors.New("train: no informative input column")
 	}
@@ -164,10 +180,9 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	members := max(1, opt.Ensemble)
 	ws := make([]*weights, 0, members)
 	for m := range members {
-		seed := opt.Seed + int64(m)
-		w, epochs, bestEpoch, err := fit(ctx, &opt, m+1, members, seed, enc.width, grid, xt, tt, func(w *weights) (float64, error) {
-			return validLoss(w, fs, grid, xv, tv, opt.Kind)
-		})
+		job := fitJob{opt: &opt, member: m + 1, members: members, seed: opt.Seed + int64(m), inSigns: model.InputSigns(fs), grid: grid, xt: xt, tt: tt,
+			valid: func(w *weights) (float64, error) { return validLoss(w, fs, grid, xv, tv, opt.Kind) }}
+		w, epochs, bestEpoch, err := job.fit(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -182,10 +197,11 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 		Kind: opt.Kind, Tenant: opt.Tenant, CreatedAt: time.Now().UTC().Truncate(time.Second), CodeVersion: opt.CodeVersion,
 		Features: fs, Grid: slices.Clone(grid), Layers: best.layers(), DataFingerprint: res.Fingerprint, Seed: opt.Seed,
 		Reference: meanRow(xt, in),
-		Params: map[string]any{"hidden": opt.Hidden, "epochs_max": opt.Epochs, "best_epoch": res.BestEpoch, "patience": opt.Patience,
+		Params: map[string]any{"hidden": opt.Hidden, "monotone": best.Signs != nil, "epochs_max": opt.Epochs, "best_epoch": res.BestEpoch, "patience": opt.Patience,
 			"batch_size": opt.BatchSize, "ensemble": members, "best_epochs": res.BestEpochs, "learn_rate": opt.LearnRate, "l2": opt.L2, "average_epochs": opt.Average, "exclude": opt.Exclude, "valid_fraction": opt.ValidFraction,
 			"train_rows": len(res.TrainRows), "valid_rows": len(res.ValidRows)},
 	}
+	baselineReference(fs, a.Reference)
 	a.BandThresholds = [4]float64{0.2, 0.4, 0.6, 0.8}
 	sc, err := model.NewScorer(a)
 	if err != nil {
@@ -210,19 +226,43 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 // however small, would restart the patience count.
 const minImprovement = 2e-4
 
-// fit trains one network (ensemble member of members) with seed and
-// returns the weights of its best validation epoch. valid computes the
-// validation loss of a set of weights.
-func fit(ctx context.Context, opt *Options, member, members int, seed int64, in int, grid []float64, xt []float32, tt []target, valid func(*weights) (float64, error)) (*weights, []EpochStats, int, error) {
-	k := len(grid) - 1
-	w := initWeights(in, opt.Hidden, k, baseHazard(tt, grid), seed)
+// centreRows is the number of training rows centreBiases uses.
+const centreRows = 8192
+
+// fitJob is one network to train: ensemble member member of members.
+type fitJob struct {
+	opt             *Options
+	member, members int
+	seed            int64
+	// inSigns are the encoded inputs' signs (model.InputSigns): the
+	// network is monotone in the inputs of sign +1 and -1.
+	inSigns []int8
+	grid    []float64
+	xt      []float32 // encoded training rows, row-major
+	tt      []target
+	// valid computes the validation loss of a set of weights.
+	valid func(*weights) (float64, error)
+}
+
+// fit trains the job's network and returns the weights of its best
+// validation epoch, the epochs' statistics and the best epoch. A
+// monotone network is projected onto its constraints after every step.
+func (j *fitJob) fit(ctx context.Context) (*weights, []EpochStats, int, error) {
+	opt, member, members, grid, xt, tt, valid := j.opt, j.member, j.members, j.grid, j.xt, j.tt, j.valid
+	in, k := len(j.inSigns), len(grid)-1
+	signs := layerSigns(j.inSigns, opt.Hidden, k, opt.Kind.OutputSign())
+	cons := constraints(j.inSigns, signs)
+	w := initWeights(j.inSigns, opt.Hidden, k, baseHazard(tt, grid), j.seed, signs)
+	if signs != nil {
+		centreBiases(w, sampleRows(xt, in, centreRows))
+	}
 	n, err := newNet(w, opt.BatchSize, true)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	defer n.close()
 	solver := G.NewAdamSolver(G.WithLearnRate(opt.LearnRate), G.WithL2Reg(opt.L2))
-	rng := rand.New(rand.NewSource(seed ^ 0x5eed))
+	rng := rand.New(rand.NewSource(j.seed ^ 0x5eed))
 	rows := len(tt)
 	order := indexes(rows)
 	bs := opt.BatchSize
@@ -261,6 +301,7 @@ func fit(ctx context.Context, opt *Options, member, members int, seed int64, in 
 			if math.IsNaN(l) {
 				return nil, nil, 0, fmt.Errorf("train %sepoch %d: the loss diverged (NaN); lower the learning rate", prefix, epoch)
 			}
+			projectParams(n.params, cons)
 			if avg != nil {
 				avg.add(n.params)
 			}
@@ -346,6 +387,15 @@ func combine(ws []*weights) *weights {
 		}
 		out.In, out.Out = append(out.In, inM), append(out.Out, outM)
 		out.W, out.B = append(out.W, W), append(out.B, B)
+		if first.Signs != nil {
+			// The members' units side by side keep their signs; the
+			// logits are shared.
+			var sg []int8
+			for range outM / fo {
+				sg = append(sg, first.Signs[l]...)
+			}
+			out.Signs = append(out.Signs, sg)
+		}
 	}
 	return out
 }

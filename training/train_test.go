@@ -436,7 +436,8 @@ func TestEarlyStoppingNeedsRealImprovement(t *testing.T) {
 	d, _ := synthetic(600, 3)
 	rows := indexes(d.Len())
 	grid := Grids[model.Behaviour]
-	enc := newEncoder(d, fitFeatures(d, rows))
+	fs := fitFeatures(d, rows, nil)
+	enc := newEncoder(d, fs)
 	xt, tt := enc.matrix(d, rows), targets(d, rows, grid)
 	tests := []struct {
 		name   string
@@ -455,11 +456,12 @@ func TestEarlyStoppingNeedsRealImprovement(t *testing.T) {
 			opt.defaults()
 			var kept []*weights
 			epoch := 0
-			w, stats, best, err := fit(context.Background(), &opt, 1, 1, 1, enc.width, grid, xt, tt, func(w *weights) (float64, error) {
+			job := fitJob{opt: &opt, member: 1, members: 1, seed: 1, inSigns: model.InputSigns(fs), grid: grid, xt: xt, tt: tt, valid: func(w *weights) (float64, error) {
 				kept = append(kept, w.clone())
 				epoch++
 				return tc.losses[epoch-1], nil
-			})
+			}}
+			w, stats, best, err := job.fit(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,6 +31,7 @@ func newBenchmarkCmd(g *globals) *cobra.Command {
 func newBenchmarkQualityCmd(g *globals) *cobra.Command {
 	cfg := quality.DefaultConfig()
 	var out, hidden string
+	monotone := true
 	c := &cobra.Command{
 		Use:   "quality --dataset uci|ibm-ar|synthetic [--data PATH] [--customers N] [--seed S] [--out DIR]",
 		Short: "Run import, features, training and evaluation on a dataset and compare with the reference figures",
@@ -71,6 +72,7 @@ table says which), 1 on an error.`,
 			if cfg.Data == "" {
 				cfg.Data = defaultData[cfg.Dataset]
 			}
+			cfg.Train.Unconstrained = !monotone
 			if hidden != "" {
 				var err error
 				if cfg.Train.Hidden, err = parseHidden(hidden); err != nil {
@@ -139,6 +141,7 @@ table says which), 1 on an error.`,
 	f.StringVar(&cfg.Tenant, "tenant", "", "tenant to load the data as (default quality-<dataset>)")
 	f.StringVar(&hidden, "hidden", "", "hidden layer sizes, comma separated (default: per dataset, see docs/benchmarks.md)")
 	f.IntVar(&cfg.Train.Ensemble, "ensemble", 0, "networks averaged per model (default: per dataset)")
+	f.BoolVar(&monotone, "monotone", true, "constrain the models to the declared directions of their inputs; --monotone=false measures the unconstrained models (the monotonicity check then reports their violations)")
 	f.StringVar(&out, "out", "", "folder to save quality-<dataset>.json and quality-<dataset>.txt")
 	return c
 }

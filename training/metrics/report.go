@@ -40,6 +40,8 @@ type Report struct {
 	Model    Scores    `json:"model"`
 	Others   []Scores  `json:"others,omitempty"` // baselines, the truth...
 	Segments []Segment `json:"segments,omitempty"`
+	// Monotonicity is the audit of every input with a declared direction.
+	Monotonicity []MonotoneCheck `json:"monotonicity,omitempty"`
 }
 
 // Evaluate computes the full set of metrics of r.
@@ -186,6 +188,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%-20s %8d %8s %12.4f %12.4f %13s\n", s.Segment, s.Rows, opt(s.AUC90), s.MeanRisk90, s.Observed90, opt(s.BaselineAUC90))
 		}
 	}
+	writeMonotone(&b, rep.Monotonicity)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
