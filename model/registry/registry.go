@@ -15,9 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/warehouse"
 )
@@ -169,26 +166,13 @@ FROM model_registry FINAL WHERE tenant = {tenant:String} ORDER BY created_at DES
 	}
 	defer rr.Release()
 	var out []Entry
-	for rr.Next() {
-		rec := rr.Record()
-		for i := range int(rec.NumRows()) {
-			str := func(c int) string { return rec.Column(c).(*array.String).Value(i) }
-			out = append(out, Entry{Tenant: str(0), Kind: str(1), Version: str(2), File: str(3), CreatedAt: timeAt(rec.Column(4), i),
-				DataFingerprint: str(5), CodeVersion: str(6), Active: rec.Column(7).(*array.Uint8).Value(i) == 1, Updated: timeAt(rec.Column(8), i)})
-		}
-	}
-	if err := rr.Err(); err != nil {
+	var e Entry
+	err = warehouse.Scan(rr, func() error { out = append(out, e); return nil },
+		&e.Tenant, &e.Kind, &e.Version, &e.File, &e.CreatedAt, &e.DataFingerprint, &e.CodeVersion, &e.Active, &e.Updated)
+	if err != nil {
 		return nil, fmt.Errorf("list models: %w", err)
 	}
 	return out, nil
-}
-
-// timeAt reads a DateTime cell (uint32 seconds on both backends).
-func timeAt(col arrow.Array, i int) time.Time {
-	if c, ok := col.(*array.Uint32); ok {
-		return time.Unix(int64(c.Value(i)), 0).UTC()
-	}
-	return time.Time{}
 }
 
 // Get returns tenant's entry of version.
@@ -261,11 +245,9 @@ func (r *Registry) Tenants(ctx context.Context) ([]string, error) {
 	}
 	defer rr.Release()
 	var out []string
-	for rr.Next() {
-		c := rr.Record().Column(0).(*array.String)
-		for i := range c.Len() {
-			out = append(out, c.Value(i))
-		}
+	var t string
+	if err := warehouse.Scan(rr, func() error { out = append(out, t); return nil }, &t); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	return out, rr.Err()
+	return out, nil
 }
