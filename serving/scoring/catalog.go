@@ -210,19 +210,21 @@ const MaxMagnitude = 1e9
 
 // checkNumber checks one number of a request against MaxMagnitude.
 func checkNumber(field string, x float64) error {
-	if math.IsInf(x, 0) || math.Abs(x) > MaxMagnitude {
+	if outOfRange(x) {
 		return Invalid(field, "%g is out of range: want a number from -1e9 to 1e9", x)
 	}
 	return nil
 }
 
-// checkSignals checks every numeric signal of v (NaN is missing).
+func outOfRange(x float64) bool { return math.IsInf(x, 0) || math.Abs(x) > MaxMagnitude }
+
+// checkSignals checks every numeric signal of v (NaN is missing). The
+// field's path is spelled only for a value out of range: building it for
+// every signal was 7% of a batch's CPU (BenchmarkBatchInline profile).
 func (c *Catalog) checkSignals(v *Values, prefix string) error {
 	for i, x := range v.Num {
-		if !math.IsNaN(x) {
-			if err := checkNumber(prefix+"signals."+c.num[i], x); err != nil {
-				return err
-			}
+		if !math.IsNaN(x) && outOfRange(x) {
+			return checkNumber(prefix+"signals."+c.num[i], x)
 		}
 	}
 	return nil
