@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/duewise/duewise/datasets/rowfile"
+	"github.com/duewise/duewise/internal/ordered"
 )
 
 // chunkSize is the number of customers one goroutine simulates at a time.
@@ -45,77 +46,54 @@ func Generate(ctx context.Context, cfg Config) (Stats, error) {
 	return st, nil
 }
 
-type job struct {
-	first, n int
-	done     chan *rowfile.Batch
+// chunk is one chunk's simulated rows and the customers done with it.
+type chunk struct {
+	b    *rowfile.Batch
+	done int
 }
 
 func run(ctx context.Context, cfg Config, w *rowfile.Writer, log *slog.Logger) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	workers := cfg.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	cal := newCalendar(cfg)
-	jobs := make(chan job)
-	order := make(chan job, 2*workers) // bounds batches in flight
+	sims := make([]*sim, workers) // one per worker: its scratch state
+	for i := range sims {
+		sims[i] = newSim(cal)
+	}
 	free := make(chan *rowfile.Batch, 3*workers)
-
-	go func() {
-		defer close(jobs)
-		defer close(order)
-		for first := 0; first < cfg.Customers; first += chunkSize {
-			j := job{first: first, n: min(chunkSize, cfg.Customers-first), done: make(chan *rowfile.Batch, 1)}
-			select {
-			case order <- j:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case jobs <- j:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for range workers {
-		go func() {
-			s := newSim(cal)
-			for j := range jobs {
-				var b *rowfile.Batch
-				select {
-				case b = <-free:
-					b.Reset()
-				default:
-					b = &rowfile.Batch{}
-				}
-				for i := j.first; i < j.first+j.n; i++ {
-					s.customer(i, b)
-				}
-				j.done <- b
-			}
-		}()
-	}
 	lastLog := time.Now()
-	for j := range order {
-		var b *rowfile.Batch
-		select {
-		case b = <-j.done:
-		case <-ctx.Done():
-			return fmt.Errorf("generate: %w", ctx.Err())
-		}
-		if err := w.Write(b); err != nil {
-			return fmt.Errorf("generate: %w", err)
-		}
-		select {
-		case free <- b:
-		default:
-		}
-		if time.Since(lastLog) > 5*time.Second {
-			lastLog = time.Now()
-			log.Info("generating", "customers", j.first+j.n, "of", cfg.Customers)
-		}
+	err := ordered.Run(ctx, ordered.Config{Workers: workers, Window: 2 * workers}, ordered.Chunks(cfg.Customers, chunkSize),
+		func(wk int, r ordered.Range) chunk {
+			var b *rowfile.Batch
+			select {
+			case b = <-free:
+				b.Reset()
+			default:
+				b = &rowfile.Batch{}
+			}
+			for i := r.Lo; i < r.Hi; i++ {
+				sims[wk].customer(i, b)
+			}
+			return chunk{b, r.Hi}
+		},
+		func(c chunk) error {
+			if err := w.Write(c.b); err != nil {
+				return err
+			}
+			select {
+			case free <- c.b:
+			default:
+			}
+			if time.Since(lastLog) > 5*time.Second {
+				lastLog = time.Now()
+				log.Info("generating", "customers", c.done, "of", cfg.Customers)
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
 	}
-	return ctx.Err()
+	return nil
 }
