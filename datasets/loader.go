@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -54,6 +55,10 @@ type LoaderConfig struct {
 	ChunkRows int
 	// MaxProblems is how many reject messages a FileSummary keeps.
 	MaxProblems int
+	// Touched, when set, is called after each insert with the customers
+	// whose rows it stored (of one tenant, each once): a running server
+	// refreshes their online features. It must not block.
+	Touched func(tenant string, customers []string)
 }
 
 // DefaultLoaderConfig returns the defaults: batches of 8 MiB of text or
@@ -260,7 +265,42 @@ func (l *Loader) insert(ctx context.Context, table string, rec arrow.Record) (ve
 	if err := l.e.Insert(ctx, table, full); err != nil {
 		return vr, fmt.Errorf("insert %d rows into %s: %w", n, table, err)
 	}
+	if l.cfg.Touched != nil {
+		touched(rec, l.cfg.Touched)
+	}
 	return vr, nil
+}
+
+// touched calls fn with the distinct customers of rec, per tenant.
+func touched(rec arrow.Record, fn func(tenant string, customers []string)) {
+	tc, cc := -1, -1
+	for i, f := range rec.Schema().Fields() {
+		switch f.Name {
+		case "tenant":
+			tc = i
+		case customerID:
+			cc = i
+		}
+	}
+	if tc < 0 || cc < 0 {
+		return
+	}
+	tenants, ok1 := rec.Column(tc).(*array.String)
+	ids, ok2 := rec.Column(cc).(*array.String)
+	if !ok1 || !ok2 {
+		return
+	}
+	by := map[string]map[string]bool{}
+	for i := range ids.Len() {
+		tn := tenants.Value(i)
+		if by[tn] == nil {
+			by[tn] = map[string]bool{}
+		}
+		by[tn][ids.Value(i)] = true
+	}
+	for tn, set := range by {
+		fn(tn, slices.Collect(maps.Keys(set)))
+	}
 }
 
 // fileJob is one file to load.

@@ -67,6 +67,20 @@ type pay struct {
 // Payments, debits and reminders of invoices not in h are ignored for the
 // invoice-based signals, as in the SQL. Concurrency-safe (h is only read).
 func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
+	return compute(h, asOf, threshold, 0)
+}
+
+// ComputeLive is Compute at the moment now, as the live refresh computes
+// features_latest (RefreshOptions.Live): as of now's UTC day, with the
+// events dated that day (those known so far) counted too, while due dates
+// are still compared with that day (an invoice due today is not overdue).
+func ComputeLive(h *History, now time.Time, threshold int) (Row, error) {
+	return compute(h, now, threshold, 1)
+}
+
+// compute is Compute with the events of the known days from asOf's day on
+// counted too (sql/core.sql's {known:Int32}).
+func compute(h *History, asOf time.Time, threshold int, known int32) (Row, error) {
 	if h == nil {
 		return Row{}, errors.New("compute: nil history")
 	}
@@ -78,8 +92,8 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 	if c.CreatedAt.days() > T {
 		return Row{}, fmt.Errorf("compute %s at %s: %w", c.CustomerID, day(asOf).Format(time.DateOnly), ErrNotCreated)
 	}
-	s := newSignals(T)
-	inv := foldInvoices(h, T, int64(threshold))
+	s := newSignals(T, known)
+	inv := foldInvoices(h, T, known, int64(threshold))
 	inv.emit(s, &c, asOf)
 	ddLastReason := debitSignals(s, h.DirectDebits)
 	reminderSignals(s, h.Reminders)
@@ -98,16 +112,16 @@ func Compute(h *History, asOf time.Time, threshold int) (Row, error) {
 }
 
 // signals are the numeric values of one Row being computed at day T, NaN
-// (NULL) until set.
+// (NULL) until set; events dated before day K (T + known) are known.
 type signals struct {
-	T     int32
+	T, K  int32
 	names []string
 	vals  []float64
 	idx   map[string]int
 }
 
-func newSignals(T int32) *signals {
-	s := &signals{T: T, names: NumericNames()}
+func newSignals(T, known int32) *signals {
+	s := &signals{T: T, K: T + known, names: NumericNames()}
 	s.vals = make([]float64, len(s.names))
 	s.idx = make(map[string]int, len(s.names))
 	for i, n := range s.names {
@@ -120,8 +134,8 @@ func newSignals(T int32) *signals {
 func (s *signals) set(name string, v float64) { s.vals[s.idx[name]] = v }
 func (s *signals) cnt(name string, n int64)   { s.vals[s.idx[name]] = float64(n) }
 
-// in reports whether day d lies in the n days before T.
-func (s *signals) in(d, n int32) bool { return d >= s.T-n && d < s.T }
+// in reports whether day d lies in the n days before K.
+func (s *signals) in(d, n int32) bool { return d >= s.K-n && d < s.K }
 
 // invoiceFacts is what one invoice's payments say at day T.
 type invoiceFacts struct {
@@ -131,9 +145,10 @@ type invoiceFacts struct {
 	fullT                      bool // paid in full before T
 }
 
-// invoiceAgg sums the invoice-based signals over a customer's invoices.
+// invoiceAgg sums the invoice-based signals over a customer's invoices
+// at day T, with the payments and reminders dated before day K known.
 type invoiceAgg struct {
-	T                                                                    int32
+	T, K                                                                 int32
 	threshold                                                            int64
 	n365, late365, latesum365, latemax365, dpd30, n90, late90, latesum90 int64
 	odN, odC, odOld, hasLate, lastLateDue, remN, remResp                 int64
@@ -145,7 +160,7 @@ type invoiceAgg struct {
 
 // foldInvoices folds h's invoices, with their payments and first
 // reminders, at day T.
-func foldInvoices(h *History, T int32, threshold int64) *invoiceAgg {
+func foldInvoices(h *History, T, known int32, threshold int64) *invoiceAgg {
 	pays := map[string][]pay{}
 	for _, p := range h.Payments {
 		pays[p.InvoiceID] = append(pays[p.InvoiceID], pay{ts: p.PaidAt.Unix(), day: dayOf(p.PaidAt), c: int64(p.Amount), coll: p.Method == "collection_agency"})
@@ -157,13 +172,13 @@ func foldInvoices(h *History, T int32, threshold int64) *invoiceAgg {
 			firstRem[r.InvoiceID] = ts
 		}
 	}
-	a := &invoiceAgg{T: T, threshold: threshold}
+	a := &invoiceAgg{T: T, K: T + known, threshold: threshold}
 	for _, inv := range h.Invoices {
 		ps := pays[inv.InvoiceID]
 		sortPays(ps)
 		f := a.facts(&inv, ps)
 		remTS, hasRem := firstRem[inv.InvoiceID]
-		a.addWindows(&f, remTS, hasRem && dayOf(time.Unix(remTS, 0)) < T)
+		a.addWindows(&f, remTS, hasRem && dayOf(time.Unix(remTS, 0)) < a.K)
 		a.addTotals(&f)
 	}
 	return a
@@ -191,7 +206,7 @@ func sortPays(ps []pay) {
 // facts reads one invoice's sorted payments (and counts the collection
 // agency's).
 func (a *invoiceAgg) facts(inv *Invoice, ps []pay) invoiceFacts {
-	T := a.T
+	T, K := a.T, a.K
 	f := invoiceFacts{amount: int64(inv.Amount), due: inv.DueAt.days(), issued: inv.IssuedAt.days()}
 	var cum int64
 	fullI := -1
@@ -205,13 +220,13 @@ func (a *invoiceAgg) facts(inv *Invoice, ps []pay) invoiceFacts {
 	if fullI >= 0 {
 		f.fullTS, f.fullD = ps[fullI].ts, ps[fullI].day
 	}
-	f.fullT = fullI >= 0 && f.fullD < T
+	f.fullT = fullI >= 0 && f.fullD < K
 	for _, p := range ps {
-		if p.day < T {
+		if p.day < K {
 			f.paidC += p.c
 			f.nPaid++
 		}
-		if p.coll && p.day >= T-730 && p.day < T {
+		if p.coll && p.day >= K-730 && p.day < K {
 			a.collPay++
 		}
 	}
@@ -265,7 +280,7 @@ func (a *invoiceAgg) addWindows(f *invoiceFacts, remTS int64, reminded bool) {
 // addTotals adds an invoice to the signals of all time: overdue, open,
 // the latest due and payment, payment days.
 func (a *invoiceAgg) addTotals(f *invoiceFacts) {
-	T, due, late, fullD := a.T, f.due, f.late, f.fullD
+	T, K, due, late, fullD := a.T, a.K, f.due, f.late, f.fullD
 	if due < T && !f.fullT {
 		a.odN++
 		a.odC += f.amount - f.paidC
@@ -288,11 +303,11 @@ func (a *invoiceAgg) addTotals(f *invoiceFacts) {
 		}
 		a.payN++
 	}
-	if f.fullT && fullD >= T-90 {
+	if f.fullT && fullD >= K-90 {
 		a.pm90N++
 		a.pm90S += int64(fullD - due)
 	}
-	if f.fullT && fullD >= T-365 {
+	if f.fullT && fullD >= K-365 {
 		a.pm365N++
 		a.pm365S += int64(fullD - due)
 	}
@@ -304,7 +319,7 @@ func (a *invoiceAgg) addTotals(f *invoiceFacts) {
 		a.hasLate++
 		a.lastLateDue = max(a.lastLateDue, int64(due))
 	}
-	if f.issued < T && !f.fullT {
+	if f.issued < K && !f.fullT {
 		a.openN++
 		a.openC += f.amount - f.paidC
 	}
@@ -408,7 +423,7 @@ func debitSignals(s *signals, dds []DirectDebit) string {
 				ddFailed365++
 			}
 		}
-		if failed(d.Status) && dd < s.T {
+		if failed(d.Status) && dd < s.K {
 			// The reason of the latest failure by day; of two on the
 			// same day, the alphabetically last (as core.sql).
 			if ddHasFail == 0 || dd > ddLastFail || (dd == ddLastFail && d.Reason > ddLastReason) {
@@ -451,7 +466,7 @@ func reminderSignals(s *signals, rs []Reminder) {
 				coll365++
 			}
 		}
-		if d < s.T {
+		if d < s.K {
 			remHas++
 			remLast = max(remLast, d)
 		}
@@ -470,11 +485,11 @@ func arrangementSignals(s *signals, as []Arrangement) {
 	var broken730, active, arr730 int64
 	for _, a := range as {
 		d1 := dayOf(a.AgreedAt)
-		ended := a.EndedAt != nil && dayOf(*a.EndedAt) < s.T
+		ended := a.EndedAt != nil && dayOf(*a.EndedAt) < s.K
 		if a.Status == "broken" && a.EndedAt != nil && s.in(dayOf(*a.EndedAt), 730) {
 			broken730++
 		}
-		if d1 < s.T && !ended {
+		if d1 < s.K && !ended {
 			active++
 		}
 		if s.in(d1, 730) {
@@ -490,7 +505,7 @@ func disputeSignals(s *signals, ds []Dispute) {
 	var dispOpen, disp365 int64
 	for _, d := range ds {
 		d1 := dayOf(d.OpenedAt)
-		if d1 < s.T && !(d.ResolvedAt != nil && dayOf(*d.ResolvedAt) < s.T) {
+		if d1 < s.K && !(d.ResolvedAt != nil && dayOf(*d.ResolvedAt) < s.K) {
 			dispOpen++
 		}
 		if s.in(d1, 365) {
@@ -509,12 +524,12 @@ func eventSignals(s *signals, es []CustomerEvent) bool {
 	departed := false
 	for _, e := range es {
 		d := dayOf(e.OccurredAt)
-		if e.Kind == "address_change" && d < s.T {
+		if e.Kind == "address_change" && d < s.K {
 			addrN++
 			addrLast = max(addrLast, d)
 		}
 		if isDeparture(e.Kind, e.Detail) {
-			departed = departed || d < s.T
+			departed = departed || d < s.K
 			continue
 		}
 		switch {

@@ -2,10 +2,13 @@ package features
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/duewise/duewise/warehouse"
@@ -14,9 +17,19 @@ import (
 // LatestTable is the online feature table.
 const LatestTable = "features_latest"
 
+// RefreshLog records every full refresh of features_latest (not the
+// refreshes of given customers): what a server compares to decide whether
+// to load the whole table again.
+const RefreshLog = "features_refreshes"
+
+// refreshLogVersion is the features migration that made RefreshLog; a new
+// signal column takes a version after it.
+const refreshLogVersion = 9
+
 // latestColumnsSince names the signals that a later features migration
 // added to features_latest (by version); every other catalog signal is a
-// column of the first version. A new signal gets the next version here:
+// column of the first version. A new signal gets the next free version
+// here (after refreshLogVersion):
 // ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so the first version's
 // table must not already hold it.
 var latestColumnsSince = map[string]int{
@@ -59,7 +72,10 @@ func latestDDL() string {
 // warehouse.Migrate.
 func Migrations() []warehouse.Migration {
 	ms := []warehouse.Migration{{Component: "features", Version: 1, Name: "features_latest online feature table",
-		Statements: []string{latestDDL()}}}
+		Statements: []string{latestDDL()}},
+		{Component: "features", Version: refreshLogVersion, Name: "the log of full refreshes (the online table's version)",
+			Statements: []string{"CREATE TABLE IF NOT EXISTS " + RefreshLog + " (tenant String, as_of Date, live UInt8, refreshed_at DateTime," +
+				" customers Int64, behind Int64, seconds Float64) ENGINE = MergeTree ORDER BY refreshed_at"}}}
 	for _, s := range catalog {
 		if v := latestColumnsSince[s.Name]; v > 1 {
 			ms = append(ms, warehouse.Migration{Component: "features", Version: v, Name: "features_latest column " + s.Name,
@@ -71,8 +87,15 @@ func Migrations() []warehouse.Migration {
 
 // RefreshOptions select a refresh. A plain value.
 type RefreshOptions struct {
-	// AsOf is the reference date; zero means today (UTC).
+	// AsOf is the reference date; zero means today (UTC). Events before
+	// 00:00 UTC on it count, as in a snapshot.
 	AsOf time.Time
+	// Live computes the signals at the moment Now instead of AsOf: as of
+	// Now's UTC day, with the events dated that day (those known so far)
+	// counted too, while due dates are still compared with that day (an
+	// invoice due today is not overdue yet). What `duewise serve` and
+	// `features refresh` without --as-of compute.
+	Live bool
 	// Tenant restricts the refresh to one tenant; "" refreshes all.
 	Tenant string
 	// Threshold is the days after due that count as behind (0 = 30).
@@ -106,45 +129,49 @@ type RefreshStats struct {
 // concurrency-safe as eng.
 func Refresh(ctx context.Context, eng warehouse.Engine, opt RefreshOptions) (RefreshStats, error) {
 	start := time.Now()
-	if opt.AsOf.IsZero() {
-		opt.AsOf = time.Now()
-	}
-	if opt.Threshold == 0 {
-		opt.Threshold = DefaultThreshold
-	}
-	if opt.Threshold < 1 || opt.Threshold > 3650 {
-		return RefreshStats{}, fmt.Errorf("refresh: threshold %d: want 1..3650 days", opt.Threshold)
-	}
-	if opt.Now.IsZero() {
-		opt.Now = time.Now()
+	p, asOf, err := opt.params()
+	if err != nil {
+		return RefreshStats{}, err
 	}
 	if opt.PartCustomers <= 0 {
 		opt.PartCustomers = DefaultPartCustomers
 	}
-	asOf := day(opt.AsOf)
+	now := p["now"].(time.Time)
+	st := RefreshStats{AsOf: asOf}
 	n, err := queryInt64s(ctx, eng, "SELECT toInt64(count()) FROM customers FINAL WHERE "+tenantFilter, warehouse.Params{"tenant": opt.Tenant})
 	if err != nil {
 		return RefreshStats{}, fmt.Errorf("refresh %s: count customers: %w", LatestTable, err)
 	}
 	parts := max(1, (n[0]+int64(opt.PartCustomers)-1)/int64(opt.PartCustomers))
 	q := assemblePart("refresh.sql", keysCustomer)
+	p["parts"] = uint32(parts)
 	for part := range parts {
-		err := eng.Exec(ctx, q, warehouse.Params{
-			"tenant": opt.Tenant, "customer": "", "dates": []time.Time{asOf}, "thr": int32(opt.Threshold),
-			"eod": asOf, "now": opt.Now.UTC().Truncate(time.Second), "parts": uint32(parts), "part": uint32(part)})
-		if err != nil {
+		p["part"] = uint32(part)
+		if err := eng.Exec(ctx, q, p); err != nil {
 			return RefreshStats{}, fmt.Errorf("refresh %s (part %d of %d): %w", LatestTable, part+1, parts, err)
 		}
 	}
-	counts, err := queryInt64s(ctx, eng, "SELECT toInt64(count()), toInt64(countIf(status = 'behind')) FROM "+LatestTable+
+	c, err := queryInt64s(ctx, eng, "SELECT toInt64(count()), toInt64(countIf(status = 'behind')) FROM "+LatestTable+
 		" FINAL WHERE "+tenantFilter+" AND as_of = {as_of:Date} AND refreshed_at = {now:DateTime}",
-		warehouse.Params{"tenant": opt.Tenant, "as_of": asOf, "now": opt.Now.UTC().Truncate(time.Second)})
+		warehouse.Params{"tenant": opt.Tenant, "as_of": asOf, "now": now})
 	if err != nil {
 		return RefreshStats{}, fmt.Errorf("count refreshed rows: %w", err)
 	}
-	st := RefreshStats{AsOf: asOf, Customers: counts[0], Behind: counts[1]}
-	st.Elapsed = time.Since(start)
+	st.Customers, st.Behind, st.Elapsed = c[0], c[1], time.Since(start)
+	err = eng.Exec(ctx, "INSERT INTO "+RefreshLog+" (tenant, as_of, live, refreshed_at, customers, behind, seconds) "+
+		"SELECT {tenant:String}, {as_of:Date}, {live:UInt8}, {now:DateTime}, {n:Int64}, {behind:Int64}, {s:Float64}",
+		warehouse.Params{"tenant": opt.Tenant, "as_of": asOf, "live": b2u8(opt.Live), "now": now, "n": st.Customers, "behind": st.Behind, "s": st.Elapsed.Seconds()})
+	if err != nil {
+		return st, fmt.Errorf("record the refresh in %s: %w", RefreshLog, err)
+	}
 	return st, nil
+}
+
+func b2u8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Latest returns features_latest (deduplicated: the newest refresh per
@@ -156,6 +183,121 @@ func Latest(ctx context.Context, eng warehouse.Engine, tenant string) (array.Rec
 		return nil, fmt.Errorf("read %s: %w", LatestTable, err)
 	}
 	return rr, nil
+}
+
+// params checks opt and returns the parameters of the refresh statements
+// (without customers, parts) and the reference day.
+func (opt RefreshOptions) params() (warehouse.Params, time.Time, error) {
+	if opt.Threshold == 0 {
+		opt.Threshold = DefaultThreshold
+	}
+	if opt.Threshold < 1 || opt.Threshold > 3650 {
+		return nil, time.Time{}, fmt.Errorf("refresh: threshold %d: want 1..3650 days", opt.Threshold)
+	}
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	known := int32(0)
+	switch {
+	case opt.Live:
+		opt.AsOf, known = opt.Now, 1
+	case opt.AsOf.IsZero():
+		opt.AsOf = time.Now()
+	}
+	asOf := day(opt.AsOf)
+	return warehouse.Params{"tenant": opt.Tenant, "customer": "", "dates": []time.Time{asOf}, "thr": int32(opt.Threshold),
+		"eod": asOf, "now": opt.Now.UTC().Truncate(time.Second), "known": known}, asOf, nil
+}
+
+// RefreshCustomers is Refresh restricted to the customers of
+// opt.Tenant named in ids (opt.Tenant is required): the refresh of the
+// customers that events touched, whose raw rows it reads by the primary
+// key. It computes their rows, writes them into features_latest and hands
+// them to fn in customer order, as Latest returns them (fn must not keep a
+// record). Unknown ids, and customers created after the reference date,
+// have no row. As concurrency-safe as eng.
+func RefreshCustomers(ctx context.Context, eng warehouse.Engine, opt RefreshOptions, ids []string, fn func(arrow.Record) error) (RefreshStats, error) {
+	start := time.Now()
+	if opt.Tenant == "" {
+		return RefreshStats{}, errors.New("refresh of given customers: the tenant is required")
+	}
+	p, asOf, err := opt.params()
+	if err != nil {
+		return RefreshStats{}, err
+	}
+	st := RefreshStats{AsOf: asOf}
+	q := assembleWith("refresh_customers.sql", keysCustomer, tenantFilter+" AND "+customersFilter)
+	for _, chunk := range chunkIDs(slices.Compact(slices.Sorted(slices.Values(ids)))) {
+		p["customers"] = chunk
+		rr, err := eng.Query(ctx, q, p)
+		if err != nil {
+			return st, fmt.Errorf("refresh %d customers: %w", len(ids), err)
+		}
+		err = eachRecord(rr, func(rec arrow.Record) error {
+			if err := eng.Insert(ctx, LatestTable, rec); err != nil {
+				return fmt.Errorf("write %s: %w", LatestTable, err)
+			}
+			st.Customers += rec.NumRows()
+			st.Behind += countBehind(rec)
+			return fn(rec)
+		})
+		rr.Release()
+		if err != nil {
+			return st, fmt.Errorf("refresh %d customers: %w", len(ids), err)
+		}
+	}
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+// eachRecord calls fn with each record of rr, then reports rr's error.
+func eachRecord(rr array.RecordReader, fn func(arrow.Record) error) error {
+	for rr.Next() {
+		if err := fn(rr.Record()); err != nil {
+			return err
+		}
+	}
+	return rr.Err()
+}
+
+// countBehind counts the rows of rec whose status is 'behind'.
+func countBehind(rec arrow.Record) int64 {
+	var n int64
+	for i, f := range rec.Schema().Fields() {
+		if f.Name != "status" {
+			continue
+		}
+		if col, ok := rec.Column(i).(*array.String); ok {
+			for r := range col.Len() {
+				if col.Value(r) == "behind" {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// chunkIDBytes bounds the bytes of customer ids one statement names: the
+// refresh names them once per raw table, and ClickHouse refuses a query
+// text over max_query_size (256 KiB).
+const chunkIDBytes = 16 << 10
+
+// chunkIDs splits ids into chunks of at most chunkIDBytes bytes.
+func chunkIDs(ids []string) [][]string {
+	var out [][]string
+	start, n := 0, 0
+	for i, id := range ids {
+		if n+len(id)+4 > chunkIDBytes && i > start {
+			out = append(out, ids[start:i])
+			start, n = i, 0
+		}
+		n += len(id) + 4 // quotes, comma, space
+	}
+	if start < len(ids) {
+		out = append(out, ids[start:])
+	}
+	return out
 }
 
 // SignalsAt returns the signals of every customer of tenant ("" = all), or
@@ -170,7 +312,7 @@ func SignalsAt(ctx context.Context, eng warehouse.Engine, tenant, customer strin
 	}
 	d := day(asOf)
 	rr, err := eng.Query(ctx, assemble("signals_at.sql", keysCustomer), warehouse.Params{
-		"tenant": tenant, "customer": customer, "dates": []time.Time{d}, "thr": int32(threshold), "eod": d})
+		"tenant": tenant, "customer": customer, "dates": []time.Time{d}, "thr": int32(threshold), "eod": d, "known": int32(0)})
 	if err != nil {
 		return nil, fmt.Errorf("signals at %s: %w", d.Format(time.DateOnly), err)
 	}

@@ -2,6 +2,10 @@ package features
 
 import (
 	"context"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +82,95 @@ func TestRefreshLatest(t *testing.T) {
 			delete(r, "refreshed_at")
 		}
 		compareTables(t, parted, tb)
+
+		// The refresh of C1 and C2 at a later date rewrites their rows
+		// only (in customer order, an unknown id ignored), with the values
+		// of a full refresh then.
+		later := D("2025-08-01").Time
+		var some table
+		st, err = RefreshCustomers(ctx, e, RefreshOptions{AsOf: later, Tenant: tenant, Now: TS("2025-08-01T01:00:00Z")},
+			[]string{"C2", "nobody", "C1", "C2"}, func(rec arrow.Record) error {
+				rec.Retain()
+				rr, err := array.NewRecordReader(rec.Schema(), []arrow.Record{rec})
+				rec.Release()
+				if err != nil {
+					return err
+				}
+				got := readAll(t, rr)
+				some.schema, some.rows = got.schema, append(some.rows, got.rows...)
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Customers != 2 || len(some.rows) != 2 || some.rows[0]["customer_id"] != "C1" || some.rows[1]["customer_id"] != "C2" {
+			t.Fatalf("refresh of C1, C2: stats %+v, rows %v", st, some.rows)
+		}
+		rr, err = Latest(ctx, e, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := map[string]map[string]any{}
+		for _, r := range readAll(t, rr).rows {
+			stored[r["customer_id"].(string)] = r
+			moved := r["customer_id"] == "C1" || r["customer_id"] == "C2"
+			if got := r["as_of"].(time.Time); got.Equal(later) != moved {
+				t.Errorf("%s: as_of %v after refreshing C1 and C2 only", r["customer_id"], got)
+			}
+		}
+		for _, r := range some.rows {
+			if !reflect.DeepEqual(r, stored[r["customer_id"].(string)]) {
+				t.Errorf("handed %v, stored %v", r, stored[r["customer_id"].(string)])
+			}
+		}
+		if _, err := Refresh(ctx, e, RefreshOptions{AsOf: later, Tenant: tenant, Now: TS("2025-08-01T02:00:00Z")}); err != nil {
+			t.Fatal(err)
+		}
+		rr, err = Latest(ctx, e, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := readAll(t, rr)
+		full.rows = slices.DeleteFunc(full.rows, func(r map[string]any) bool { return r["customer_id"] != "C1" && r["customer_id"] != "C2" })
+		for _, r := range append(full.rows, some.rows...) {
+			delete(r, "refreshed_at")
+		}
+		compareTables(t, some, full)
+		if _, err := RefreshCustomers(ctx, e, RefreshOptions{AsOf: later}, []string{"C1"}, func(arrow.Record) error { return nil }); err == nil {
+			t.Error("a refresh of given customers without a tenant worked")
+		}
 	})
+}
+
+// TestChunkIDs splits ids into chunks that keep a statement under
+// ClickHouse's max_query_size, in order, none empty.
+func TestChunkIDs(t *testing.T) {
+	long := strings.Repeat("x", chunkIDBytes)
+	for _, tc := range []struct {
+		name string
+		ids  []string
+		want []int // chunk sizes
+	}{
+		{"none", nil, nil},
+		{"few", []string{"a", "b"}, []int{2}},
+		{"one too long for a chunk", []string{"a", long, "b"}, []int{1, 1, 1}},
+		{"many", slices.Repeat([]string{"C00000001"}, 3000), []int{1260, 1260, 480}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sizes []int
+			var all []string
+			for _, c := range chunkIDs(tc.ids) {
+				sizes = append(sizes, len(c))
+				all = append(all, c...)
+				if n := len(strings.Join(c, "', '")); len(c) > 1 && n > chunkIDBytes {
+					t.Errorf("chunk of %d bytes", n)
+				}
+			}
+			if !slices.Equal(sizes, tc.want) || !slices.Equal(all, tc.ids) {
+				t.Errorf("chunk sizes %v, want %v", sizes, tc.want)
+			}
+		})
+	}
 }
 
 func TestCatalogMatchesSQL(t *testing.T) {

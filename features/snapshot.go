@@ -169,7 +169,7 @@ func Snapshot(ctx context.Context, eng warehouse.Engine, opt SnapshotOptions) (a
 			eod = opt.To
 		}
 	}
-	p := warehouse.Params{"tenant": opt.Tenant, "thr": int32(opt.Threshold), "eod": eod}
+	p := warehouse.Params{"tenant": opt.Tenant, "thr": int32(opt.Threshold), "eod": eod, "known": int32(0)}
 	var q string
 	switch opt.Level {
 	case LevelCustomer:

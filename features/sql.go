@@ -22,6 +22,12 @@ const tenantFilter = "({tenant:String} = '' OR tenant = {tenant:String})"
 // memory, better cache use) and every customer is in exactly one part.
 const partFilter = "cityHash64(customer_id) % {parts:UInt32} = {part:UInt32}"
 
+// customersFilter restricts a read to the customers of
+// {customers:Array(String)} (the incremental refresh of touched customers).
+// A set from a subquery, so that the primary key of customers and
+// features_latest, (tenant, customer_id), selects their granules.
+const customersFilter = "customer_id IN (SELECT arrayJoin({customers:Array(String)}))"
+
 // Key sets: which (customer, reference date) pairs a query computes.
 const (
 	keysCustomer   = "keys_customer.sql"

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -139,40 +140,68 @@ func TestComputeMatchesSQL(t *testing.T) {
 	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
 		tenant := warehousetest.Tenant(t)
 		loadHistories(t, e, tenant, world...)
-		for _, at := range dates {
-			sql := signalsAt(t, e, tenant, at)
+		liveDiffers := 0
+		// compare checks Compute's rows against the SQL's at one moment.
+		compare := func(at time.Time, mode string, sql map[string]map[string]any, compute func(*History) (Row, error)) {
 			checked := 0
 			for _, h := range world {
-				row, err := Compute(h, at, 30)
+				row, err := compute(h)
 				r, ok := sql[h.Customer.CustomerID]
 				if err != nil {
 					if ok {
-						t.Errorf("%s at %s: SQL row but Compute: %v", h.Customer.CustomerID, at.Format(time.DateOnly), err)
+						t.Errorf("%s %s at %s: SQL row but Compute: %v", mode, h.Customer.CustomerID, at.Format(time.DateTime), err)
 					}
 					continue
 				}
 				if !ok {
-					t.Errorf("%s at %s: no SQL row", h.Customer.CustomerID, at.Format(time.DateOnly))
+					t.Errorf("%s %s at %s: no SQL row", mode, h.Customer.CustomerID, at.Format(time.DateTime))
 					continue
 				}
 				checked++
-				if r["status"] != row.Status || (r["departed"] == int64(1)) != row.Departed {
-					t.Errorf("%s at %s: status %v departed %v, Compute %s %v", row.CustomerID, at.Format(time.DateOnly), r["status"], r["departed"], row.Status, row.Departed)
+				if r["status"] != row.Status || (r["departed"] != nil && (r["departed"] == int64(1)) != row.Departed) {
+					t.Errorf("%s %s at %s: status %v departed %v, Compute %s %v", mode, row.CustomerID, at.Format(time.DateTime), r["status"], r["departed"], row.Status, row.Departed)
 				}
 				for i, name := range row.Names {
 					if got := num(r[name]); !sameFloat(got, row.Values[i]) {
-						t.Errorf("%s at %s: %s SQL %v, Compute %v", row.CustomerID, at.Format(time.DateOnly), name, got, row.Values[i])
+						t.Errorf("%s %s at %s: %s SQL %v, Compute %v", mode, row.CustomerID, at.Format(time.DateTime), name, got, row.Values[i])
 					}
 				}
 				for i, name := range row.CategoricalNames {
 					if r[name] != row.Categorical[i] {
-						t.Errorf("%s: %s SQL %v, Compute %v", row.CustomerID, name, r[name], row.Categorical[i])
+						t.Errorf("%s %s: %s SQL %v, Compute %v", mode, row.CustomerID, name, r[name], row.Categorical[i])
 					}
 				}
 			}
 			if checked < 50 {
-				t.Errorf("only %d customers checked at %s", checked, at.Format(time.DateOnly))
+				t.Errorf("%s: only %d customers checked at %s", mode, checked, at.Format(time.DateTime))
 			}
+		}
+		for _, at := range dates {
+			compare(at, "as of", signalsAt(t, e, tenant, at), func(h *History) (Row, error) { return Compute(h, at, 30) })
+			// The live refresh at 14:00 counts that day's events too.
+			now := at.Add(14 * time.Hour)
+			if _, err := Refresh(context.Background(), e, RefreshOptions{Tenant: tenant, Live: true, Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			rr, err := Latest(context.Background(), e, tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live := map[string]map[string]any{}
+			for _, r := range readAll(t, rr).rows {
+				live[r["customer_id"].(string)] = r
+			}
+			compare(now, "live", live, func(h *History) (Row, error) { return ComputeLive(h, now, 30) })
+			for _, h := range world {
+				a, errA := Compute(h, at, 30)
+				b, errB := ComputeLive(h, now, 30)
+				if errA == nil && errB == nil && !slices.EqualFunc(a.Values, b.Values, sameFloat) {
+					liveDiffers++
+				}
+			}
+		}
+		if liveDiffers == 0 {
+			t.Error("no customer has events on the live refresh's day: the live comparison checks nothing")
 		}
 		rr, err := Snapshot(context.Background(), e, SnapshotOptions{Tenant: tenant, From: D("2024-12-01").Time, To: D("2026-11-01").Time, Every: "1mo"})
 		if err != nil {

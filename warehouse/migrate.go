@@ -18,6 +18,11 @@ type Migration struct {
 	Version    int
 	Name       string
 	Statements []string
+	// Run, when set, runs after Statements: a step that depends on what
+	// the warehouse holds (a table rebuilt only when it still has its old
+	// form). Like every statement, it must be safe to run again after a
+	// crash part-way.
+	Run func(ctx context.Context, e Engine) error
 }
 
 // MigrationsTable records the applied migrations.
@@ -73,6 +78,11 @@ func Migrate(ctx context.Context, e Engine, ms []Migration) ([]Migration, error)
 		for i, s := range m.Statements {
 			if err := e.Exec(ctx, s, nil); err != nil {
 				return done, fmt.Errorf("migrate %s %d (%s), statement %d: %w", m.Component, m.Version, m.Name, i+1, err)
+			}
+		}
+		if m.Run != nil {
+			if err := m.Run(ctx, e); err != nil {
+				return done, fmt.Errorf("migrate %s %d (%s): %w", m.Component, m.Version, m.Name, err)
 			}
 		}
 		err := e.Exec(ctx, "INSERT INTO "+MigrationsTable+" (component, version, name, applied_at) SELECT {c:String}, {v:UInt32}, {n:String}, {t:DateTime}",

@@ -105,12 +105,16 @@ func newFeaturesRefreshCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "refresh [--as-of DATE] [--tenant T] [--threshold 30]",
 		Short: "Materialize every customer's latest signals into the table features_latest",
-		Long: `Refresh computes every customer's signals at --as-of (default: today, UTC)
-and writes them into features_latest with status ok or behind; the newest
-refresh of a customer replaces the earlier one (read it with FINAL, or
-through duewise serve).`,
+		Long: `Refresh computes every customer's signals and writes them into
+features_latest with status ok or behind; the newest refresh of a customer
+replaces the earlier one (read it with FINAL, or through duewise serve).
+Without --as-of the signals describe the customer now: as of today (UTC),
+with today's events known so far (what duewise serve refreshes daily and
+when events arrive); with --as-of DATE, as of 00:00 UTC on DATE, as in a
+training snapshot.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opt.Live = asOf == ""
 			if asOf != "" {
 				var err error
 				if opt.AsOf, err = parseDay("as-of", asOf); err != nil {
@@ -132,7 +136,7 @@ through duewise serve).`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: today UTC)")
+	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: now, with today's events)")
 	c.Flags().StringVar(&opt.Tenant, "tenant", "", "tenant (default: all)")
 	c.Flags().IntVar(&opt.Threshold, "threshold", opt.Threshold, "days after the due date at which an unpaid invoice means behind")
 	return c

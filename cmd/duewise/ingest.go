@@ -41,6 +41,9 @@ were rejected. See docs/data-contract.md.`,
 				}
 			}
 			cfg.Log = g.log
+			if g.core != nil {
+				cfg.Touched = g.core.Touch // through a running server: refresh their scores
+			}
 			e, err := g.openWarehouse(ctx)
 			if err != nil {
 				return err

@@ -28,6 +28,7 @@ import (
 	"github.com/duewise/duewise/serving/api"
 	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/changes"
 	"github.com/duewise/duewise/serving/policy"
 	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/warehouse"
@@ -67,12 +68,20 @@ type serverFlags struct {
 	spoolMax int64
 	sync     time.Duration
 	api      api.Config
+	changes  changes.Config
 }
 
 // newServer opens the API server on e (without listening): the scoring
 // core, the audit trail (replaying its spool) and the HTTP layer.
 func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFlags) (*api.Server, error) {
 	reg := prometheus.NewRegistry()
+	cc := f.changes
+	cc.Warehouse, cc.Log = e, g.log
+	feed, err := changes.Open(cc)
+	if err != nil {
+		return nil, err
+	}
+	f.cfg.Changes = feed
 	core, err := g.newCore(ctx, e, f.serveFlags, reg)
 	if err != nil {
 		return nil, err
@@ -88,13 +97,15 @@ func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFla
 	if err != nil {
 		return nil, err
 	}
-	ld, err := datasets.NewLoader(e, datasets.DefaultLoaderConfig())
+	lc := datasets.DefaultLoaderConfig()
+	lc.Touched = core.Touch // POST /v1/events: refresh the scores of the customers it touched
+	ld, err := datasets.NewLoader(e, lc)
 	if err != nil {
 		trail.Close(ctx)
 		return nil, err
 	}
 	cfg := f.api
-	cfg.Scoring, cfg.Audit, cfg.Keys, cfg.Loader, cfg.Metrics, cfg.Log, cfg.Workers = core, trail, auth.NewStore(e), ld, reg, g.log, f.cfg.Workers
+	cfg.Scoring, cfg.Audit, cfg.Keys, cfg.Loader, cfg.Changes, cfg.Metrics, cfg.Log, cfg.Workers = core, trail, auth.NewStore(e), ld, feed, reg, g.log, f.cfg.Workers
 	s, err := api.New(ctx, cfg)
 	if err != nil {
 		trail.Close(ctx)
@@ -140,6 +151,8 @@ those commands send their arguments to it.`,
 	fl.Int64Var(&f.spoolMax, "audit-spool-max", audit.DefaultMaxBytes, "largest size of the audit spool in bytes; past it scores are refused until the warehouse takes the records")
 	fl.DurationVar(&f.sync, "audit-sync-every", audit.DefaultSyncEvery, "how often the audit spool is fsync'd: a power loss or an OS crash may take the audit records of the scores answered within it (kill -9 takes none)")
 	fl.DurationVar(&f.cfg.Reload, "reload", sd.Reload, "how often to check for new online features and active models")
+	fl.DurationVar(&f.cfg.RefreshEvery, "refresh-every", 24*time.Hour, "how often to recompute every customer's online features as of now (0: never); the customers that events touch are refreshed at once")
+	fl.DurationVar(&f.changes.Retention, "changes-retention", changes.DefaultConfig().Retention, "how long the change feed (GET /v1/changes) keeps its changes (whole days)")
 	fl.Float64Var(&f.api.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
 	fl.IntVar(&f.api.Burst, "burst", d.Burst, "burst of requests allowed per API key above --rate")
 	fl.Float64Var(&f.api.AuthFailures, "auth-failure-rate", d.AuthFailures, "failed authentications per second allowed per client address (token bucket)")

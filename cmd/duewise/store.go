@@ -17,6 +17,7 @@ import (
 	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/changes"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/connect"
 )
@@ -30,6 +31,7 @@ func migrations() []warehouse.Migration {
 	ms = append(ms, registry.Migrations()...)
 	ms = append(ms, auth.Migrations()...)
 	ms = append(ms, audit.Migrations()...)
+	ms = append(ms, changes.Migrations()...)
 	return ms
 }
 

@@ -5,8 +5,15 @@
 -- (duration_days, event). See docs/features.md.
 -- Parameters: {thr:Int32} days after due that count as behind,
 -- {eod:Date} end of the data, plus those of __KEYS__ and __TENANT__.
--- Time semantics: an event dated d (a Date, or the UTC day of a DateTime)
--- is known at as_of when d < as_of; a window "Nd" is [as_of - N, as_of).
+-- {known:Int32} is 0 or 1 days. Time semantics: an event dated d (a
+-- Date, or the UTC day of a DateTime) is known at as_of when
+-- d < as_of + known; a window "Nd" is [as_of + known - N, as_of + known).
+-- Snapshots and refreshes --as-of a date use 0 (the state at 00:00 UTC
+-- on as_of); the live refresh of `duewise serve` and of `features
+-- refresh` without --as-of uses 1: as_of is today and today's events
+-- known so far count (a debit that failed an hour ago), while due dates
+-- are still compared with as_of (an invoice due today is not overdue
+-- before the day has ended).
 SELECT
     tenant, customer_id, as_of,
     if(i_behind > 0, 'behind', 'ok') AS status,
@@ -124,16 +131,16 @@ FROM
                sumIf(toInt64(pay_day), w365 AND full_t) AS i_pd_s,
                sumIf(toInt64(pay_day) * toInt64(pay_day), w365 AND full_t) AS i_pd_s2,
                countIf(w365 AND (n_paid >= 2 OR (paid_c > 0 AND paid_c < amount_c))) AS i_partial365,
-               countIf(issued_at < as_of AND NOT full_t) AS i_open_n,
-               sumIf(amount_c - paid_c, issued_at < as_of AND NOT full_t) AS i_open_c,
+               countIf(issued_at < kn AND NOT full_t) AS i_open_n,
+               sumIf(amount_c - paid_c, issued_at < kn AND NOT full_t) AS i_open_c,
                sumIf(amount_c, w365) AS i_amt365,
                sum(n_coll730) AS i_collpay730,
                countIf(due_at < as_of) AS i_due_n,
                maxIf(toInt64(due_at - toDate('1970-01-01')) * 1000000 + late, due_at < as_of) AS i_last_due_key,
-               countIf(full_t AND full_d >= as_of - 90) AS i_pm90_n,
-               sumIf(toInt64(pay_day), full_t AND full_d >= as_of - 90) AS i_pm90_s,
-               countIf(full_t AND full_d >= as_of - 365) AS i_pm365_n,
-               sumIf(toInt64(pay_day), full_t AND full_d >= as_of - 365) AS i_pm365_s,
+               countIf(full_t AND full_d >= kn - 90) AS i_pm90_n,
+               sumIf(toInt64(pay_day), full_t AND full_d >= kn - 90) AS i_pm90_s,
+               countIf(full_t AND full_d >= kn - 365) AS i_pm365_n,
+               sumIf(toInt64(pay_day), full_t AND full_d >= kn - 365) AS i_pm365_s,
                countIf(due_at < as_of AND late = 0) AS i_has_ontime,
                maxIf(due_at, due_at < as_of AND late = 0) AS i_last_ontime,
                maxIf(toInt64(full_d - toDate('1970-01-01')) * 1000000 + 500000 + pay_day, full_t) AS i_last_pay_key,
@@ -142,17 +149,17 @@ FROM
                minIf(behind_at, goes_behind) AS i_next
         FROM
         (
-            SELECT tenant, customer_id, as_of, issued_at, due_at, amount_c, full_ts, rem_ts, full_d,
-                   full_i > 0 AND full_d < as_of AS full_t,
-                   if(p_last < as_of, p_sum, arraySum(arrayFilter((c, d) -> d < as_of, p_c, p_d))) AS paid_c,
-                   if(p_last < as_of, p_n, arrayCount(d -> d < as_of, p_d)) AS n_paid,
-                   if(p_ncoll = 0, 0, arrayCount((d, k) -> k = 1 AND d >= as_of - 730 AND d < as_of, p_d, p_coll)) AS n_coll730,
+            SELECT tenant, customer_id, as_of, as_of + {known:Int32} AS kn, issued_at, due_at, amount_c, full_ts, rem_ts, full_d,
+                   full_i > 0 AND full_d < kn AS full_t,
+                   if(p_last < kn, p_sum, arraySum(arrayFilter((c, d) -> d < as_of + {known:Int32}, p_c, p_d))) AS paid_c,
+                   if(p_last < kn, p_n, arrayCount(d -> d < as_of + {known:Int32}, p_d)) AS n_paid,
+                   if(p_ncoll = 0, 0, arrayCount((d, k) -> k = 1 AND d >= as_of + {known:Int32} - 730 AND d < as_of + {known:Int32}, p_d, p_coll)) AS n_coll730,
                    toInt32(if(full_t, greatest(0, toInt32(full_d - due_at)), greatest(0, toInt32(as_of - due_at)))) AS late,
                    toInt32(full_d - due_at) AS pay_day,
                    due_at >= as_of - 365 AND due_at < as_of AS w365,
                    due_at >= as_of - 90 AND due_at < as_of AS w90,
                    due_at < as_of AND NOT full_t AS overdue,
-                   has_rem = 1 AND toDate(rem_ts) < as_of AS reminded,
+                   has_rem = 1 AND toDate(rem_ts) < kn AS reminded,
                    due_at + {thr:Int32} AS behind_at,
                    behind_at >= as_of AND NOT (full_i > 0 AND full_d < behind_at) AS goes_behind
             FROM
@@ -168,37 +175,37 @@ FROM
 ) AS l10
 ANY LEFT JOIN
 (
-    SELECT tenant, customer_id, as_of,
-           countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 >= as_of - 90 AND d1 < as_of) AS e_dd_failed90,
-           countIf(src = 1 AND b = 'AM04' AND d1 >= as_of - 365 AND d1 < as_of) AS e_dd_am04_365,
-           countIf(src = 1 AND (b = 'AC04' OR b = 'AC06') AND d1 >= as_of - 365 AND d1 < as_of) AS e_dd_ac_365,
-           countIf(src = 1 AND d1 >= as_of - 365 AND d1 < as_of) AS e_dd_n365,
-           countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 >= as_of - 365 AND d1 < as_of) AS e_dd_failed365,
-           countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < as_of) AS e_dd_has_fail,
-           maxIf(d1, src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < as_of) AS e_dd_last_fail,
-           maxIf(concat(toString(d1), b), src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < as_of) AS e_dd_last_fail_key,
-           countIf(src = 2 AND d1 >= as_of - 90 AND d1 < as_of) AS e_rem90,
-           countIf(src = 2 AND d1 >= as_of - 365 AND d1 < as_of) AS e_rem365,
-           countIf(src = 2 AND a = 'final_notice' AND d1 >= as_of - 365 AND d1 < as_of) AS e_final365,
-           countIf(src = 2 AND a = 'collection' AND d1 >= as_of - 365 AND d1 < as_of) AS e_coll365,
-           countIf(src = 2 AND d1 < as_of) AS e_rem_has,
-           maxIf(d1, src = 2 AND d1 < as_of) AS e_rem_last,
+    SELECT tenant, customer_id, as_of, as_of + {known:Int32} AS ke,
+           countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 >= ke - 90 AND d1 < ke) AS e_dd_failed90,
+           countIf(src = 1 AND b = 'AM04' AND d1 >= ke - 365 AND d1 < ke) AS e_dd_am04_365,
+           countIf(src = 1 AND (b = 'AC04' OR b = 'AC06') AND d1 >= ke - 365 AND d1 < ke) AS e_dd_ac_365,
+           countIf(src = 1 AND d1 >= ke - 365 AND d1 < ke) AS e_dd_n365,
+           countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 >= ke - 365 AND d1 < ke) AS e_dd_failed365,
+           countIf(src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < ke) AS e_dd_has_fail,
+           maxIf(d1, src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < ke) AS e_dd_last_fail,
+           maxIf(concat(toString(d1), b), src = 1 AND (a = 'failed' OR a = 'reversed') AND d1 < ke) AS e_dd_last_fail_key,
+           countIf(src = 2 AND d1 >= ke - 90 AND d1 < ke) AS e_rem90,
+           countIf(src = 2 AND d1 >= ke - 365 AND d1 < ke) AS e_rem365,
+           countIf(src = 2 AND a = 'final_notice' AND d1 >= ke - 365 AND d1 < ke) AS e_final365,
+           countIf(src = 2 AND a = 'collection' AND d1 >= ke - 365 AND d1 < ke) AS e_coll365,
+           countIf(src = 2 AND d1 < ke) AS e_rem_has,
+           maxIf(d1, src = 2 AND d1 < ke) AS e_rem_last,
            maxIf(multiIf(a = 'reminder', 1, a = 'second_reminder', 2, a = 'final_notice', 3, a = 'collection', 4, 0),
-                 src = 2 AND d1 >= as_of - 30 AND d1 < as_of) AS e_rem_stage30,
-           countIf(src = 3 AND a = 'broken' AND has2 = 1 AND d2 >= as_of - 730 AND d2 < as_of) AS e_arr_broken730,
-           countIf(src = 3 AND d1 < as_of AND NOT (has2 = 1 AND d2 < as_of)) AS e_arr_active,
-           countIf(src = 3 AND d1 >= as_of - 730 AND d1 < as_of) AS e_arr730,
-           countIf(src = 4 AND d1 < as_of AND NOT (has2 = 1 AND d2 < as_of)) AS e_disp_open,
-           countIf(src = 4 AND d1 >= as_of - 365 AND d1 < as_of) AS e_disp365,
-           countIf(src = 5 AND a = 'address_change' AND d1 >= as_of - 180 AND d1 < as_of) AS e_addr180,
-           countIf(src = 5 AND a = 'address_change' AND d1 < as_of) AS e_addr_has,
-           maxIf(d1, src = 5 AND a = 'address_change' AND d1 < as_of) AS e_addr_last,
-           countIf(src = 5 AND a = 'payment_method_change' AND d1 >= as_of - 365 AND d1 < as_of) AS e_pmc365,
-           countIf(src = 5 AND a = 'contact' AND d1 >= as_of - 90 AND d1 < as_of) AS e_contact90,
-           countIf(src = 5 AND a = 'complaint' AND d1 >= as_of - 365 AND d1 < as_of) AS e_complaint365,
-           countIf(src = 6 AND d1 < as_of) AS e_dep_before,
-           countIf(src = 6 AND d1 >= as_of) AS e_dep_after_n,
-           minIf(d1, src = 6 AND d1 >= as_of) AS e_dep_after
+                 src = 2 AND d1 >= ke - 30 AND d1 < ke) AS e_rem_stage30,
+           countIf(src = 3 AND a = 'broken' AND has2 = 1 AND d2 >= ke - 730 AND d2 < ke) AS e_arr_broken730,
+           countIf(src = 3 AND d1 < ke AND NOT (has2 = 1 AND d2 < ke)) AS e_arr_active,
+           countIf(src = 3 AND d1 >= ke - 730 AND d1 < ke) AS e_arr730,
+           countIf(src = 4 AND d1 < ke AND NOT (has2 = 1 AND d2 < ke)) AS e_disp_open,
+           countIf(src = 4 AND d1 >= ke - 365 AND d1 < ke) AS e_disp365,
+           countIf(src = 5 AND a = 'address_change' AND d1 >= ke - 180 AND d1 < ke) AS e_addr180,
+           countIf(src = 5 AND a = 'address_change' AND d1 < ke) AS e_addr_has,
+           maxIf(d1, src = 5 AND a = 'address_change' AND d1 < ke) AS e_addr_last,
+           countIf(src = 5 AND a = 'payment_method_change' AND d1 >= ke - 365 AND d1 < ke) AS e_pmc365,
+           countIf(src = 5 AND a = 'contact' AND d1 >= ke - 90 AND d1 < ke) AS e_contact90,
+           countIf(src = 5 AND a = 'complaint' AND d1 >= ke - 365 AND d1 < ke) AS e_complaint365,
+           countIf(src = 6 AND d1 < ke) AS e_dep_before,
+           countIf(src = 6 AND d1 >= ke) AS e_dep_after_n,
+           minIf(d1, src = 6 AND d1 >= ke) AS e_dep_after
     FROM
     (
         SELECT tenant, customer_id, src, d1, has2, d2, a, b, ds

@@ -36,6 +36,7 @@ const (
 	rEvents     = "/v1/events"
 	rModels     = "/v1/models"
 	rActivate   = "/v1/models/{version}/activate"
+	rChanges    = "/v1/changes"
 )
 
 func onboardingBody() map[string]any {
@@ -174,6 +175,7 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 				{"POST", rOnboarding, "/v1/onboarding/risk", "score", onboardingBody()},
 				{"POST", rInvoice, "/v1/invoices/risk", "score", map[string]any{"customer_id": cA, "amount": 80, "terms_days": 14}},
 				{"POST", rEvents, "/v1/events", "events", map[string]any{"customer_events": []any{}}},
+				{"GET", rChanges, "/v1/changes", "score", nil},
 				{"GET", rModels, "/v1/models", "admin", nil},
 				{"POST", rActivate, "/v1/models/" + f.versions[model.Behaviour] + "/activate", "admin", nil},
 			}

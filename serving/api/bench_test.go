@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/changes"
 	"github.com/duewise/duewise/serving/policy"
 	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/warehouse/connect"
@@ -66,8 +68,12 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 	}
 	start := time.Now()
 	reg := prometheus.NewRegistry()
+	feed, err := changes.Open(changes.Config{Warehouse: e})
+	if err != nil {
+		b.Fatal(err)
+	}
 	core, err := scoring.New(ctx, scoring.Config{Engine: e, Registry: registry.New(os.Getenv("DUEWISE_BENCH_MODELS"), e), Policy: pol,
-		Metrics: reg, Reload: time.Hour, Ping: time.Minute})
+		Metrics: reg, Reload: time.Hour, Ping: time.Minute, Changes: feed})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,17 +84,19 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ld, err := datasets.NewLoader(e, datasets.DefaultLoaderConfig())
+	lc := datasets.DefaultLoaderConfig()
+	lc.Touched = core.Touch
+	ld, err := datasets.NewLoader(e, lc)
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(ctx, Config{Scoring: core, Audit: trail, Keys: auth.NewStore(e), Loader: ld, Metrics: reg, RatePerSecond: 1e9, Burst: 1e9})
+	srv, err := New(ctx, Config{Scoring: core, Audit: trail, Keys: auth.NewStore(e), Loader: ld, Changes: feed, Metrics: reg, RatePerSecond: 1e9, Burst: 1e9})
 	if err != nil {
 		b.Fatal(err)
 	}
 	t := srv.core.Readiness().Features
 	b.Logf("loaded %d customers in %.1fs; %s", t.Customers, time.Since(start).Seconds(), memUse())
-	key, _, err := auth.NewStore(e).Create(ctx, tenant, "bench", []string{auth.ScopeScore})
+	key, _, err := auth.NewStore(e).Create(ctx, tenant, "bench", []string{auth.ScopeScore, auth.ScopeEvents})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -143,70 +151,106 @@ func BenchmarkCustomerRiskLoad(b *testing.B) {
 	defer stop()
 	rate, _ := strconv.Atoi(envDefault("DUEWISE_BENCH_RATE", "2000"))
 	secs, _ := strconv.Atoi(envDefault("DUEWISE_BENCH_SECONDS", "30"))
-	var ids []string
-	ids = srv.core.Customers(envDefault("DUEWISE_BENCH_TENANT", "demo"))
-	client := benchClient()
-	get := func(id string) error {
-		req, _ := http.NewRequest("GET", url+"/v1/customers/"+id+"/risk", nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return err
-	}
-	for i := range 2000 { // warm up connections and caches
-		get(ids[i%len(ids)])
-	}
+	g := &getLoad{url: url, key: key, ids: srv.core.Customers(envDefault("DUEWISE_BENCH_TENANT", "demo")), client: benchClient()}
+	g.warmUp()
 	for b.Loop() {
-		n := rate * secs
-		lat := make([]time.Duration, n)
-		var errs atomic.Int64
-		var firstErr atomic.Value
-		rng := rand.New(rand.NewPCG(1, 2))
-		var wg sync.WaitGroup
-		interval := time.Second / time.Duration(rate)
-		var cpu0 syscallTimes
+		var cpu0, cpu1 syscallTimes
 		cpu0.read()
-		start := time.Now()
-		for i := range n {
-			due := start.Add(time.Duration(i) * interval)
-			if d := time.Until(due); d > 0 {
-				time.Sleep(d)
-			}
-			id := ids[rng.IntN(len(ids))]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := get(id); err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-				lat[i] = time.Since(due)
-			}()
-		}
-		wg.Wait()
-		el := time.Since(start)
-		var cpu1 syscallTimes
+		r := g.run(rate, secs)
 		cpu1.read()
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		pct := func(p float64) float64 { return float64(lat[int(p*float64(n-1))].Microseconds()) / 1000 }
-		b.ReportMetric(float64(n)/el.Seconds(), "req/s")
-		b.ReportMetric(pct(0.5), "p50-ms")
-		b.ReportMetric(pct(0.99), "p99-ms")
-		b.ReportMetric(pct(0.999), "p99.9-ms")
-		b.ReportMetric(float64(lat[n-1].Microseconds())/1000, "max-ms")
-		b.ReportMetric(float64(errs.Load()), "errors")
-		b.ReportMetric((cpu1.total()-cpu0.total())/el.Seconds(), "cpu-cores")
-		b.Logf("%d requests in %.1fs at %d/s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, %d errors %v; process CPU %.2f cores; %s",
-			n, el.Seconds(), rate, pct(0.5), pct(0.9), pct(0.99), pct(0.999), float64(lat[n-1].Microseconds())/1000, errs.Load(), firstErr.Load(),
-			(cpu1.total()-cpu0.total())/el.Seconds(), memUse())
+		r.report(b)
+		b.ReportMetric((cpu1.total()-cpu0.total())/r.elapsed.Seconds(), "cpu-cores")
+		b.Logf("%s; process CPU %.2f cores; %s", r, (cpu1.total()-cpu0.total())/r.elapsed.Seconds(), memUse())
 	}
+}
+
+// getLoad sends GET /v1/customers/{id}/risk for random ids at a rate.
+type getLoad struct {
+	url, key string
+	ids      []string
+	client   *http.Client
+}
+
+func (g *getLoad) get(id string) (string, error) {
+	req, _ := http.NewRequest("GET", g.url+"/v1/customers/"+id+"/risk", nil)
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return string(body), err
+}
+
+// warmUp warms up connections and caches.
+func (g *getLoad) warmUp() {
+	for i := range 2000 {
+		g.get(g.ids[i%len(g.ids)])
+	}
+}
+
+// loadResult are the latencies of one run of a getLoad.
+type loadResult struct {
+	lat      []time.Duration // sorted
+	errs     int64
+	firstErr any
+	rate     int
+	elapsed  time.Duration
+}
+
+// run sends rate requests per second for secs seconds, open loop: each
+// request is timed from when it was due, so a slow server cannot hide
+// its queueing.
+func (g *getLoad) run(rate, secs int) loadResult {
+	n := rate * secs
+	lat := make([]time.Duration, n)
+	var errs atomic.Int64
+	var firstErr atomic.Value
+	rng := rand.New(rand.NewPCG(1, 2))
+	var wg sync.WaitGroup
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	for i := range n {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		id := g.ids[rng.IntN(len(g.ids))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := g.get(id); err != nil {
+				errs.Add(1)
+				firstErr.CompareAndSwap(nil, err.Error())
+			}
+			lat[i] = time.Since(due)
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return loadResult{lat: lat, errs: errs.Load(), firstErr: firstErr.Load(), rate: rate, elapsed: time.Since(start)}
+}
+
+func (r loadResult) pct(p float64) float64 {
+	return float64(r.lat[int(p*float64(len(r.lat)-1))].Microseconds()) / 1000
+}
+
+func (r loadResult) report(b *testing.B) {
+	b.ReportMetric(float64(len(r.lat))/r.elapsed.Seconds(), "req/s")
+	b.ReportMetric(r.pct(0.5), "p50-ms")
+	b.ReportMetric(r.pct(0.99), "p99-ms")
+	b.ReportMetric(r.pct(0.999), "p99.9-ms")
+	b.ReportMetric(r.pct(1), "max-ms")
+	b.ReportMetric(float64(r.errs), "errors")
+}
+
+func (r loadResult) String() string {
+	return fmt.Sprintf("%d requests in %.1fs at %d/s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, %d errors %v",
+		len(r.lat), r.elapsed.Seconds(), r.rate, r.pct(0.5), r.pct(0.9), r.pct(0.99), r.pct(0.999), r.pct(1), r.errs, r.firstErr)
 }
 
 // syscallTimes is the process's CPU time.

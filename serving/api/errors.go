@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/duewise/duewise/serving/audit"
+	"github.com/duewise/duewise/serving/changes"
 	"github.com/duewise/duewise/serving/scoring"
 )
 
@@ -60,6 +61,10 @@ func statusOf(err error) (status int, field, msg string) {
 		return http.StatusServiceUnavailable, field, msg
 	case errors.Is(err, audit.ErrFull), errors.Is(err, errAudit):
 		return http.StatusServiceUnavailable, field, msg
+	case errors.Is(err, changes.ErrBadCursor):
+		return http.StatusBadRequest, "since", msg
+	case errors.Is(err, changes.ErrExpired):
+		return http.StatusGone, "since", msg
 	}
 	return http.StatusInternalServerError, "", msg
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/changes"
 	"github.com/duewise/duewise/serving/policy"
 	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/training"
@@ -73,7 +74,7 @@ type fixture struct {
 
 func migrations() []warehouse.Migration {
 	var ms []warehouse.Migration
-	for _, m := range [][]warehouse.Migration{datasets.Migrations(), features.Migrations(), registry.Migrations(), auth.Migrations(), audit.Migrations()} {
+	for _, m := range [][]warehouse.Migration{datasets.Migrations(), features.Migrations(), registry.Migrations(), auth.Migrations(), audit.Migrations(), changes.Migrations()} {
 		ms = append(ms, m...)
 	}
 	return ms
@@ -111,7 +112,7 @@ func setup(t *testing.T, e warehouse.Engine) *fixture {
 			t.Fatal(err)
 		}
 		f.asOf = eod
-		if _, err := features.Refresh(ctx, e, features.RefreshOptions{AsOf: eod, Tenant: tenant}); err != nil {
+		if _, err := features.Refresh(ctx, e, features.RefreshOptions{AsOf: eod, Tenant: tenant, Now: eod}); err != nil {
 			t.Fatal(err)
 		}
 		for _, kind := range []model.Kind{model.Behaviour, model.Onboarding, model.Invoice} {
@@ -211,6 +212,9 @@ type opts struct {
 	Ping, StaleGrace time.Duration
 	// Spool is the audit spool folder (default a new temporary one).
 	Spool string
+	// Clock is the scoring core's clock (default time.Now): the moment
+	// of the live refresh of the customers that events touch.
+	Clock func() time.Time
 }
 
 // newServer builds a server over the fixture's warehouse (or o.Engine)
@@ -227,8 +231,12 @@ func (f *fixture) newServer(t *testing.T, o opts) *Server {
 		o.Spool = t.TempDir()
 	}
 	reg := prometheus.NewRegistry()
+	feed, err := changes.Open(changes.Config{Warehouse: o.Engine, Now: o.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
 	core, err := scoring.New(context.Background(), scoring.Config{Engine: o.Engine, Registry: o.Registry, Policy: f.pol,
-		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace})
+		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace, Now: o.Clock, Changes: feed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,12 +244,14 @@ func (f *fixture) newServer(t *testing.T, o opts) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ld, err := datasets.NewLoader(o.Engine, datasets.DefaultLoaderConfig())
+	lc := datasets.DefaultLoaderConfig()
+	lc.Touched = core.Touch
+	ld, err := datasets.NewLoader(o.Engine, lc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := o.Config
-	cfg.Scoring, cfg.Audit, cfg.Keys, cfg.Loader, cfg.Metrics = core, trail, auth.NewStore(o.Engine), ld, reg
+	cfg.Scoring, cfg.Audit, cfg.Keys, cfg.Loader, cfg.Changes, cfg.Metrics = core, trail, auth.NewStore(o.Engine), ld, feed, reg
 	srv, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

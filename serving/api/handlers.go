@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -13,6 +14,7 @@ import (
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/serving/audit"
+	"github.com/duewise/duewise/serving/changes"
 	"github.com/duewise/duewise/serving/scoring"
 )
 
@@ -265,4 +267,69 @@ func (s *Server) readyz(c *gin.Context) {
 		code = http.StatusServiceUnavailable
 	}
 	c.JSON(code, r)
+}
+
+// ChangesAnswer is the answer of GET /v1/changes.
+type ChangesAnswer struct {
+	Changes []ChangeEntry `json:"changes"`
+	// Next is the cursor to ask for the following changes with.
+	Next string `json:"next"`
+	// More reports that more changes are ready after Next.
+	More bool `json:"more"`
+}
+
+// ChangeEntry is one change with the customer's answer now (null when the
+// customer is no longer in the online features).
+type ChangeEntry struct {
+	changes.Change
+	Answer *scoring.RiskAnswer `json:"answer"`
+}
+
+// changesLimit is the default and the most of GET /v1/changes's limit.
+const changesLimit, changesMaxLimit = 100, 1000
+
+func (s *Server) changesSince(c *gin.Context) (any, error) {
+	if s.cfg.Changes == nil {
+		return nil, &scoring.Error{Kind: scoring.ErrUnavailable, Msg: "this server keeps no change feed"}
+	}
+	lg, err := lang(c)
+	if err != nil {
+		return nil, err
+	}
+	limit := changesLimit
+	if q, ok := c.GetQuery("limit"); ok {
+		if limit, err = strconv.Atoi(q); err != nil || limit < 1 || limit > changesMaxLimit {
+			return nil, scoring.Invalid("limit", "%q: want a whole number from 1 to %d", q, changesMaxLimit)
+		}
+	}
+	tenant := c.GetString(ctxTenant)
+	page, err := s.cfg.Changes.Since(c.Request.Context(), tenant, c.Query("since"), limit)
+	switch {
+	case errors.Is(err, changes.ErrBadCursor), errors.Is(err, changes.ErrExpired):
+		return nil, err
+	case err != nil:
+		return nil, &scoring.Error{Kind: scoring.ErrUnavailable, Msg: fmt.Sprintf("the change feed cannot be read: %v", err)}
+	}
+	out := ChangesAnswer{Changes: make([]ChangeEntry, len(page.Changes)), Next: page.Next, More: page.More}
+	if len(page.Changes) == 0 {
+		return out, nil
+	}
+	v, err := s.core.View(tenant, model.Behaviour, true)
+	if err != nil {
+		return nil, err
+	}
+	var buf scoring.Values
+	recs := make([]audit.Record, 0, len(page.Changes))
+	for i, ch := range page.Changes {
+		out.Changes[i].Change = ch
+		ans, err := v.Customer(ch.CustomerID, fmt.Sprintf("changes[%d].customer_id", i), lg, &buf)
+		if errors.Is(err, scoring.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out.Changes[i].Answer = &ans
+		recs = append(recs, auditRecord(c, ans.CustomerID, &ans))
+	}
+	return out, s.record(c, recs...)
 }

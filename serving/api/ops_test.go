@@ -45,6 +45,7 @@ func (f *fixture) everyRoute() []routeCase {
 		{"POST", rOnboarding, "/v1/onboarding/risk", onboardingBody()},
 		{"POST", rInvoice, "/v1/invoices/risk", map[string]any{"customer_id": c, "amount": 80, "terms_days": 14}},
 		{"POST", rEvents, "/v1/events", map[string]any{"customer_events": []any{}}},
+		{"GET", rChanges, "/v1/changes", nil},
 		{"GET", rModels, "/v1/models", nil},
 		{"POST", rActivate, "/v1/models/" + f.versions[model.Behaviour] + "/activate", nil},
 	}
@@ -227,6 +228,10 @@ func TestOperations(t *testing.T) {
 			}
 		})
 
+		t.Run("events reach scores and the change feed, across a restart", func(t *testing.T) {
+			testEventsReachScores(t, f)
+		})
+
 		t.Run("warehouse unreachable: inline works, lookups 503, readyz says why", func(t *testing.T) {
 			var e2 warehouse.Engine
 			if e.Backend() == "chdb" {
@@ -283,6 +288,7 @@ func checkOutage(t *testing.T, sv *served, key, customer, version string) {
 		{"POST", rEvents, "/v1/events", map[string]any{"customer_events": []any{map[string]any{"event_id": "o-1", "customer_id": customer, "occurred_at": "2026-01-02T10:00:00Z", "kind": "contact"}}}},
 		{"GET", rModels, "/v1/models", nil},
 		{"POST", rActivate, "/v1/models/" + version + "/activate", nil},
+		{"GET", rChanges, "/v1/changes", nil},
 	} {
 		if r := sv.call(t, rc.method, rc.route, rc.path, key, rc.body); r.code != 503 {
 			t.Errorf("%s with the warehouse down: %s", rc.path, r)

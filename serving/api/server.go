@@ -24,6 +24,7 @@ import (
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/serving/audit"
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/changes"
 	"github.com/duewise/duewise/serving/scoring"
 )
 
@@ -41,6 +42,10 @@ type Config struct {
 	Keys *auth.Store
 	// Loader stores the rows of POST /v1/events.
 	Loader *datasets.Loader
+	// Changes is the change feed of GET /v1/changes (the scoring core
+	// writes it); nil answers that route 503. The Server drops its days
+	// past the retention while it serves.
+	Changes *changes.Log
 	// Metrics is the Prometheus registry served at /metrics; nil makes a
 	// new one.
 	Metrics *prometheus.Registry
@@ -186,7 +191,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, ready func(net.Addr))
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	var wg sync.WaitGroup
-	for _, fn := range []func(context.Context){s.core.Run, s.trail.Run, s.keyLoop} {
+	for _, fn := range []func(context.Context){s.core.Run, s.trail.Run, s.keyLoop, s.purgeLoop} {
 		wg.Add(1)
 		go func() { defer wg.Done(); fn(bg) }()
 	}
@@ -215,6 +220,25 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, ready func(net.Addr))
 		s.log.Warn("audit records left in the spool for the next start", "pending", s.trail.Pending(), "err", e)
 	}
 	return err
+}
+
+// purgeLoop drops the change feed's days past its retention, hourly.
+func (s *Server) purgeLoop(ctx context.Context) {
+	if s.cfg.Changes == nil {
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.cfg.Changes.Purge(ctx); err != nil {
+			s.log.Warn("old changes not dropped", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Server) keyLoop(ctx context.Context) {
@@ -274,6 +298,7 @@ var apiRoutes = []struct {
 	{http.MethodPost, "/v1/onboarding/risk", auth.ScopeScore, func(s *Server) handler { return s.onboardingRisk }},
 	{http.MethodPost, "/v1/invoices/risk", auth.ScopeScore, func(s *Server) handler { return s.invoiceRisk }},
 	{http.MethodPost, "/v1/events", auth.ScopeEvents, func(s *Server) handler { return s.events }},
+	{http.MethodGet, "/v1/changes", auth.ScopeScore, func(s *Server) handler { return s.changesSince }},
 	{http.MethodGet, "/v1/models", auth.ScopeAdmin, func(s *Server) handler { return s.listModels }},
 	{http.MethodPost, "/v1/models/:version/activate", auth.ScopeAdmin, func(s *Server) handler { return s.activate }},
 }

@@ -56,6 +56,11 @@ type Table struct {
 	num         []float32  // row-major, len(NumNames) per row
 	cat         []uint32   // row-major, len(CatNames) per row: codes into dict
 	dict        [][]string // per categorical column: code -> value
+	// over holds the customers refreshed since the table was loaded (With),
+	// looked up before the loaded rows; nil when there are none. added
+	// counts, per tenant, its customers that the loaded rows lack.
+	over  *Table
+	added map[string]int
 }
 
 // Row is one customer's features. Num aliases the table's storage:
@@ -72,7 +77,13 @@ type Row struct {
 func (r Row) Cat(j int) string { return r.t.dict[j][r.cat[j]] }
 
 // Len returns the number of customers.
-func (t *Table) Len() int { return len(t.asOf) }
+func (t *Table) Len() int {
+	n := len(t.asOf)
+	for _, k := range t.added {
+		n += k
+	}
+	return n
+}
 
 // id returns the customer id of row i (a view of the table's buffer).
 func (t *Table) id(i int) string {
@@ -90,6 +101,11 @@ func (t *Table) hash(tenant uint32, customer string) uint64 {
 
 // Lookup returns a tenant's customer.
 func (t *Table) Lookup(tenant, customer string) (Row, bool) {
+	if t.over != nil {
+		if r, ok := t.over.Lookup(tenant, customer); ok {
+			return r, true
+		}
+	}
 	code, ok := t.tenantCode[tenant]
 	if !ok || len(t.index) == 0 {
 		return Row{}, false
@@ -135,6 +151,12 @@ func (t *Table) row(i int) Row {
 // Each calls fn for every customer of tenant ("" = all tenants), ordered
 // by tenant and customer id, until fn returns false.
 func (t *Table) Each(tenant string, fn func(tenant, customer string, r Row) bool) {
+	if t.over != nil {
+		base := *t
+		base.over, base.added = nil, nil
+		eachMerged(&base, t.over, tenant, fn)
+		return
+	}
 	code, ok := t.tenantCode[tenant]
 	if tenant != "" && !ok {
 		return
@@ -152,20 +174,168 @@ func (t *Table) Each(tenant string, fn func(tenant, customer string, r Row) bool
 // Customers returns the number of customers of tenant ("" = all).
 func (t *Table) Customers(tenant string) int {
 	if tenant == "" {
-		return len(t.tenant)
+		return t.Len()
 	}
-	code, ok := t.tenantCode[tenant]
-	if !ok {
-		return 0
+	n := t.added[tenant]
+	if code, ok := t.tenantCode[tenant]; ok {
+		n += t.perTenant[code]
 	}
-	return t.perTenant[code]
+	return n
 }
 
 // Tenants returns the tenants in the table, sorted.
 func (t *Table) Tenants() []string {
 	out := slices.Clone(t.tenantNames)
+	for tn := range t.added {
+		if _, ok := t.tenantCode[tn]; !ok {
+			out = append(out, tn)
+		}
+	}
 	sort.Strings(out)
 	return out
+}
+
+// Overlaid returns the number of customers refreshed since the table was
+// loaded (With), held beside its loaded rows.
+func (t *Table) Overlaid() int {
+	if t.over == nil {
+		return 0
+	}
+	return t.over.Len()
+}
+
+// compactShare is the share of the loaded rows past which With folds the
+// refreshed customers into one new table: the overlay costs a second hash
+// lookup per request and a merge per With that grows with it, a fold
+// copies the whole table.
+const compactShare = 8
+
+// With returns a table that holds delta's customers in place of (or
+// beside) t's: the incremental refresh of the customers that events
+// touched. t is unchanged and keeps serving the requests that hold it.
+// delta must have t's columns. The result keeps t's Version and LoadedAt;
+// its MaxAsOf covers delta's. Small deltas are held beside the loaded rows
+// (a copy of delta's rows only); once they reach 1/compactShare of them,
+// everything is folded into one table.
+func (t *Table) With(delta *Table) (*Table, error) {
+	if !slices.Equal(t.NumNames, delta.NumNames) || !slices.Equal(t.CatNames, delta.CatNames) {
+		return nil, errors.New("online features: the refreshed rows have other columns than the table in memory (reload it)")
+	}
+	base := *t
+	base.over, base.added = nil, nil
+	over := delta
+	if t.over != nil {
+		var err error
+		if over, err = merged(t.over, delta); err != nil {
+			return nil, err
+		}
+	}
+	if over.Len()*compactShare > len(base.asOf) {
+		nt, err := merged(&base, over)
+		if err != nil {
+			return nil, err
+		}
+		nt.LoadedAt, nt.Version = t.LoadedAt, t.Version
+		return nt, nil
+	}
+	nt := base
+	nt.over, nt.added = over, map[string]int{}
+	nt.MaxAsOf = maxTime(t.MaxAsOf, over.MaxAsOf)
+	over.Each("", func(tenant, customer string, _ Row) bool {
+		if _, ok := base.Lookup(tenant, customer); !ok {
+			nt.added[tenant]++
+		}
+		return true
+	})
+	return &nt, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// eachMerged calls fn for the customers of a and b of tenant ("" = all)
+// in tenant and customer order, b's row where both have the customer,
+// until fn returns false. Neither may have an overlay.
+func eachMerged(a, b *Table, tenant string, fn func(tenant, customer string, r Row) bool) {
+	type cursor struct {
+		t *Table
+		i int
+	}
+	next := func(c *cursor) {
+		for c.i++; c.i < len(c.t.tenant); c.i++ {
+			if tenant == "" || c.t.tenantNames[c.t.tenant[c.i]] == tenant {
+				return
+			}
+		}
+	}
+	ca, cb := &cursor{a, -1}, &cursor{b, -1}
+	next(ca)
+	next(cb)
+	key := func(c *cursor) (string, string, bool) {
+		if c.i >= len(c.t.tenant) {
+			return "", "", false
+		}
+		return c.t.tenantNames[c.t.tenant[c.i]], c.t.id(c.i), true
+	}
+	for {
+		ta, ia, okA := key(ca)
+		tb, ib, okB := key(cb)
+		var c *cursor
+		switch {
+		case !okA && !okB:
+			return
+		case !okB:
+			c = ca
+		case !okA:
+			c = cb
+		default:
+			switch cmp := strings.Compare(ta, tb); {
+			case cmp < 0 || cmp == 0 && ia < ib:
+				c = ca
+			case cmp == 0 && ia == ib:
+				next(ca) // b's row replaces a's
+				c = cb
+			default:
+				c = cb
+			}
+		}
+		tn, id, _ := key(c)
+		if !fn(tn, id, c.t.row(c.i)) {
+			return
+		}
+		next(c)
+	}
+}
+
+// merged returns one table of a's and b's customers, b's row where both
+// have the customer. Neither may have an overlay.
+func merged(a, b *Table) (*Table, error) {
+	t := &Table{NumNames: a.NumNames, CatNames: a.CatNames, LoadedAt: time.Now().UTC(), tenantCode: map[string]uint32{}, seed: maphash.MakeSeed(),
+		MaxAsOf: maxTime(a.MaxAsOf, b.MaxAsOf), Version: b.Version}
+	t.dict = make([][]string, len(t.CatNames))
+	codes := make([]map[string]uint32, len(t.CatNames))
+	for j := range codes {
+		codes[j] = map[string]uint32{}
+	}
+	n := len(a.asOf) + len(b.asOf)
+	t.tenant, t.idEnd, t.asOf, t.behind = make([]uint32, 0, n), make([]uint32, 0, n), make([]int32, 0, n), make([]bool, 0, n)
+	t.num, t.cat = make([]float32, 0, n*len(t.NumNames)), make([]uint32, 0, n*len(t.CatNames))
+	var err error
+	eachMerged(a, b, "", func(tenant, customer string, r Row) bool {
+		err = t.appendRow(codes, tenant, customer, int32(r.AsOf.Unix()/86400), r.Status == "behind", r.Num, r.Cat)
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.buildIndex(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func day(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
@@ -180,10 +350,12 @@ type Version struct {
 	Refreshed uint64
 }
 
-// Probe returns the current Version of features_latest: a cheap query
-// that tells whether a reload would load anything new.
+// Probe returns the current Version of the online features: the newest
+// full refresh recorded in features.RefreshLog. A full refresh changes it;
+// the refresh of given customers does not (the server that made it holds
+// their rows already).
 func Probe(ctx context.Context, eng warehouse.Engine) (Version, error) {
-	rr, err := eng.Query(ctx, `SELECT toUInt64(count()) AS n, toUInt64(max(refreshed_at)) AS r FROM `+features.LatestTable, nil)
+	rr, err := eng.Query(ctx, `SELECT toUInt64(count()) AS n, toUInt64(max(refreshed_at)) AS r FROM `+features.RefreshLog, nil)
 	if err != nil {
 		return Version{}, fmt.Errorf("probe online features: %w", err)
 	}
@@ -193,6 +365,16 @@ func Probe(ctx context.Context, eng warehouse.Engine) (Version, error) {
 		return Version{}, fmt.Errorf("probe online features: %w", err)
 	}
 	return v, nil
+}
+
+// LastRefresh returns when the newest full refresh recorded in
+// features.RefreshLog ran (the zero time when none did).
+func LastRefresh(ctx context.Context, eng warehouse.Engine) (time.Time, error) {
+	v, err := Probe(ctx, eng)
+	if err != nil || v.Rows == 0 {
+		return time.Time{}, err
+	}
+	return time.Unix(int64(v.Refreshed), 0).UTC(), nil
 }
 
 // Load reads features_latest of tenant ("" = all) from the warehouse.
@@ -290,39 +472,47 @@ func (t *Table) columns(sch *arrow.Schema) (*builder, []any, error) {
 
 // add appends the scanned row to the table.
 func (b *builder) add() error {
-	t := b.t
-	code, ok := t.tenantCode[string(b.tenant)]
+	a := int32(b.asOf.Unix() / 86400)
+	b.maxAsOf = max(b.maxAsOf, a)
+	return b.t.appendRow(b.codes, string(b.tenant), string(b.id), a, b.status == "behind", b.num, b.catAt)
+}
+
+func (b *builder) catAt(j int) string { return string(b.cat[j]) }
+
+// appendRow appends one customer (its strings may alias a record: they
+// are copied); codes maps each categorical column's values to their codes.
+func (t *Table) appendRow(codes []map[string]uint32, tenant, id string, asOf int32, behind bool, num []float32, cat func(j int) string) error {
+	code, ok := t.tenantCode[tenant]
 	if !ok {
 		if len(t.tenantNames) > math.MaxUint32 {
 			return fmt.Errorf("more than %d tenants", math.MaxUint32+1)
 		}
 		code = uint32(len(t.tenantNames))
-		name := strings.Clone(string(b.tenant))
+		name := strings.Clone(tenant)
 		t.tenantCode[name] = code
 		t.tenantNames = append(t.tenantNames, name)
 		t.perTenant = append(t.perTenant, 0)
 	}
 	t.perTenant[code]++
 	t.tenant = append(t.tenant, code)
-	t.idBuf = append(t.idBuf, b.id...)
+	t.idBuf = append(t.idBuf, id...)
 	if len(t.idBuf) > math.MaxUint32 {
 		return errors.New("customer ids exceed 4 GB")
 	}
 	t.idEnd = append(t.idEnd, uint32(len(t.idBuf)))
-	a := int32(b.asOf.Unix() / 86400)
-	b.maxAsOf = max(b.maxAsOf, a)
-	t.asOf = append(t.asOf, a)
-	t.behind = append(t.behind, b.status == "behind")
-	t.num = append(t.num, b.num...)
-	for j, v := range b.cat {
-		code, ok := b.codes[j][string(v)]
+	t.asOf = append(t.asOf, asOf)
+	t.behind = append(t.behind, behind)
+	t.num = append(t.num, num...)
+	for j := range codes {
+		v := cat(j)
+		code, ok := codes[j][v]
 		if !ok {
 			if len(t.dict[j]) > math.MaxUint32 {
 				return fmt.Errorf("column %s has more than %d distinct values", t.CatNames[j], math.MaxUint32+1)
 			}
-			s := strings.Clone(string(v))
+			s := strings.Clone(v)
 			code = uint32(len(t.dict[j]))
-			b.codes[j][s] = code
+			codes[j][s] = code
 			t.dict[j] = append(t.dict[j], s)
 		}
 		t.cat = append(t.cat, code)

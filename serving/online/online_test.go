@@ -16,8 +16,27 @@ import (
 	"github.com/duewise/duewise/warehouse/warehousetest"
 )
 
+// testRow is one row of the features_latest shape of latest.
+type testRow struct {
+	tenant, id, status, channel string
+	asOf                        int32
+	tenure, late                float64
+}
+
 // latest builds records with the features_latest shape, in two batches.
 func latest(t *testing.T) array.RecordReader {
+	t.Helper()
+	return records(t, [][]testRow{{
+		{"a", "C1", "ok", "online", 20000, 100, 0.25},
+		{"a", "C2", "behind", "offline", 20001, 2000, math.NaN()},
+	}, {
+		{"b", "C1", "ok", "online", 20000, 5, 0},
+	}})
+}
+
+// records builds records with the features_latest shape, a record per
+// batch.
+func records(t *testing.T, batches [][]testRow) array.RecordReader {
 	t.Helper()
 	sch := arrow.NewSchema([]arrow.Field{
 		{Name: "tenant", Type: arrow.BinaryTypes.String}, {Name: "customer_id", Type: arrow.BinaryTypes.String},
@@ -25,20 +44,10 @@ func latest(t *testing.T) array.RecordReader {
 		{Name: "tenure_days", Type: arrow.PrimitiveTypes.Float64, Nullable: true}, {Name: "channel", Type: arrow.BinaryTypes.String},
 		{Name: "late_share_365d", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	}, nil)
-	rows := []struct {
-		tenant, id, status, channel string
-		asOf                        int32
-		tenure, late                float64
-	}{
-		{"a", "C1", "ok", "online", 20000, 100, 0.25},
-		{"a", "C2", "behind", "offline", 20001, 2000, math.NaN()},
-		{"b", "C1", "ok", "online", 20000, 5, 0},
-	}
 	var recs []arrow.Record
-	for _, batch := range [][]int{{0, 1}, {2}} {
+	for _, batch := range batches {
 		b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
-		for _, i := range batch {
-			r := rows[i]
+		for _, r := range batch {
 			b.Field(0).(*array.StringBuilder).Append(r.tenant)
 			b.Field(1).(*array.StringBuilder).Append(r.id)
 			b.Field(2).(*array.Date32Builder).Append(arrow.Date32(r.asOf))
@@ -100,6 +109,109 @@ func TestFromRecords(t *testing.T) {
 	s.Fail(errTest)
 	if s.Current() != tb || s.Err() != errTest {
 		t.Fatal("a failed refresh must keep the table")
+	}
+}
+
+// TestWith checks the incremental refresh of a table: refreshed and new
+// customers answered at once, in order, counted, the old table unchanged,
+// and the same table whether the delta is held beside the loaded rows or
+// folded into them.
+func TestWith(t *testing.T) {
+	table := func(rows ...testRow) *Table {
+		t.Helper()
+		rr := records(t, [][]testRow{rows})
+		defer rr.Release()
+		tb, err := FromRecords(rr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb
+	}
+	var baseRows []testRow
+	for i := range 40 {
+		baseRows = append(baseRows, testRow{"a", fmt.Sprintf("C%02d", 2*i), "ok", "online", 20000, float64(i), 0.1})
+	}
+	baseRows = append(baseRows, testRow{"c", "C00", "ok", "offline", 20000, 7, 0.2})
+	base := table(baseRows...)
+	dump := func(tb *Table) []string {
+		var out []string
+		tb.Each("", func(tn, id string, r Row) bool {
+			out = append(out, fmt.Sprintf("%s/%s %s %s %v %s", tn, id, r.AsOf.Format("2006-01-02"), r.Status, r.Num, r.Cat(0)))
+			return true
+		})
+		return out
+	}
+	before := dump(base)
+	// C04 refreshed (behind, a new channel), C05 new; then C04 again and a
+	// new tenant b.
+	one, err := base.With(table(testRow{"a", "C04", "behind", "phone", 20005, 4, 0.9}, testRow{"a", "C05", "ok", "online", 20005, 1, 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := one.With(table(testRow{"a", "C04", "ok", "online", 20006, 4, 0.5}, testRow{"b", "X", "ok", "online", 20006, 2, 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(dump(base), before) {
+		t.Fatal("With changed the table it was called on")
+	}
+	if r, ok := one.Lookup("a", "C04"); !ok || r.Status != "behind" || r.Cat(0) != "phone" || r.Num[1] != float32(0.9) {
+		t.Fatalf("a/C04 after the first delta: %+v %v", r, ok)
+	}
+	if r, ok := two.Lookup("a", "C04"); !ok || r.Status != "ok" || r.AsOf.Format("2006-01-02") != "2024-10-10" {
+		t.Fatalf("a/C04 after the second delta: %+v %v", r, ok)
+	}
+	if _, ok := two.Lookup("a", "C05"); !ok {
+		t.Fatal("a/C05 of the first delta lost by the second")
+	}
+	if r, ok := two.Lookup("a", "C06"); !ok || r.Num[0] != 3 {
+		t.Fatalf("a/C06 (not refreshed): %+v %v", r, ok)
+	}
+	if two.Len() != 43 || two.Customers("a") != 41 || two.Customers("b") != 1 || two.Customers("c") != 1 || two.Overlaid() != 3 {
+		t.Fatalf("counts: len %d, a %d, b %d, overlaid %d", two.Len(), two.Customers("a"), two.Customers("b"), two.Overlaid())
+	}
+	if got := two.Tenants(); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("tenants %v", got)
+	}
+	if two.MaxAsOf.Format("2006-01-02") != "2024-10-10" {
+		t.Fatalf("max as_of %s", two.MaxAsOf)
+	}
+	// The same customers in one table built from all rows.
+	all := slices.Clone(baseRows)
+	all[2] = testRow{"a", "C04", "ok", "online", 20006, 4, 0.5}
+	all = slices.Insert(all, 3, testRow{"a", "C05", "ok", "online", 20005, 1, 0})
+	all = slices.Insert(all, 41, testRow{"b", "X", "ok", "online", 20006, 2, 0})
+	want := dump(table(all...))
+	if got := dump(two); !slices.Equal(got, want) {
+		t.Fatalf("Each of the overlaid table:\n%v\nwant\n%v", got, want)
+	}
+	var aOnly []string
+	two.Each("a", func(_, id string, _ Row) bool { aOnly = append(aOnly, id); return true })
+	if len(aOnly) != 41 || aOnly[2] != "C04" || aOnly[3] != "C05" {
+		t.Fatalf("Each of tenant a: %v", aOnly)
+	}
+	// A delta of more than 1/8 of the rows is folded into one table.
+	var big []testRow
+	for i := range 6 {
+		big = append(big, testRow{"a", fmt.Sprintf("C%02d", 2*i+1), "ok", "online", 20007, 1, 0})
+	}
+	folded, err := two.With(table(big...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if folded.Overlaid() != 0 || folded.Len() != 48 {
+		t.Fatalf("folded: overlaid %d, len %d", folded.Overlaid(), folded.Len())
+	}
+	if r, ok := folded.Lookup("a", "C04"); !ok || r.AsOf.Format("2006-01-02") != "2024-10-10" {
+		t.Fatalf("a/C04 after the fold: %+v %v", r, ok)
+	}
+	for _, id := range []string{"C01", "C05", "C11"} {
+		if _, ok := folded.Lookup("a", id); !ok {
+			t.Fatalf("a/%s missing after the fold", id)
+		}
+	}
+	if _, err := base.With(&Table{NumNames: []string{"other"}}); err == nil {
+		t.Fatal("a delta of other columns was taken")
 	}
 }
 

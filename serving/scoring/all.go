@@ -18,10 +18,11 @@ import (
 // batch behind `duewise score --all`; the caller records its output. It
 // returns the number of customers emitted.
 func (s *Core) All(ctx context.Context, tenant, lang string, encode func(tenant string, a *RiskAnswer) (any, error), emit func(any) error) (int, error) {
-	t, m := s.online.Current(), s.tmap.Load()
-	if t == nil || m == nil || m.t != t {
+	m := s.tmap.Load()
+	if m == nil {
 		return 0, fmt.Errorf("score all: online features not loaded: %v", s.online.Err())
 	}
+	t := m.t
 	tenants := []string{tenant}
 	if tenant == "" {
 		tenants = nil

@@ -82,8 +82,16 @@ func (s *Core) prediction(l *loaded, v *Values, lang string) (model.Prediction, 
 	return p, reasons, codes
 }
 
-// score runs the model, the explanation and the policy for one customer.
+// score runs the model, the explanation and the policy for one customer
+// and counts the score.
 func (s *Core) score(l *loaded, v *Values, customer string, asOf time.Time, status, lang string) (RiskAnswer, model.Prediction) {
+	ans, p := s.decide(l, v, customer, asOf, status, lang)
+	l.scored(p.Band)
+	return ans, p
+}
+
+// decide is score without counting it (the change feed's comparisons).
+func (s *Core) decide(l *loaded, v *Values, customer string, asOf time.Time, status, lang string) (RiskAnswer, model.Prediction) {
 	p, reasons, codes := s.prediction(l, v, lang)
 	if status == "behind" && l.a.Kind == model.Behaviour {
 		behindNow(&p)
@@ -95,7 +103,6 @@ func (s *Core) score(l *loaded, v *Values, customer string, asOf time.Time, stat
 	sit := s.situation(v, &p, string(l.a.Kind), status, lang, codes)
 	res := s.cfg.Policy.Evaluate(&sit)
 	ans.Actions, ans.RulesFired = res.Actions, res.RulesFired
-	l.scored(p.Band)
 	ans.Risk = p.Risk90
 	return ans, p
 }
@@ -222,11 +229,11 @@ func (s *Core) Customers(tenant string) []string {
 // online features, as an inline record would send them (missing ones left
 // out), until fn returns false.
 func (s *Core) EachSignals(tenant string, fn func(id string, asOf time.Time, signals map[string]any) bool) {
-	t, m := s.online.Current(), s.tmap.Load()
-	if t == nil || m == nil || m.t != t {
+	m := s.tmap.Load()
+	if m == nil {
 		return
 	}
-	t.Each(tenant, func(_, id string, r online.Row) bool {
+	m.t.Each(tenant, func(_, id string, r online.Row) bool {
 		v := s.cat.NewValues()
 		m.fromRow(r, &v)
 		sig := s.signalsOf(&v)

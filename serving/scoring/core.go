@@ -45,11 +45,24 @@ type Config struct {
 	Workers int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Changes receives the changes of answers (the change feed); nil
+	// keeps none.
+	Changes ChangeLog
+	// RefreshEvery is how often Run recomputes every customer's online
+	// features (a full live refresh); 0 never (the default of a Core used
+	// by a command: serve sets it).
+	RefreshEvery time.Duration
+	// RefreshBatch is the most touched customers refreshed at once.
+	RefreshBatch int
+	// FullRefreshAbove is how many touched customers waiting make Run do
+	// a full refresh instead (a large file ingested through the server).
+	FullRefreshAbove int
 }
 
 // DefaultConfig returns the defaults of every optional field.
 func DefaultConfig() Config {
-	return Config{Reload: time.Minute, Ping: 5 * time.Second, Threshold: 30, Workers: runtime.GOMAXPROCS(0), Now: time.Now}
+	return Config{Reload: time.Minute, Ping: 5 * time.Second, Threshold: 30, Workers: runtime.GOMAXPROCS(0), Now: time.Now,
+		RefreshBatch: 5000, FullRefreshAbove: 100_000}
 }
 
 // Validate checks the configuration.
@@ -57,8 +70,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Engine == nil || c.Registry == nil || c.Policy == nil:
 		return errors.New("scoring: Engine, Registry and Policy are required")
-	case c.Threshold < 0 || c.Workers < 0 || c.StaleGrace < 0 || c.Reload < 0 || c.Ping < 0:
-		return errors.New("scoring: threshold, workers, stale grace and intervals must not be negative")
+	case c.Threshold < 0 || c.Workers < 0 || c.StaleGrace < 0 || c.Reload < 0 || c.Ping < 0 || c.RefreshEvery < 0 || c.RefreshBatch < 0 || c.FullRefreshAbove < 0:
+		return errors.New("scoring: threshold, workers, stale grace, intervals and refresh sizes must not be negative")
 	}
 	return nil
 }
@@ -75,6 +88,8 @@ func (c *Config) defaults() {
 	orDefault(&c.Ping, d.Ping)
 	orDefault(&c.Threshold, d.Threshold)
 	orDefault(&c.Workers, d.Workers)
+	orDefault(&c.RefreshBatch, d.RefreshBatch)
+	orDefault(&c.FullRefreshAbove, d.FullRefreshAbove)
 	if c.Now == nil {
 		c.Now = d.Now
 	}
@@ -98,6 +113,12 @@ type Core struct {
 	mu       sync.Mutex // serialises reloads and activations
 	down     atomic.Pointer[outage]
 	modelErr atomic.Pointer[error]
+
+	pend  *pending
+	rmu   sync.Mutex // the refreshes of touched customers and full loads take turns
+	annMu sync.Mutex // one announceAll at a time
+	bg    sync.WaitGroup
+	bgCtx context.Context
 }
 
 // outage records since when the warehouse is unreachable and why.
@@ -114,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Core, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	s := &Core{cfg: cfg, log: cfg.Log, cat: NewCatalog()}
+	s := &Core{cfg: cfg, log: cfg.Log, cat: NewCatalog(), pend: newPending(), bgCtx: context.WithoutCancel(ctx)}
 	s.met = newMetrics(cfg.Metrics, s)
 	s.Ping(ctx)
 	s.Reload(ctx)
@@ -127,8 +148,9 @@ func (s *Core) Catalog() *Catalog { return s.cat }
 // Threshold returns the behind threshold in days.
 func (s *Core) Threshold() int { return s.cfg.Threshold }
 
-// Run reloads in the background (every Reload) and checks the warehouse
-// (every Ping) until ctx ends.
+// Run reloads in the background (every Reload), checks the warehouse
+// (every Ping), refreshes the customers that Touch queued and, with
+// RefreshEvery, every customer, until ctx ends.
 func (s *Core) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	every := func(d time.Duration, fn func(context.Context)) {
@@ -149,7 +171,14 @@ func (s *Core) Run(ctx context.Context) {
 	}
 	every(s.cfg.Ping, s.Ping)
 	every(s.cfg.Reload, s.Reload)
+	wg.Add(1)
+	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
+	if s.cfg.RefreshEvery > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.fullRefreshLoop(ctx) }()
+	}
 	wg.Wait()
+	s.bg.Wait()
 }
 
 // Reload reloads the online features (when they changed in the warehouse)
@@ -158,10 +187,26 @@ func (s *Core) Run(ctx context.Context) {
 func (s *Core) Reload(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.reloadFeatures(ctx)
+	mb := s.models.all()
+	before, after := s.reloadFeatures(ctx)
+	var t *online.Table
+	if after != nil {
+		t = after.t
+	}
 	set, errs := s.loadActive(ctx, t)
 	if set != nil {
 		s.models.cur.Store(&set)
+	}
+	if ma := s.models.all(); before != nil && after != nil {
+		// Announce what the new table or a switched model changed (not
+		// at the first load: a start changes no answer).
+		var tenants []string
+		for tn, ks := range ma {
+			if l := ks[string(model.Behaviour)]; l != nil && (before != after || mb[tn][string(model.Behaviour)] != l) {
+				tenants = append(tenants, tn)
+			}
+		}
+		s.announceAll(before, after, mb, ma, tenants)
 	}
 	if len(errs) > 0 {
 		err := errors.Join(errs...)
@@ -173,28 +218,36 @@ func (s *Core) Reload(ctx context.Context) {
 	s.met.refresh()
 }
 
-// reloadFeatures loads features_latest when it changed and returns the
-// table in use.
-func (s *Core) reloadFeatures(ctx context.Context) *online.Table {
-	t := s.online.Current()
+// reloadFeatures loads features_latest when a full refresh changed it
+// and returns the features in use (nil before the first load), and
+// before, the features it replaced (after itself when it loaded none; nil
+// at the first load). The refreshes of touched customers wait meanwhile,
+// so that the loaded table holds every delta written before it was read.
+func (s *Core) reloadFeatures(ctx context.Context) (before, after *tableMap) {
+	m := s.tmap.Load()
 	v, err := online.Probe(ctx, s.cfg.Engine)
-	if err == nil && (t == nil || v != t.Version) {
-		var nt *online.Table
+	if err == nil && (m == nil || v != m.t.Version) {
+		s.rmu.Lock()
 		start := time.Now()
+		var nt *online.Table
 		if nt, err = online.Load(ctx, s.cfg.Engine, ""); err == nil {
-			t = nt
-			s.online.Set(t)
-			s.tmap.Store(s.cat.mapTable(t))
-			s.log.Info("online features loaded", "customers", t.Len(), "as_of", t.MaxAsOf.Format(time.DateOnly), "seconds", time.Since(start).Seconds())
+			before, m = s.tmap.Load(), s.cat.mapTable(nt)
+			s.setTable(m)
+			s.log.Info("online features loaded", "customers", nt.Len(), "as_of", nt.MaxAsOf.Format(time.DateOnly), "seconds", time.Since(start).Seconds())
+		}
+		s.rmu.Unlock()
+		if err == nil {
+			return before, m
 		}
 	}
 	if err != nil {
 		s.online.Fail(err)
 		s.log.Warn("online features not reloaded", "err", err)
-	} else {
-		s.online.Set(t)
+		m = s.tmap.Load()
+	} else if m != nil {
+		s.online.Set(m.t)
 	}
-	return t
+	return m, m
 }
 
 // Ping checks the warehouse and records an outage.
@@ -224,8 +277,8 @@ func (s *Core) Ping(ctx context.Context) {
 // ErrUnavailable error: before they are loaded, or while the warehouse is
 // unreachable (beyond StaleGrace).
 func (s *Core) table() (*online.Table, *tableMap, error) {
-	t, m := s.online.Current(), s.tmap.Load()
-	if t == nil || m == nil || m.t != t {
+	m := s.tmap.Load()
+	if m == nil {
 		msg := "the online features are not loaded yet"
 		if err := s.online.Err(); err != nil {
 			msg += ": " + err.Error()
@@ -236,7 +289,7 @@ func (s *Core) table() (*online.Table, *tableMap, error) {
 		return nil, nil, unavailable("the warehouse (ClickHouse) is unreachable since %s (%v): customer lookups are not answered from features that may be stale; inline scoring (POST /v1/risk, onboarding, batch records) works",
 			o.since.UTC().Format(time.RFC3339), o.err)
 	}
-	return t, m, nil
+	return m.t, m, nil
 }
 
 // Readiness says whether the core can answer: a model and the online
@@ -368,8 +421,12 @@ func (s *Core) Activate(ctx context.Context, tenant, version string) (Activation
 		out.Previous = old.entry.Version
 	}
 	l.entry.Active = true
+	mb := s.models.all()
 	next := s.models.with(tenant, l)
 	s.models.cur.Store(&next)
+	if m := s.tmap.Load(); e.Kind == string(model.Behaviour) {
+		s.announceAll(m, m, mb, next, []string{tenant})
+	}
 	s.met.refresh()
 	s.log.Info("model activated", "tenant", tenant, "kind", e.Kind, "version", version, "previous", out.Previous)
 	return out, nil

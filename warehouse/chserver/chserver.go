@@ -259,8 +259,12 @@ func (e *Engine) Insert(ctx context.Context, table string, rec arrow.Record) err
 	if err != nil {
 		return fmt.Errorf("chserver: insert into %s: %w", table, err)
 	}
+	types := batch.Columns()
 	for i, col := range rec.Columns() {
 		vals, err := goSlice(col)
+		if i < len(types) {
+			vals = asTarget(vals, string(types[i].Type()))
+		}
 		if err != nil {
 			batch.Abort()
 			return fmt.Errorf("chserver: insert into %s, column %s: %w", table, rec.Schema().Field(i).Name, err)

@@ -239,6 +239,34 @@ func goSlice(col arrow.Array) (any, error) {
 	return nil, fmt.Errorf("arrow %s: %w", col.DataType(), errUnsupported)
 }
 
+// asTarget converts the values of a column for a target column of type
+// ch where Arrow has no direct match: DateTime comes out of both backends
+// as uint32 seconds (chDB's Arrow output), which clickhouse-go does not
+// take back.
+func asTarget(vals any, ch string) any {
+	if !strings.HasPrefix(strings.TrimPrefix(ch, "Nullable("), "DateTime") {
+		return vals
+	}
+	switch v := vals.(type) {
+	case []uint32:
+		out := make([]time.Time, len(v))
+		for i, s := range v {
+			out[i] = time.Unix(int64(s), 0).UTC()
+		}
+		return out
+	case []*uint32:
+		out := make([]*time.Time, len(v))
+		for i, s := range v {
+			if s != nil {
+				t := time.Unix(int64(*s), 0).UTC()
+				out[i] = &t
+			}
+		}
+		return out
+	}
+	return vals
+}
+
 func build[T any](n int, nulls bool, isNull func(int) bool, get func(int) T) any {
 	if !nulls {
 		out := make([]T, n)

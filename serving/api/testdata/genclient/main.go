@@ -89,6 +89,9 @@ func main() {
 	emit("invoiceRisk", vr, func() bool { return vr.JSON200 != nil }, err)
 	ev, err := c.EventsWithBodyWithResponse(ctx, ct, body("events"))
 	emit("events", ev, func() bool { return ev.JSON200 != nil || ev.JSON207 != nil }, err)
+	limit := 10
+	ch, err := c.ListChangesWithResponse(ctx, &ListChangesParams{Limit: &limit})
+	emit("listChanges", ch, func() bool { return ch.JSON200 != nil && ch.JSON200.Changes != nil }, err)
 	lm, err := c.ListModelsWithResponse(ctx)
 	emit("listModels", lm, func() bool { return lm.JSON200 != nil }, err)
 	am, err := c.ActivateModelWithResponse(ctx, *version)
