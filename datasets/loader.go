@@ -450,11 +450,11 @@ func (l *Loader) loadFile(ctx context.Context, j fileJob) (FileSummary, error) {
 				return err
 			}
 		}
-		prog.rows.Add(int64(b.read))
-		prog.pos.Store(b.pos)
+		prog.Add(int64(b.read))
+		prog.Reach(b.pos)
 		return nil
 	})
-	prog.stop()
+	prog.Stop()
 	if cerr := rj.close(); err == nil {
 		err = cerr
 	}

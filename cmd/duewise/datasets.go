@@ -11,6 +11,7 @@ import (
 
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/datasets/public"
+	"github.com/duewise/duewise/internal/progress"
 )
 
 // importers are the public datasets `duewise datasets import` knows.
@@ -88,7 +89,7 @@ train on the UCI labels. See docs/public-datasets.md for the mapping.`,
 			}
 			defer e.Close()
 			lc := datasets.DefaultLoaderConfig()
-			lc.Tenant, lc.Progress, lc.Log = tenant, cmd.ErrOrStderr(), g.log
+			lc.Tenant, lc.Progress, lc.Log = tenant, progress.Terminal(cmd.ErrOrStderr()), g.log
 			l, err := datasets.NewLoader(e, lc)
 			if err != nil {
 				return fmt.Errorf("loader: %w", err)

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/datasets"
+	"github.com/duewise/duewise/internal/progress"
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
@@ -35,11 +35,7 @@ were rejected. See docs/data-contract.md.`,
 		Annotations: map[string]string{annotationArgs: "paths"},
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			ctx := cmd.Context()
-			if f, ok := cmd.ErrOrStderr().(*os.File); ok {
-				if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-					cfg.Progress = f
-				}
-			}
+			cfg.Progress = progress.Terminal(cmd.ErrOrStderr())
 			cfg.Log = g.log
 			e, err := g.openWarehouse(ctx)
 			if err != nil {
