@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/cmd/duewise/internal/admin"
@@ -73,6 +74,10 @@ type serverFlags struct {
 // core, the audit trail (replaying its spool) and the HTTP layer.
 func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFlags) (*api.Server, error) {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := registerBuildInfo(reg, buildInfo()); err != nil {
+		return nil, err
+	}
 	core, err := g.newCore(ctx, e, f.serveFlags, reg)
 	if err != nil {
 		return nil, err
@@ -195,7 +200,9 @@ func (g *globals) serve(ctx context.Context, f serverFlags) error {
 // once.
 func (g *globals) execInServer(e warehouse.Engine, s *api.Server) admin.Exec {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-		sub := &globals{engine: e, core: s.Core(), log: g.log, logLevel: "info"}
+		// The command logs to the client's stderr, in the client's
+		// --log-level and --log-format (forwarded as flags).
+		sub := &globals{engine: e, core: s.Core()}
 		root := g.newRoot(sub)
 		root.SetArgs(args)
 		root.SetOut(stdout)

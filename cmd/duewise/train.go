@@ -23,9 +23,6 @@ import (
 	"github.com/duewise/duewise/training/metrics"
 )
 
-// codeVersion is recorded in every model; set with -ldflags "-X main.codeVersion=...".
-var codeVersion = "dev"
-
 func newTrainCmd(g *globals) *cobra.Command {
 	var snapshots, out, kind, hidden string
 	monotone := true
@@ -63,7 +60,7 @@ The same snapshots, options and seed give the same weights.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "training a %s model on %d rows x %d inputs from %s\n", opt.Kind, d.Len(), len(d.NumNames)+len(d.CatNames), snapshots)
-			opt.CodeVersion = codeVersion
+			opt.CodeVersion = buildInfo().codeVersion()
 			opt.Unconstrained = !monotone
 			opt.Log = g.log
 			opt.Progress = func(e training.EpochStats) {
