@@ -109,7 +109,7 @@ train on the UCI labels. See docs/public-datasets.md for the mapping.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&tenant, "tenant", "", "tenant written in every row (default: the dataset name)")
+	c.Flags().StringVar(&tenant, "tenant", os.Getenv(tenantEnv), "tenant written in every row (env "+tenantEnv+"; default: the dataset name)")
 	c.Flags().StringVar(&out, "out", "", "write the contract files to this folder instead of loading them")
 	return c
 }

@@ -36,9 +36,10 @@ func parseDay(flag, s string) (time.Time, error) {
 
 func newFeaturesSnapshotCmd(g *globals) *cobra.Command {
 	var from, to, out, eod string
+	var tf tenantFlags
 	opt := features.SnapshotOptions{Every: "1mo", Level: features.LevelCustomer, Threshold: features.DefaultThreshold}
 	c := &cobra.Command{
-		Use:   "snapshot --from DATE --to DATE [--every 1mo] [--tenant T] [--level customer|invoice|onboarding] [--threshold 30] --out FILE",
+		Use:   "snapshot --from DATE --to DATE [--every 1mo] [--tenant T|--all-tenants] [--level customer|invoice|onboarding] [--threshold 30] --out FILE",
 		Short: "Write a training snapshot (signals + survival labels) as Parquet or Arrow",
 		Long: `Snapshot writes one row per customer and reference date (--level customer:
 dates --from, --from + --every, ... up to --to), per invoice at its issue
@@ -72,6 +73,9 @@ the extension of --out: .parquet or .arrow.`,
 				return err
 			}
 			defer e.Close()
+			if opt.Tenant, err = tf.inStore(ctx, g, e); err != nil {
+				return err
+			}
 			start := time.Now()
 			rr, err := features.Snapshot(ctx, e, opt)
 			if err != nil {
@@ -91,7 +95,7 @@ the extension of --out: .parquet or .arrow.`,
 	f.StringVar(&from, "from", "", "first reference date, YYYY-MM-DD (required)")
 	f.StringVar(&to, "to", "", "last reference date, YYYY-MM-DD (required)")
 	f.StringVar(&opt.Every, "every", opt.Every, "step between reference dates at the customer level: 1mo, 2w, 7d")
-	f.StringVar(&opt.Tenant, "tenant", "", "tenant (default: all)")
+	tf.add(c, "", "snapshot every tenant's customers")
 	f.StringVar(&opt.Level, "level", opt.Level, "customer, invoice or onboarding")
 	f.IntVar(&opt.Threshold, "threshold", opt.Threshold, "days after the due date at which an unpaid invoice means behind")
 	f.StringVar(&eod, "end-of-data", "", "last day the data covers, YYYY-MM-DD (default: the latest event date)")
@@ -101,9 +105,10 @@ the extension of --out: .parquet or .arrow.`,
 
 func newFeaturesRefreshCmd(g *globals) *cobra.Command {
 	var asOf string
+	var tf tenantFlags
 	opt := features.RefreshOptions{Threshold: features.DefaultThreshold}
 	c := &cobra.Command{
-		Use:   "refresh [--as-of DATE] [--tenant T] [--threshold 30]",
+		Use:   "refresh [--as-of DATE] [--tenant T|--all-tenants] [--threshold 30]",
 		Short: "Materialize every customer's latest signals into the table features_latest",
 		Long: `Refresh computes every customer's signals at --as-of (default: today, UTC)
 and writes them into features_latest with status ok or behind; the newest
@@ -123,6 +128,9 @@ through duewise serve).`,
 				return err
 			}
 			defer e.Close()
+			if opt.Tenant, err = tf.inStore(ctx, g, e); err != nil {
+				return err
+			}
 			st, err := features.Refresh(ctx, e, opt)
 			if err != nil {
 				return err
@@ -133,13 +141,14 @@ through duewise serve).`,
 		},
 	}
 	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: today UTC)")
-	c.Flags().StringVar(&opt.Tenant, "tenant", "", "tenant (default: all)")
+	tf.add(c, "", "refresh every tenant's customers")
 	c.Flags().IntVar(&opt.Threshold, "threshold", opt.Threshold, "days after the due date at which an unpaid invoice means behind")
 	return c
 }
 
 func newFeaturesShowCmd(g *globals) *cobra.Command {
-	var customer, asOf, tenant string
+	var customer, asOf string
+	var tf tenantFlags
 	threshold := features.DefaultThreshold
 	c := &cobra.Command{
 		Use:   "show --customer ID [--as-of DATE] [--tenant T]",
@@ -162,6 +171,10 @@ func newFeaturesShowCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			tenant, err := tf.inStore(ctx, g, e)
+			if err != nil {
+				return err
+			}
 			rr, err := features.SignalsAt(ctx, e, tenant, customer, at, threshold)
 			if err != nil {
 				return err
@@ -191,14 +204,14 @@ func newFeaturesShowCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if found == 0 {
-				return fmt.Errorf("customer %q: not found (or created after %s)", customer, at.Format(time.DateOnly))
+				return fmt.Errorf("customer %q of tenant %s: not found (or created after %s)", customer, tenant, at.Format(time.DateOnly))
 			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&customer, "customer", "", "customer id (required)")
 	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: today UTC)")
-	c.Flags().StringVar(&tenant, "tenant", "", "tenant (default: all)")
+	tf.add(c, "", "")
 	c.Flags().IntVar(&threshold, "threshold", threshold, "days after the due date at which an unpaid invoice means behind")
 	return c
 }

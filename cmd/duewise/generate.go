@@ -54,7 +54,7 @@ docs/synthetic-world.md.`,
 	f.IntVar(&cfg.Customers, "customers", cfg.Customers, "number of customers")
 	f.IntVar(&cfg.Months, "months", cfg.Months, "number of months")
 	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same seed gives the same files")
-	f.StringVar(&cfg.Tenant, "tenant", cfg.Tenant, "tenant written in every row")
+	f.StringVar(&cfg.Tenant, "tenant", envOr(tenantEnv, cfg.Tenant), "tenant written in every row (env "+tenantEnv+")")
 	f.StringVar(&cfg.Format, "format", cfg.Format, "file format: csv or parquet")
 	f.StringVar(&start, "start", cfg.Start.Format("2006-01"), "first simulated month, YYYY-MM")
 	f.StringVar(&cfg.Out, "out", "", "output folder (required)")

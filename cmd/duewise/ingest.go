@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -9,10 +11,12 @@ import (
 
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/internal/progress"
+	"github.com/duewise/duewise/warehouse"
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
 	cfg := datasets.DefaultLoaderConfig()
+	var tf tenantFlags
 	c := &cobra.Command{
 		Use:   "ingest [--tenant T] [--table NAME] [--rejects DIR] PATH...",
 		Short: "Load data-contract files (CSV, Parquet, Arrow IPC, NDJSON) into the warehouse",
@@ -42,11 +46,16 @@ were rejected. See docs/data-contract.md.`,
 				return err
 			}
 			defer e.Close()
-			l, err := datasets.NewLoader(e, cfg)
-			if err != nil {
-				return err
+			cfg.Tenant = tf.name
+			sum, err := load(ctx, e, cfg, paths)
+			if errors.Is(err, datasets.ErrNoTenant) && cfg.Tenant == "" {
+				// A file without a tenant column: the store's only tenant.
+				if cfg.Tenant, err = tf.inStore(ctx, g, e); err != nil {
+					return fmt.Errorf("a file has no tenant column: %w", err)
+				}
+				g.log.Info("loading rows without a tenant column as the store's only tenant", "tenant", cfg.Tenant)
+				sum, err = load(ctx, e, cfg, paths)
 			}
-			sum, err := l.LoadPaths(ctx, paths)
 			printSummary(cmd.OutOrStdout(), sum)
 			if err != nil {
 				return err
@@ -58,11 +67,20 @@ were rejected. See docs/data-contract.md.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&cfg.Tenant, "tenant", "", "tenant of the rows: fills a missing tenant column and rejects rows of any other tenant")
+	tf.add(c, "tenant of the rows: fills a missing tenant column and rejects rows of any other tenant (env "+tenantEnv+"; default: each row's tenant column, and for files without one the only tenant in the store)", "")
 	f.StringVar(&cfg.Table, "table", "", "load every named file as this table instead of taking it from the file name; from folders, load only this table's files")
 	f.StringVar(&cfg.RejectsDir, "rejects", "", "folder for <file>.rejects.csv and <file>.summary.json (default: beside each file)")
 	f.IntVar(&cfg.Workers, "workers", 0, "parse and validate on this many goroutines (0 = one per CPU)")
 	return c
+}
+
+// load loads paths with a new Loader of cfg.
+func load(ctx context.Context, e warehouse.Engine, cfg datasets.LoaderConfig, paths []string) (datasets.Summary, error) {
+	l, err := datasets.NewLoader(e, cfg)
+	if err != nil {
+		return datasets.Summary{}, err
+	}
+	return l.LoadPaths(ctx, paths)
 }
 
 // printSummary writes the per-file and total counts of a load, then the

@@ -21,12 +21,13 @@ import (
 // registryFlags are the flags of commands that use the model registry.
 type registryFlags struct {
 	dir    string
-	tenant string
+	tf     tenantFlags
+	tenant string // resolved by openRegistry
 }
 
 func (r *registryFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&r.dir, "registry", envOr("DUEWISE_MODELS", ".duewise/models"), "model registry folder (env DUEWISE_MODELS)")
-	c.Flags().StringVar(&r.tenant, "tenant", envOr("DUEWISE_TENANT", "default"), "tenant (env DUEWISE_TENANT)")
+	r.tf.add(c, "", "")
 }
 
 func newModelsCmd(g *globals) *cobra.Command {
@@ -47,6 +48,10 @@ models.`,
 func (g *globals) openRegistry(cmd *cobra.Command, rf *registryFlags) (*registry.Registry, func(), error) {
 	e, err := g.openWarehouse(cmd.Context())
 	if err != nil {
+		return nil, nil, err
+	}
+	if rf.tenant, err = rf.tf.inStore(cmd.Context(), g, e); err != nil {
+		e.Close()
 		return nil, nil, err
 	}
 	r := registry.New(rf.dir, e)

@@ -218,7 +218,7 @@ func (g *globals) execInServer(e warehouse.Engine, s *api.Server) admin.Exec {
 }
 
 // scoreAll is `duewise score --all`: the scoring core in-process, no HTTP.
-func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, table string) error {
+func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tf *tenantFlags, lang, out, table string) error {
 	ctx := cmd.Context()
 	if (out == "") == (table == "") {
 		return fmt.Errorf("score --all: give --out FILE or --table NAME")
@@ -231,6 +231,10 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, 
 		return err
 	}
 	defer e.Close()
+	tenant, err := tf.inStore(ctx, g, e)
+	if err != nil {
+		return err
+	}
 	core := g.core
 	if core == nil {
 		if core, err = g.newCore(ctx, e, f, nil); err != nil {

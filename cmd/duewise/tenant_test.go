@@ -1,0 +1,131 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// newCLI returns the shared binary on a fresh embedded store in a fresh
+// folder, with DUEWISE_* settings of the test's own environment removed and
+// env added.
+func newCLI(t *testing.T, env ...string) (*cli, string) {
+	t.Helper()
+	lib, _ := filepath.Abs("../../third_party/chdb/libchdb.so")
+	work := t.TempDir()
+	var clean []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DUEWISE_") {
+			clean = append(clean, kv)
+		}
+	}
+	clean = append(clean, "DUEWISE_LIBCHDB="+lib, "DUEWISE_MODELS="+filepath.Join(work, "models"))
+	return &cli{bin: sharedBinary(t), store: filepath.Join(work, "store"), env: append(clean, env...)}, work
+}
+
+// fails runs a command that must fail and returns its stderr.
+func (c *cli) fails(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, errOut, code := c.run(t, dir, args...)
+	if code == 0 {
+		t.Fatalf("duewise %s: exit 0, want an error\n%s", strings.Join(args, " "), out)
+	}
+	return errOut
+}
+
+// TestTenantDefault runs the real binary on a store of its own: every
+// command takes its tenant from --tenant, else DUEWISE_TENANT, else the
+// only tenant in the store (or in the snapshot, for train), else fails
+// naming the tenants and how to choose; --all-tenants acts on every tenant
+// where that is a real use.
+func TestTenantDefault(t *testing.T) {
+	c, work := newCLI(t)
+	// An empty store: nothing to choose from.
+	if e := c.fails(t, work, "keys", "create", "--scopes", "score"); !strings.Contains(e, "holds no data yet: give --tenant T or set DUEWISE_TENANT=T") {
+		t.Errorf("keys create on an empty store: %q", e)
+	}
+
+	// One tenant, loaded from rows that name it: every command finds it.
+	c.ok(t, work, "generate", "--customers", "40", "--months", "12", "--seed", "2", "--tenant", "acme", "--out", "acme")
+	c.ok(t, work, "ingest", "--rejects", "rejects", "acme")
+	c.ok(t, work, "features", "snapshot", "--from", "2025-03-01", "--to", "2025-09-01", "--out", "acme.parquet")
+	out := c.ok(t, work, "train", "--snapshots", "acme.parquet", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "models")
+	version := strings.TrimSpace(c.ok(t, work, "models", "list", "--format", "ids"))
+	if !strings.HasPrefix(version, "behaviour-") || strings.Contains(version, "\n") {
+		t.Fatalf("models list without a tenant: %q (train said %s)", version, out)
+	}
+	if out := c.ok(t, work, "models", "show", version); !strings.Contains(out, "tenant           acme") {
+		t.Errorf("the model was not trained for the snapshot's only tenant:\n%s", out)
+	}
+	c.ok(t, work, "models", "promote", version)
+	if out := c.ok(t, work, "features", "refresh", "--as-of", "2025-11-01"); !strings.Contains(out, "refreshed 40 customers") {
+		t.Errorf("refresh: %s", out)
+	}
+	if out := c.ok(t, work, "features", "show", "--customer", "C00000001", "--as-of", "2025-11-01"); !strings.Contains(out, "acme") {
+		t.Errorf("features show: %s", out)
+	}
+	key := c.ok(t, work, "keys", "create", "--scopes", "score", "--name", "k")
+	if !strings.Contains(key, "for tenant acme") {
+		t.Errorf("keys create: %s", key)
+	}
+	if out := c.ok(t, work, "score", "--all", "--out", "scores.csv"); !strings.Contains(out, "scored 40 customers") {
+		t.Errorf("score --all: %s", out)
+	}
+	// A file without a tenant column goes to the only tenant.
+	os.WriteFile(filepath.Join(work, "customer_events.csv"), []byte("event_id,customer_id,occurred_at,kind,detail\nE-1,C00000001,2025-10-01T10:00:00Z,contact,\n"), 0o644)
+	c.ok(t, work, "ingest", "customer_events.csv")
+	if got := c.ok(t, work, "sql", "--format", "csv", "SELECT tenant FROM customer_events FINAL WHERE event_id = 'E-1'"); got != "tenant\nacme\n" {
+		t.Errorf("rows without a tenant column: %q", got)
+	}
+
+	// Two tenants: a command that needs one names them and says how to choose.
+	c.ok(t, work, "generate", "--customers", "30", "--months", "12", "--seed", "3", "--tenant", "demo", "--out", "demo")
+	c.ok(t, work, "ingest", "--rejects", "rejects", "demo")
+	for _, args := range [][]string{
+		{"models", "list"},
+		{"keys", "create", "--scopes", "score"},
+		{"features", "show", "--customer", "C00000001"},
+		{"ingest", "customer_events.csv"},
+	} {
+		e := c.fails(t, work, args...)
+		if !strings.Contains(e, "holds 2 tenants (acme, demo): choose one with --tenant T or DUEWISE_TENANT=T") || strings.Contains(e, "--all-tenants") {
+			t.Errorf("%v with two tenants: %q", args, e)
+		}
+	}
+	if e := c.fails(t, work, "features", "refresh", "--as-of", "2025-11-01"); !strings.Contains(e, "(acme, demo)") || !strings.Contains(e, "or --all-tenants for every tenant") {
+		t.Errorf("refresh with two tenants: %q", e)
+	}
+	if out := c.ok(t, work, "features", "refresh", "--as-of", "2025-11-01", "--all-tenants"); !strings.Contains(out, "refreshed 70 customers") {
+		t.Errorf("refresh --all-tenants: %s", out)
+	}
+	if out := c.ok(t, work, "keys", "list", "--all-tenants"); !strings.Contains(out, "acme") {
+		t.Errorf("keys list --all-tenants: %s", out)
+	}
+	if out := c.ok(t, work, "score", "--all", "--all-tenants", "--out", "all.csv"); !strings.Contains(out, "scored 40 customers") {
+		t.Errorf("score --all --all-tenants (only acme has a model): %s", out)
+	}
+	// DUEWISE_TENANT picks one; --tenant wins over it.
+	envDemo := &cli{bin: c.bin, store: c.store, env: append(append([]string(nil), c.env...), "DUEWISE_TENANT=demo")}
+	if out := envDemo.ok(t, work, "models", "list"); strings.Contains(out, version) {
+		t.Errorf("models list of tenant demo shows acme's model:\n%s", out)
+	}
+	if out := envDemo.ok(t, work, "models", "list", "--tenant", "acme"); !strings.Contains(out, version) {
+		t.Errorf("--tenant acme over DUEWISE_TENANT=demo:\n%s", out)
+	}
+
+	// train: the snapshot's tenants.
+	c.ok(t, work, "features", "snapshot", "--all-tenants", "--from", "2025-03-01", "--to", "2025-09-01", "--out", "both.parquet")
+	if e := c.fails(t, work, "train", "--snapshots", "both.parquet", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "models"); !strings.Contains(e, "the snapshot both.parquet holds 2 tenants (acme, demo)") || !strings.Contains(e, "--all-tenants") {
+		t.Errorf("train on two tenants: %q", e)
+	}
+	if e := c.fails(t, work, "train", "--snapshots", "acme.parquet", "--tenant", "demo", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "models"); !strings.Contains(e, "tenant demo: the snapshot acme.parquet holds rows of acme only") {
+		t.Errorf("train for a tenant the snapshot lacks: %q", e)
+	}
+	out = c.ok(t, work, "train", "--snapshots", "both.parquet", "--all-tenants", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "any")
+	v := strings.TrimSpace(out[strings.Index(out, "model written to any/")+len("model written to any/"):])
+	v = v[:strings.Index(v, ".model")]
+	if out := c.ok(t, work, "models", "show", "--registry", "any", "--tenant", "demo", v); !strings.Contains(out, "tenant           any") {
+		t.Errorf("a model for any tenant:\n%s", out)
+	}
+}
