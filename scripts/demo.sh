@@ -31,8 +31,8 @@ fi
 rm -rf "$demo" "$DUEWISE_STORE" "$DUEWISE_MODELS"
 mkdir -p "$demo"
 
-step "generate a demo world: $customers customers over 24 months"
-$dw generate --customers "$customers" --months 24 --seed 7 --tenant "$tenant" --out "$demo/world"
+step "generate a demo world: $customers customers over the 24 months up to today"
+$dw generate --customers "$customers" --months 24 --end today --seed 7 --tenant "$tenant" --out "$demo/world"
 
 step "ingest it into the embedded store ($DUEWISE_STORE)"
 $dw ingest --tenant "$tenant" --rejects "$demo/rejects" "$demo/world"
@@ -58,8 +58,8 @@ grep -h '^held-out calibration' "$demo"/train-*.txt | sed 's/^held-out calibrati
 	tee "$demo/calibration.txt"
 for v in $($dw models list --format ids); do $dw models promote "$v"; done
 
-step "online features as of the end of the data"
-$dw features refresh --tenant "$tenant" --as-of "$end"
+step "online features as of today"
+$dw features refresh --tenant "$tenant"
 
 step "an API key for tenant $tenant"
 key=$($dw keys create --tenant "$tenant" --scopes score,events,admin --name demo --quiet)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/duewise/duewise/warehouse/warehousetest"
 )
@@ -154,5 +155,66 @@ func TestVersion(t *testing.T) {
 	out, err = exec.Command(plain, "version", "--format", "json").Output()
 	if err != nil || json.Unmarshal(out, &b) != nil || b.Version == "" || b.GoVersion == "" {
 		t.Errorf("plain build: %v %s", err, out)
+	}
+}
+
+// TestGenerateEnd: --end D ends the world on D (nothing at or after it,
+// the months counted back from it, any day of the month), --end
+// 2026-11-01 is the default world byte for byte, and today is today.
+func TestGenerateEnd(t *testing.T) {
+	dir := t.TempDir()
+	gen := func(name string, args ...string) string {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		if _, err := run(t, "chdb", append([]string{"generate", "--customers", "20", "--months", "4", "--seed", "5", "--out", out}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b := gen("start", "--start", "2026-07"), gen("end", "--end", "2026-11-01")
+	for _, f := range []string{"customers.csv", "invoices.csv", "payments.csv", "truth.csv"} {
+		x, _ := os.ReadFile(filepath.Join(a, f))
+		y, _ := os.ReadFile(filepath.Join(b, f))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Errorf("%s: --end 2026-11-01 differs from --start 2026-07 over 4 months", f)
+		}
+	}
+	// A world ending on the 31st: every dated event before it, the first
+	// of its 4 months from 2025-12-01 (2026-03-31 less 4 months is
+	// "2025-11-31", which Go and the calendar take as 2025-12-01).
+	c := gen("31", "--end", "2026-03-31")
+	first, last := "9999", ""
+	for _, f := range []string{"customers.csv", "invoices.csv", "payments.csv", "direct_debits.csv", "reminders.csv", "customer_events.csv"} {
+		b, err := os.ReadFile(filepath.Join(c, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		header := strings.Split(lines[0], ",")
+		for _, l := range lines[1:] {
+			cells := strings.Split(l, ",")
+			for j, h := range header {
+				if j < len(cells) && strings.HasSuffix(h, "_at") && h != "due_at" && cells[j] != "" {
+					day := cells[j][:10]
+					last = max(last, day)
+					if f != "customers.csv" {
+						first = min(first, day)
+					}
+				}
+			}
+		}
+	}
+	if last >= "2026-03-31" || last < "2026-03-20" || first != "2025-12-01" {
+		t.Errorf("world ending 2026-03-31: events from %s to %s", first, last)
+	}
+	if _, err := run(t, "chdb", "generate", "--out", filepath.Join(dir, "x"), "--start", "2025-01", "--end", "today"); err == nil || !strings.Contains(err.Error(), "--start and --end") {
+		t.Errorf("--start with --end: %v", err)
+	}
+	if _, err := run(t, "chdb", "generate", "--out", filepath.Join(dir, "x"), "--end", "tomorrow"); err == nil || !strings.Contains(err.Error(), "want YYYY-MM-DD or today") {
+		t.Errorf("--end tomorrow: %v", err)
+	}
+	now := time.Date(2026, 12, 7, 14, 13, 0, 0, time.FixedZone("CET", 3600))
+	if d, err := parseEnd("today", now); err != nil || d != time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC) {
+		t.Errorf("today at %v: %v %v", now, d, err)
 	}
 }
