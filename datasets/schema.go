@@ -89,9 +89,9 @@ func (t Table) CreateSQL() string {
 // exist yet. It is idempotent, safe to call on every start and as
 // concurrency-safe as e.
 func CreateTables(ctx context.Context, e warehouse.Engine) error {
-	stmts := firstTableSQL()
+	stmts := append(firstTableSQL(), valuesTableSQL())
 	for _, t := range Tables {
-		stmts = append(stmts, t.CreateSQL(), t.firstViewSQL())
+		stmts = append(stmts, t.CreateSQL(), t.firstViewSQL(), t.valuesViewSQL())
 	}
 	for _, s := range stmts {
 		if err := e.Exec(ctx, s, nil); err != nil {
@@ -112,6 +112,11 @@ func Migrations() []warehouse.Migration {
 	for _, t := range Tables {
 		first = append(first, t.firstViewSQL(), t.firstBackfillSQL())
 	}
+	values := []string{valuesTableSQL()}
+	for _, t := range Tables {
+		values = append(values, t.valuesViewSQL(), t.valuesBackfillSQL())
+	}
 	return []warehouse.Migration{{Component: "datasets", Version: 1, Name: "raw data-contract tables", Statements: stmts},
-		{Component: "datasets", Version: 2, Name: "first version of every key and the running loads (true duplicate counts)", Statements: first}}
+		{Component: "datasets", Version: 2, Name: "first version of every key and the running loads (true duplicate counts)", Statements: first},
+		{Component: "datasets", Version: 3, Name: "first version of every value of a key (stored rows a load changed)", Statements: values}}
 }

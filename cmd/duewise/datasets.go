@@ -104,6 +104,7 @@ train on the UCI labels. See docs/public-datasets.md for the mapping.`,
 			if err != nil {
 				return fmt.Errorf("load %s: %w", name, err)
 			}
+			warnChanged(g, sum)
 			printSummary(w, sum)
 			fmt.Fprintf(w, "loaded %s into the warehouse as tenant %s\n", name, tenant)
 			return nil

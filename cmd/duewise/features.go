@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/features"
+	"github.com/duewise/duewise/warehouse"
 )
 
 func newFeaturesCmd(g *globals) *cobra.Command {
@@ -76,6 +79,7 @@ the extension of --out: .parquet or .arrow.`,
 			if opt.Tenant, err = tf.inStore(ctx, g, e); err != nil {
 				return err
 			}
+			g.warnAfterData(ctx, e, opt.Tenant, "--to", opt.To, opt.EndOfData)
 			start := time.Now()
 			rr, err := features.Snapshot(ctx, e, opt)
 			if err != nil {
@@ -131,6 +135,10 @@ through duewise serve).`,
 			if opt.Tenant, err = tf.inStore(ctx, g, e); err != nil {
 				return err
 			}
+			if opt.AsOf.IsZero() {
+				opt.AsOf = time.Now().UTC()
+			}
+			g.warnAfterData(ctx, e, opt.Tenant, "--as-of", opt.AsOf, time.Time{})
 			st, err := features.Refresh(ctx, e, opt)
 			if err != nil {
 				return err
@@ -175,6 +183,7 @@ func newFeaturesShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			g.warnAfterData(ctx, e, tenant, "--as-of", at, time.Time{})
 			rr, err := features.SignalsAt(ctx, e, tenant, customer, at, threshold)
 			if err != nil {
 				return err
@@ -214,6 +223,31 @@ func newFeaturesShowCmd(g *globals) *cobra.Command {
 	tf.add(c, "", "")
 	c.Flags().IntVar(&threshold, "threshold", threshold, "days after the due date at which an unpaid invoice means behind")
 	return c
+}
+
+// warnAfterData warns when the reference date day (of flag) lies more
+// than a day after the end of tenant's data (eod, or when zero the latest
+// event date in the store): the days in between look like days without
+// payments, so that invoices due meanwhile look unpaid and customers
+// behind. A signal at T sees the events before T, so the day after the
+// end of the data is the latest date that sees them all.
+func (g *globals) warnAfterData(ctx context.Context, e warehouse.Engine, tenant, flag string, day, eod time.Time) {
+	if eod.IsZero() {
+		var err error
+		if eod, err = features.EndOfData(ctx, e, tenant); err != nil || eod.IsZero() {
+			return
+		}
+	}
+	eod = eod.UTC().Truncate(24 * time.Hour)
+	day = day.UTC().Truncate(24 * time.Hour)
+	if days := int(day.Sub(eod).Hours() / 24); days > 1 {
+		if tenant == "" {
+			tenant = "(all)"
+		}
+		g.log.Warn(flag+" lies after the end of the data: the days in between look like days without payments, so invoices due meanwhile look unpaid; use "+
+			flag+" "+eod.AddDate(0, 0, 1).Format(time.DateOnly)+" or load newer data",
+			"tenant", tenant, strings.ReplaceAll(strings.TrimPrefix(flag, "--"), "-", "_"), day.Format(time.DateOnly), "end_of_data", eod.Format(time.DateOnly), "days_after", days)
+	}
 }
 
 // showCell prints NULL as "NULL" and floats without noise.

@@ -56,6 +56,7 @@ were rejected. See docs/data-contract.md.`,
 				g.log.Info("loading rows without a tenant column as the store's only tenant", "tenant", cfg.Tenant)
 				sum, err = load(ctx, e, cfg, paths)
 			}
+			warnChanged(g, sum)
 			printSummary(cmd.OutOrStdout(), sum)
 			if err != nil {
 				return err
@@ -74,6 +75,19 @@ were rejected. See docs/data-contract.md.`,
 	return c
 }
 
+// warnChanged warns about every file that gave stored rows different
+// values: right for a correction, a mistake otherwise.
+func warnChanged(g *globals, sum datasets.Summary) {
+	for _, f := range sum.Files {
+		if f.Changed == 0 {
+			continue
+		}
+		t, _ := datasets.TableByName(f.Table)
+		g.log.Warn("the load replaced stored rows by rows with the same id and different values; right for a correction, a mistake if the ids belong to other rows",
+			"file", f.File, "table", f.Table, "changed", f.Changed, "of_loaded", f.Loaded, "example", t.ID()+" "+f.ChangedID)
+	}
+}
+
 // load loads paths with a new Loader of cfg.
 func load(ctx context.Context, e warehouse.Engine, cfg datasets.LoaderConfig, paths []string) (datasets.Summary, error) {
 	l, err := datasets.NewLoader(e, cfg)
@@ -90,9 +104,9 @@ func printSummary(w io.Writer, s datasets.Summary) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "file\ttable\tread\tloaded\trejected\tduplicates\tseconds\trows/s\t")
+	fmt.Fprintln(tw, "file\ttable\tread\tloaded\trejected\tduplicates\tchanged\tseconds\trows/s\t")
 	row := func(name, table string, c datasets.Counts) {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%.0f\t\n", name, table, c.Read, c.Loaded, c.Rejected, c.Duplicates, c.Seconds, c.RowsPerSecond)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.0f\t\n", name, table, c.Read, c.Loaded, c.Rejected, c.Duplicates, c.Changed, c.Seconds, c.RowsPerSecond)
 	}
 	for _, f := range s.Files {
 		row(f.File, f.Table, f.Counts)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/model/registry"
+	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/training/metrics"
 )
 
@@ -166,6 +167,13 @@ func showModel(w io.Writer, e registry.Entry, a *model.Artifact) error {
 	row("created", a.CreatedAt.Format(time.RFC3339))
 	row("code version", a.CodeVersion)
 	row("data", a.DataFingerprint)
+	if tr, ok := training.ModelTrainedOn(a); ok {
+		split := "validated on later as_of dates"
+		if tr.RandomSplit {
+			split = "validated on a random share of the customers"
+		}
+		row("trained on", fmt.Sprintf("%d rows of %s, as_of %s to %s (%s)", tr.Rows, strings.Join(tr.Tenants, ", "), tr.From, tr.To, split))
+	}
 	row("seed", strconv.FormatInt(a.Seed, 10))
 	grid := make([]string, len(a.Grid))
 	for i, d := range a.Grid {
@@ -179,7 +187,7 @@ func showModel(w io.Writer, e registry.Entry, a *model.Artifact) error {
 		layers = append(layers, fmt.Sprintf("%dx%d %s", l.In, l.Out, l.Activation))
 	}
 	row("layers", strings.Join(layers, ", "))
-	keys := slices.Sorted(maps.Keys(a.Params))
+	keys := slices.DeleteFunc(slices.Sorted(maps.Keys(a.Params)), func(k string) bool { return k == "trained_on" })
 	for i, k := range keys {
 		label := ""
 		if i == 0 {

@@ -241,6 +241,7 @@ by segment. With --out it also saves metrics.json and metrics.txt there.`,
 			if err != nil {
 				return err
 			}
+			warnTrainingRows(g, a, d, snapshots)
 			rep, err := training.Evaluate(a, d, nil)
 			if err != nil {
 				return err
@@ -261,6 +262,28 @@ by segment. With --out it also saves metrics.json and metrics.txt there.`,
 	c.Flags().StringVar(&snapshots, "snapshots", "", "labelled snapshot file (.parquet or .arrow)")
 	c.Flags().StringVar(&out, "out", "", "folder to save metrics.json and metrics.txt")
 	return c
+}
+
+// warnTrainingRows warns when the rows of an evaluation are, or may be,
+// rows the model was trained on: their metrics flatter it.
+func warnTrainingRows(g *globals, a *model.Artifact, d *training.Dataset, path string) {
+	o := training.TrainingOverlap(a, d)
+	tr := o.TrainedOn
+	switch {
+	case o.Same && !o.Known:
+		g.log.Warn("this is the snapshot the model was trained and validated on: the metrics of its training rows flatter the model; its held-out metrics are in 'duewise models show', or evaluate a snapshot of later dates",
+			"model", a.Version, "snapshot", path, "rows", o.Of)
+	case o.Same && tr.RandomSplit:
+		g.log.Warn("this is the snapshot the model was trained on: most of its rows are training rows, so these metrics flatter the model; its held-out metrics are in 'duewise models show'",
+			"model", a.Version, "snapshot", path, "training_rows", tr.Rows, "rows", o.Of)
+	case o.Same:
+		g.log.Warn("this is the snapshot the model was trained on: the metrics of its training rows flatter the model; its held-out metrics are in 'duewise models show', or evaluate a snapshot of later dates",
+			"model", a.Version, "snapshot", path, "training_rows", o.Rows, "rows", o.Of)
+	case o.Rows > 0:
+		g.log.Warn("rows of the model's training tenants and dates: if they are the same customers, the model was trained on them and these metrics flatter it; evaluate as_of dates after the training dates",
+			"model", a.Version, "snapshot", path, "rows_in_training_dates", o.Rows, "rows", o.Of,
+			"training_as_of", tr.From+".."+tr.To, "training_tenants", strings.Join(tr.Tenants, ","))
+	}
 }
 
 func newScoreCmd(g *globals) *cobra.Command {

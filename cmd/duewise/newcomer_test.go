@@ -34,12 +34,28 @@ func (c *cli) fails(t *testing.T, dir string, args ...string) string {
 	return errOut
 }
 
-// TestTenantDefault runs the real binary on a store of its own: every
-// command takes its tenant from --tenant, else DUEWISE_TENANT, else the
-// only tenant in the store (or in the snapshot, for train), else fails
-// naming the tenants and how to choose; --all-tenants acts on every tenant
-// where that is a real use.
-func TestTenantDefault(t *testing.T) {
+// okWarns runs a command that must succeed and returns its stdout and
+// its stderr.
+func (c *cli) okWarns(t *testing.T, dir string, args ...string) (string, string) {
+	t.Helper()
+	out, errOut, code := c.run(t, dir, args...)
+	if code != 0 {
+		t.Fatalf("duewise %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out, errOut
+}
+
+// TestNewcomerPath runs the real binary on a store of its own.
+//
+// Tenants: every command takes its tenant from --tenant, else
+// DUEWISE_TENANT, else the only tenant in the store (or in the snapshot,
+// for train), else fails naming the tenants and how to choose;
+// --all-tenants acts on every tenant where that is a real use.
+//
+// Warnings, not silence: a reference date after the end of the data, an
+// evaluation on the model's training rows, a load that gives stored rows
+// different values.
+func TestNewcomerPath(t *testing.T) {
 	c, work := newCLI(t)
 	// An empty store: nothing to choose from.
 	if e := c.fails(t, work, "keys", "create", "--scopes", "score"); !strings.Contains(e, "holds no data yet: give --tenant T or set DUEWISE_TENANT=T") {
@@ -59,11 +75,36 @@ func TestTenantDefault(t *testing.T) {
 		t.Errorf("the model was not trained for the snapshot's only tenant:\n%s", out)
 	}
 	c.ok(t, work, "models", "promote", version)
-	if out := c.ok(t, work, "features", "refresh", "--as-of", "2025-11-01"); !strings.Contains(out, "refreshed 40 customers") {
-		t.Errorf("refresh: %s", out)
+	// The world ends on 2025-11-01: its last events are of 2025-10-31.
+	const afterData = "lies after the end of the data"
+	if out, e := c.okWarns(t, work, "features", "refresh", "--as-of", "2025-11-01"); !strings.Contains(out, "refreshed 40 customers") || strings.Contains(e, afterData) {
+		t.Errorf("refresh: %s%s", out, e)
 	}
-	if out := c.ok(t, work, "features", "show", "--customer", "C00000001", "--as-of", "2025-11-01"); !strings.Contains(out, "acme") {
-		t.Errorf("features show: %s", out)
+	if _, e := c.okWarns(t, work, "features", "refresh"); !strings.Contains(e, "--as-of "+afterData) || !strings.Contains(e, "use --as-of 2025-11-01") || !strings.Contains(e, "end_of_data=2025-10-31") {
+		t.Errorf("refresh as of today, a year after the data: %q", e)
+	}
+	if out, e := c.okWarns(t, work, "features", "show", "--customer", "C00000001", "--as-of", "2025-11-05"); !strings.Contains(out, "acme") || !strings.Contains(e, "--as-of "+afterData) || !strings.Contains(e, "days_after=5") {
+		t.Errorf("features show: %s%s", out, e)
+	}
+	if _, e := c.okWarns(t, work, "evaluate", "--model", filepath.Join("models", version+".model"), "--snapshots", "acme.parquet"); !strings.Contains(e, "this is the snapshot the model was trained on") || !strings.Contains(e, "training_rows=") {
+		t.Errorf("evaluate on the training snapshot: %q", e)
+	}
+	// Loading a file again changes nothing; a file with other values for
+	// stored ids says so.
+	if out, e := c.okWarns(t, work, "ingest", "acme/invoices.csv"); strings.Contains(e, "WARN") || !strings.Contains(out, "changed") {
+		t.Errorf("the same invoices again: %s%s", out, e)
+	}
+	inv, _ := os.ReadFile(filepath.Join(work, "acme", "invoices.csv"))
+	lines := strings.Split(string(inv), "\n")
+	for i := 1; i <= 3; i++ {
+		cells := strings.Split(lines[i], ",")
+		cells[5] = "999.99" // amount
+		lines[i] = strings.Join(cells, ",")
+	}
+	os.MkdirAll(filepath.Join(work, "fix"), 0o755)
+	os.WriteFile(filepath.Join(work, "fix", "invoices.csv"), []byte(strings.Join(lines, "\n")), 0o644)
+	if _, e := c.okWarns(t, work, "ingest", "fix/invoices.csv"); !strings.Contains(e, "replaced stored rows") || !strings.Contains(e, "changed=3 ") || !strings.Contains(e, `example="invoice_id I000000`) {
+		t.Errorf("changed invoices: %q", e)
 	}
 	key := c.ok(t, work, "keys", "create", "--scopes", "score", "--name", "k")
 	if !strings.Contains(key, "for tenant acme") {
@@ -115,7 +156,9 @@ func TestTenantDefault(t *testing.T) {
 	}
 
 	// train: the snapshot's tenants.
-	c.ok(t, work, "features", "snapshot", "--all-tenants", "--from", "2025-03-01", "--to", "2025-09-01", "--out", "both.parquet")
+	if _, e := c.okWarns(t, work, "features", "snapshot", "--all-tenants", "--from", "2025-03-01", "--to", "2025-12-01", "--out", "both.parquet"); !strings.Contains(e, "--to "+afterData) {
+		t.Errorf("snapshot past the data: %q", e)
+	}
 	if e := c.fails(t, work, "train", "--snapshots", "both.parquet", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "models"); !strings.Contains(e, "the snapshot both.parquet holds 2 tenants (acme, demo)") || !strings.Contains(e, "--all-tenants") {
 		t.Errorf("train on two tenants: %q", e)
 	}
