@@ -81,12 +81,16 @@ the extension of --out: .parquet or .arrow.`,
 			}
 			g.warnAfterData(ctx, e, opt.Tenant, "--to", opt.To, opt.EndOfData)
 			start := time.Now()
+			bar := g.startBar(cmd, "features snapshot", "customers", 0)
+			opt.Progress = reportTo(bar)
 			rr, err := features.Snapshot(ctx, e, opt)
 			if err != nil {
+				bar.Stop()
 				return err
 			}
 			defer rr.Release()
 			n, err := features.WriteFile(ctx, out, rr)
+			bar.Stop()
 			if err != nil {
 				return err
 			}
@@ -139,7 +143,10 @@ through duewise serve).`,
 				opt.AsOf = time.Now().UTC()
 			}
 			g.warnAfterData(ctx, e, opt.Tenant, "--as-of", opt.AsOf, time.Time{})
+			bar := g.startBar(cmd, "features refresh", "customers", 0)
+			opt.Progress = reportTo(bar)
 			st, err := features.Refresh(ctx, e, opt)
+			bar.Stop()
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,6 +33,41 @@ func (c *cli) fails(t *testing.T, dir string, args ...string) string {
 		t.Fatalf("duewise %s: exit 0, want an error\n%s", strings.Join(args, " "), out)
 	}
 	return errOut
+}
+
+// tty runs a command that must succeed on a terminal (util-linux script
+// gives it one) and returns what it wrote there, stdout and stderr.
+func (c *cli) tty(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skipf("no script(1) to give the command a terminal: %v", err)
+	}
+	line := shellQuote(c.bin) + " --store " + shellQuote(c.store)
+	for _, a := range args {
+		line += " " + shellQuote(a)
+	}
+	cmd := exec.Command(script, "-qec", line, "/dev/null")
+	cmd.Dir, cmd.Env = dir, c.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("duewise %s on a terminal: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.ReplaceAll(string(out), "\r\n", "\n")
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// hasBar reports whether a terminal's output holds the final progress bar
+// of name: drawn over with \r, at 100%, with the count and the time taken.
+func hasBar(out, name, count string) bool {
+	i := strings.LastIndex(out, "\r"+name+" ")
+	if i < 0 {
+		return false
+	}
+	last := out[i:]
+	last = last[:strings.IndexByte(last+"\n", '\n')]
+	return strings.Contains(last, "100%") && strings.Contains(last, " "+count+" ") && strings.Contains(last, " in ")
 }
 
 // okWarns runs a command that must succeed and returns its stdout and
@@ -110,8 +146,11 @@ func TestNewcomerPath(t *testing.T) {
 	if !strings.Contains(key, "for tenant acme") {
 		t.Errorf("keys create: %s", key)
 	}
-	if out := c.ok(t, work, "score", "--all", "--out", "scores.csv"); !strings.Contains(out, "scored 40 customers") {
-		t.Errorf("score --all: %s", out)
+	if out := c.tty(t, work, "score", "--all", "--out", "scores.csv"); !strings.Contains(out, "scored 40 customers") || !hasBar(out, "score --all", "40 customers") {
+		t.Errorf("score --all: %q", out)
+	}
+	if _, e := c.okWarns(t, work, "score", "--all", "--out", "scores.csv"); strings.Contains(e, "\r") {
+		t.Errorf("score --all without a terminal draws a bar: %q", e)
 	}
 	// A file without a tenant column goes to the only tenant.
 	os.WriteFile(filepath.Join(work, "customer_events.csv"), []byte("event_id,customer_id,occurred_at,kind,detail\nE-1,C00000001,2025-10-01T10:00:00Z,contact,\n"), 0o644)
@@ -137,8 +176,11 @@ func TestNewcomerPath(t *testing.T) {
 	if e := c.fails(t, work, "features", "refresh", "--as-of", "2025-11-01"); !strings.Contains(e, "(acme, demo)") || !strings.Contains(e, "or --all-tenants for every tenant") {
 		t.Errorf("refresh with two tenants: %q", e)
 	}
-	if out := c.ok(t, work, "features", "refresh", "--as-of", "2025-11-01", "--all-tenants"); !strings.Contains(out, "refreshed 70 customers") {
-		t.Errorf("refresh --all-tenants: %s", out)
+	// On a terminal, long commands draw a progress bar (stderr); elsewhere
+	// they do not.
+	if out := c.tty(t, work, "features", "refresh", "--as-of", "2025-11-01", "--all-tenants"); !strings.Contains(out, "refreshed 70 customers") ||
+		!hasBar(out, "features refresh", "70 customers") {
+		t.Errorf("refresh --all-tenants on a terminal: %q", out)
 	}
 	if out := c.ok(t, work, "keys", "list", "--all-tenants"); !strings.Contains(out, "acme") {
 		t.Errorf("keys list --all-tenants: %s", out)
@@ -156,8 +198,9 @@ func TestNewcomerPath(t *testing.T) {
 	}
 
 	// train: the snapshot's tenants.
-	if _, e := c.okWarns(t, work, "features", "snapshot", "--all-tenants", "--from", "2025-03-01", "--to", "2025-12-01", "--out", "both.parquet"); !strings.Contains(e, "--to "+afterData) {
-		t.Errorf("snapshot past the data: %q", e)
+	if out := c.tty(t, work, "features", "snapshot", "--all-tenants", "--from", "2025-03-01", "--to", "2025-12-01", "--out", "both.parquet"); !strings.Contains(out, "--to "+afterData) ||
+		!hasBar(out, "features snapshot", "70 customers") {
+		t.Errorf("snapshot past the data: %q", out)
 	}
 	if e := c.fails(t, work, "train", "--snapshots", "both.parquet", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "models"); !strings.Contains(e, "the snapshot both.parquet holds 2 tenants (acme, demo)") || !strings.Contains(e, "--all-tenants") {
 		t.Errorf("train on two tenants: %q", e)
@@ -165,7 +208,10 @@ func TestNewcomerPath(t *testing.T) {
 	if e := c.fails(t, work, "train", "--snapshots", "acme.parquet", "--tenant", "demo", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "models"); !strings.Contains(e, "tenant demo: the snapshot acme.parquet holds rows of acme only") {
 		t.Errorf("train for a tenant the snapshot lacks: %q", e)
 	}
-	out = c.ok(t, work, "train", "--snapshots", "both.parquet", "--all-tenants", "--epochs", "1", "--hidden", "4", "--batch", "64", "--out", "any")
+	out = c.tty(t, work, "train", "--snapshots", "both.parquet", "--all-tenants", "--epochs", "2", "--hidden", "4", "--batch", "64", "--out", "any")
+	if !hasBar(out, "train", "2 epochs") || !strings.Contains(out, "\r\x1b[Kepoch   2/2") {
+		t.Errorf("train on a terminal: %q", out)
+	}
 	v := strings.TrimSpace(out[strings.Index(out, "model written to any/")+len("model written to any/"):])
 	v = v[:strings.Index(v, ".model")]
 	if out := c.ok(t, work, "models", "show", "--registry", "any", "--tenant", "demo", v); !strings.Contains(out, "tenant           any") {

@@ -246,7 +246,16 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tf *tenantFlags, la
 	if err != nil {
 		return err
 	}
-	n, err := core.All(ctx, tenant, lang, w.encode, w.write)
+	var total int64 // unknown for every tenant
+	if tenant != "" {
+		total = int64(len(core.Customers(tenant)))
+	}
+	bar := g.startBar(cmd, "score --all", "customers", total)
+	n, err := core.All(ctx, tenant, lang, w.encode, func(x any) error {
+		bar.Add(1)
+		return w.write(x)
+	})
+	bar.Stop()
 	if err != nil {
 		w.abort()
 		return err

@@ -70,6 +70,12 @@ options and seed give the same weights.`,
 			opt.CodeVersion = buildInfo().codeVersion()
 			opt.Unconstrained = !monotone
 			opt.Log = g.log
+			if opt.Epochs == 0 {
+				opt.Epochs = 40
+			}
+			// The bar counts epochs up to the most there can be: early
+			// stopping usually ends sooner.
+			bar := g.startBar(cmd, "train", "epochs", int64(opt.Epochs*max(1, opt.Ensemble)))
 			opt.Progress = func(e training.EpochStats) {
 				best, member := "", ""
 				if e.Best {
@@ -78,12 +84,12 @@ options and seed give the same weights.`,
 				if opt.Ensemble > 1 {
 					member = fmt.Sprintf("network %d/%d  ", e.Member, opt.Ensemble)
 				}
-				fmt.Fprintf(w, "%sepoch %3d/%d  loss %.5f  validation loss %.5f  %6.1fs%s\n", member, e.Epoch, opt.Epochs, e.Loss, e.ValidLoss, e.Elapsed.Seconds(), best)
-			}
-			if opt.Epochs == 0 {
-				opt.Epochs = 40
+				bar.Add(1)
+				bar.Reach(int64((max(1, e.Member)-1)*opt.Epochs + e.Epoch))
+				bar.Above(w, fmt.Sprintf("%sepoch %3d/%d  loss %.5f  validation loss %.5f  %6.1fs%s\n", member, e.Epoch, opt.Epochs, e.Loss, e.ValidLoss, e.Elapsed.Seconds(), best))
 			}
 			res, err := training.Train(cmd.Context(), d, opt)
+			bar.Stop()
 			if err != nil {
 				return err
 			}

@@ -60,6 +60,8 @@ type Bar struct {
 	done    chan struct{}
 	stopped sync.Once
 	wg      sync.WaitGroup
+	mu      sync.Mutex // serializes the terminal's writes
+	drawn   bool       // the bar is on the terminal's current line
 }
 
 // Terminal returns w when it is a terminal (a character device), else nil:
@@ -118,6 +120,23 @@ func (b *Bar) Add(n int64) { b.count.Add(n) }
 func (b *Bar) Reach(pos int64) {
 	b.reached.Store(true)
 	b.pos.Store(pos)
+}
+
+// Above writes text (whole lines) to w, which shares the terminal with
+// the bar: the bar's line is cleared first and drawn again below. Without
+// a terminal it is a plain write.
+func (b *Bar) Above(w io.Writer, text string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cfg.Terminal != nil && b.drawn {
+		fmt.Fprint(b.cfg.Terminal, "\r\x1b[K")
+		b.drawn = false
+	}
+	_, err := io.WriteString(w, text)
+	if b.cfg.Terminal != nil {
+		b.draw(b.read(), false)
+	}
+	return err
 }
 
 // SetTotal changes the amount of work (0 = unknown).
@@ -181,12 +200,20 @@ func (b *Bar) report(final bool) {
 		}
 		return
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.draw(s, final)
+}
+
+// draw writes the bar over the terminal's current line; b.mu is held.
+func (b *Bar) draw(s state, final bool) {
 	end := ""
 	if final {
 		end = "\n"
 	}
 	// \x1b[K clears what a longer earlier line left on the right.
 	fmt.Fprintf(b.cfg.Terminal, "\r%s\x1b[K%s", line(b.cfg.Name, b.cfg.Unit, s, final), end)
+	b.drawn = !final
 }
 
 func (b *Bar) logLine(s state) {

@@ -125,3 +125,27 @@ func TestTerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestAbove(t *testing.T) {
+	var term syncBuffer
+	b := Start(Config{Name: "train", Unit: "epochs", Total: 4, Terminal: &term, Every: time.Hour})
+	b.Add(1)
+	if err := b.Above(&term, "epoch 1 loss 0.5\n"); err != nil {
+		t.Fatal(err)
+	}
+	b.Add(1)
+	b.Above(&term, "epoch 2 loss 0.4\n")
+	b.Stop()
+	s := term.String()
+	// The epoch lines sit on lines of their own, each followed by the bar.
+	if !strings.HasPrefix(s, "epoch 1 loss 0.5\n\rtrain") || !strings.Contains(s, "\r\x1b[Kepoch 2 loss 0.4\n\rtrain") || strings.Count(s, "\n") != 3 {
+		t.Errorf("terminal %q", s)
+	}
+	var plain, out bytes.Buffer
+	b = Start(Config{Name: "train", Unit: "epochs", Log: slog.New(slog.NewTextHandler(&plain, nil))})
+	b.Above(&out, "epoch 1\n")
+	b.Stop()
+	if out.String() != "epoch 1\n" {
+		t.Errorf("without a terminal: %q", out.String())
+	}
+}
