@@ -68,6 +68,13 @@ func newRootCmdWith(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			// A command with --config (serve) takes its flags from the
+			// file too; the command line wins.
+			if f := c.Flags().Lookup(configFlag); f != nil && f.Value.String() != "" {
+				if err := applyConfig(c.Flags(), f.Value.String()); err != nil {
+					return err
+				}
+			}
 			log, err := newLogger(c.ErrOrStderr(), g.logLevel, g.logFormat)
 			if err != nil {
 				return err

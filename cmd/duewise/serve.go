@@ -112,7 +112,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	var f serverFlags
 	d, sd := api.DefaultConfig(), scoring.DefaultConfig()
 	c := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8080] [--policy FILE] [--registry DIR]",
+		Use:   "serve [--config FILE] [--addr 127.0.0.1:8080] [--policy FILE] [--registry DIR]",
 		Short: "Serve the REST API: risk scores, reasons and recommended actions",
 		Long: `Serve answers the REST API (docs/api.md, /openapi.json) from memory: the
 online features (features_latest, see 'duewise features refresh') and the
@@ -132,7 +132,11 @@ The embedded store can be opened by one process only. While serve runs on
 it, other duewise commands on the same --store (keys, ingest, models, sql,
 features refresh, ...) run through the server: serve writes serve.json
 (address and token, readable by its owner only) into the store folder and
-those commands send their arguments to it.`,
+those commands send their arguments to it.
+
+With --config FILE the settings come from a YAML file whose keys are the
+flag names (deploy/duewise.yaml is an example for production); a flag on
+the command line wins over the file, the file over the environment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.serve(cmd.Context(), f)
@@ -140,6 +144,7 @@ those commands send their arguments to it.`,
 	}
 	f.add(c)
 	fl := c.Flags()
+	fl.String(configFlag, "", "YAML file of serve's settings: its keys are these flags' names (and the global ones), e.g. addr: 127.0.0.1:8080; a flag given on the command line wins (docs/operations.md, deploy/duewise.yaml)")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	fl.StringVar(&f.spool, "audit-spool", os.Getenv("DUEWISE_AUDIT_SPOOL"), "folder of the audit spool (env DUEWISE_AUDIT_SPOOL; default <store>/audit-spool, or .duewise/audit-spool with --clickhouse)")
 	fl.Int64Var(&f.spoolMax, "audit-spool-max", audit.DefaultMaxBytes, "largest size of the audit spool in bytes; past it scores are refused until the warehouse takes the records")
