@@ -3,7 +3,6 @@ package datasets
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/duewise/duewise/warehouse"
@@ -63,15 +62,7 @@ func (fl *fileLoad) changed(ctx context.Context) (int64, string, error) {
 		return 0, "", nil
 	}
 	p := warehouse.Params{"t": fl.table, "lo": fl.ranges[0].lo}
-	var mine strings.Builder
-	for i, r := range fl.ranges {
-		if i > 0 {
-			mine.WriteString(" OR ")
-		}
-		k := strconv.Itoa(i)
-		fmt.Fprintf(&mine, "(v BETWEEN {lo%s:UInt64} AND {hi%s:UInt64})", k, k)
-		p["lo"+k], p["hi"+k] = r.lo, r.hi
-	}
+	mine := fl.mine("v", p)
 	// As in firsts: the versions are compared after FINAL chose each
 	// row, not filtered on before. The keys are narrowed first to those
 	// with a row of the load's versions (unmerged, so a superset), by the
@@ -83,7 +74,7 @@ func (fl *fileLoad) changed(ctx context.Context) (int64, string, error) {
 		where += " AND tenant = {tenant:String}"
 		p["tenant"] = fl.l.cfg.Tenant
 	}
-	q := "SELECT toInt64(count()), any(id) FROM (SELECT tenant, id, max(" + mine.String() + ") AS new, min(v) < {lo:UInt64} AS before FROM (" +
+	q := "SELECT toInt64(count()), any(id) FROM (SELECT tenant, id, max(" + mine + ") AS new, min(v) < {lo:UInt64} AS before FROM (" +
 		"SELECT tenant, id, bitNot(rank) AS v FROM " + valuesTable + " FINAL WHERE " + where +
 		" AND id IN (SELECT id FROM " + valuesTable + " WHERE " + where + " AND rank BETWEEN {rlo:UInt64} AND {rhi:UInt64})" +
 		") GROUP BY tenant, id) WHERE new AND before"

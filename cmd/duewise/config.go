@@ -7,11 +7,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 	"github.com/spf13/pflag"
+
+	"github.com/duewise/duewise/internal/yamlfile"
 )
 
 // configFlag is the flag that names a command's YAML config file.
@@ -31,25 +32,6 @@ const configFlag = "config"
 // wins over the file; the file wins over the environment (DUEWISE_STORE,
 // ...) and the defaults.
 
-// configError is one problem of a config file, at file:line:column.
-type configError struct {
-	file         string
-	line, column int
-	key          string
-	msg          string
-}
-
-func (e *configError) Error() string {
-	loc := e.file
-	if e.line > 0 {
-		loc += ":" + strconv.Itoa(e.line) + ":" + strconv.Itoa(e.column)
-	}
-	if e.key != "" {
-		return loc + ": " + e.key + ": " + e.msg
-	}
-	return loc + ": " + e.msg
-}
-
 // applyConfig sets every flag of fs that the command line did not set
 // from the config file at path. It reports every problem of the file
 // (unknown keys, keys given twice, values a flag refuses, anything but a
@@ -61,12 +43,12 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 	}
 	f, err := parser.ParseBytes(b, 0)
 	if err != nil {
-		return yamlError(path, err)
+		return yamlfile.Syntax(path, err)
 	}
 	var body ast.Node
 	switch {
 	case len(f.Docs) > 1:
-		return &configError{file: path, msg: "want one YAML document"}
+		return &yamlfile.Error{File: path, Msg: "want one YAML document"}
 	case len(f.Docs) == 1:
 		body = f.Docs[0].Body
 	}
@@ -78,41 +60,41 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 	case *ast.MappingValueNode:
 		pairs = []*ast.MappingValueNode{n}
 	default:
-		return errAt(path, n.GetToken(), "", "want a mapping of flag names to values, e.g. addr: 127.0.0.1:8080")
+		return yamlfile.At(path, n.GetToken(), "", "want a mapping of flag names to values, e.g. addr: 127.0.0.1:8080")
 	}
 	var errs []error
 	seen := map[string]bool{}
 	for _, kv := range pairs {
 		key, at := kv.Key.GetToken().Value, kv.Key.GetToken()
 		if seen[key] {
-			errs = append(errs, errAt(path, at, key, "given twice"))
+			errs = append(errs, yamlfile.At(path, at, key, "given twice"))
 			continue
 		}
 		seen[key] = true
 		fl := fs.Lookup(key)
 		if fl == nil || key == configFlag || key == "help" {
-			errs = append(errs, errAt(path, at, key, "unknown key: not a flag of this command (see --help)"))
+			errs = append(errs, yamlfile.At(path, at, key, "unknown key: not a flag of this command (see --help)"))
 			continue
 		}
 		vat := tokenOf(kv.Value, at)
 		values, list, err := scalars(kv.Value)
 		if err != nil {
-			errs = append(errs, errAt(path, vat, key, err.Error()))
+			errs = append(errs, yamlfile.At(path, vat, key, err.Error()))
 			continue
 		}
 		sv, isList := fl.Value.(pflag.SliceValue)
 		switch {
 		case list && !isList:
-			errs = append(errs, errAt(path, vat, key, "want one value, not a list"))
+			errs = append(errs, yamlfile.At(path, vat, key, "want one value, not a list"))
 		case fl.Changed: // the command line wins
 		case isList:
 			if err := sv.Replace(values); err != nil {
-				errs = append(errs, errAt(path, vat, key, err.Error()))
+				errs = append(errs, yamlfile.At(path, vat, key, err.Error()))
 			}
 			fl.Changed = true
 		default:
 			if err := fs.Set(key, values[0]); err != nil {
-				errs = append(errs, errAt(path, vat, key, fmt.Sprintf("invalid value %q for a %s flag: %v", values[0], fl.Value.Type(), unwrapParse(err))))
+				errs = append(errs, yamlfile.At(path, vat, key, fmt.Sprintf("invalid value %q for a %s flag: %v", values[0], fl.Value.Type(), unwrapParse(err))))
 			}
 		}
 	}
@@ -192,21 +174,4 @@ func tokenOf(n ast.Node, def *token.Token) *token.Token {
 		}
 	}
 	return def
-}
-
-func errAt(file string, tk *token.Token, key, msg string) error {
-	e := &configError{file: file, key: key, msg: msg}
-	if tk != nil && tk.Position != nil {
-		e.line, e.column = tk.Position.Line, tk.Position.Column
-	}
-	return e
-}
-
-// yamlError places a YAML syntax error at its line and column.
-func yamlError(file string, err error) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) && ye.GetToken() != nil {
-		return errAt(file, ye.GetToken(), "", ye.GetMessage())
-	}
-	return &configError{file: file, msg: err.Error()}
 }

@@ -224,6 +224,14 @@ func TestGenerateEnd(t *testing.T) {
 	}
 }
 
+// fileText reads a file that a process writes, as text.
+type fileText string
+
+func (f fileText) String() string {
+	b, _ := os.ReadFile(string(f))
+	return string(b)
+}
+
 // freeAddr returns a free 127.0.0.1 address.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -255,8 +263,13 @@ func TestServeConfigAndMetrics(t *testing.T) {
 	os.WriteFile(cfg, []byte("# settings\naddr: 127.0.0.1:1   # the command line's --addr wins\nlog-format: json\nrate: 5\nreload: 1h\n"), 0o644)
 	serve := exec.Command(c.bin, "--store", c.store, "serve", "--config", cfg, "--addr", addr)
 	serve.Dir, serve.Env = work, c.env
-	var log syncBuffer
-	serve.Stdout, serve.Stderr = &log, &log
+	logFile, err := os.Create(filepath.Join(work, "serve.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	serve.Stdout, serve.Stderr = logFile, logFile
+	log := fileText(filepath.Join(work, "serve.log"))
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -387,22 +400,4 @@ func TestDeploy(t *testing.T) {
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -224,6 +224,7 @@ func (b *Bar) logLine(s state) {
 	if d, ok := s.left(); ok {
 		attrs = append(attrs, "eta", d.Round(time.Second).String())
 	}
+	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second).String())
 	b.cfg.Log.Info(b.cfg.Message, attrs...)
 }
 
