@@ -30,8 +30,12 @@ A bad row is reported as file:line: column: reason and written, with its
 reason, to <file>.rejects.csv next to <file>.summary.json (in --rejects DIR,
 or beside the file); the good rows of the same file still land. Loading the
 same files again changes nothing: rows are identified by (tenant, id), and a
-later version of an id replaces the earlier one. Exit code 2 means some rows
-were rejected. See docs/data-contract.md.`,
+later version of an id replaces the earlier one. The summary counts the
+duplicates (ids already stored or repeated) and, of those, the stored rows
+the load gave different values (changed; a warning names one). Rows keep the
+tenant they name; --tenant (else DUEWISE_TENANT) fills a missing tenant
+column and rejects other tenants' rows. Exit code 2 means some rows were
+rejected. See docs/data-contract.md.`,
 		Example: `  duewise ingest --tenant demo demo/
   duewise ingest --tenant acme --table invoices export-2025-01.csv
   duewise ingest --rejects /tmp/rejects payments.parquet`,

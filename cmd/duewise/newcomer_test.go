@@ -92,6 +92,7 @@ func (c *cli) okWarns(t *testing.T, dir string, args ...string) (string, string)
 // evaluation on the model's training rows, a load that gives stored rows
 // different values.
 func TestNewcomerPath(t *testing.T) {
+	t.Parallel() // a process and a store of its own
 	c, work := newCLI(t)
 	// An empty store: nothing to choose from.
 	if e := c.fails(t, work, "keys", "create", "--scopes", "score"); !strings.Contains(e, "holds no data yet: give --tenant T or set DUEWISE_TENANT=T") {

@@ -134,6 +134,7 @@ func TestLogFormat(t *testing.T) {
 // TestVersion runs the real binary: the values the Makefile links in, and
 // a plain `go build` falls back to the toolchain's build information.
 func TestVersion(t *testing.T) {
+	t.Parallel() // a process and a store of its own
 	bin := sharedBinary(t)
 	out, err := exec.Command(bin, "version").CombinedOutput()
 	if err != nil {
@@ -248,6 +249,7 @@ func freeAddr(t *testing.T) string {
 // the file, a bad file stops it with every problem at file:line:column,
 // and /metrics carries duewise_build_info, go_* and process_*.
 func TestServeConfigAndMetrics(t *testing.T) {
+	t.Parallel() // a process and a store of its own
 	c, work := newCLI(t)
 	bad := filepath.Join(work, "bad.yaml")
 	os.WriteFile(bad, []byte("addr: 127.0.0.1:0\nrate: fast\nno-such-flag: 1\ndrain: [1s]\n"), 0o644)
@@ -321,6 +323,7 @@ func TestServeConfigAndMetrics(t *testing.T) {
 // starts serve with the example config (systemd-analyze verify where
 // there is one), and the example config loads through serve's real loader.
 func TestDeploy(t *testing.T) {
+	t.Parallel() // a process and a store of its own
 	unit, err := os.ReadFile("../../deploy/duewise.service")
 	if err != nil {
 		t.Fatal(err)

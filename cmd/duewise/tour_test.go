@@ -44,6 +44,7 @@ func tourBlock(t *testing.T) string {
 // succeed and the last must answer the customer's risk. The edits are
 // checked to apply, so that a changed tour cannot skip them silently.
 func TestReadmeTour(t *testing.T) {
+	t.Parallel() // a process and a store of its own
 	bin := sharedBinary(t)
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("no curl")

@@ -305,10 +305,12 @@ p_30d, p_60d, p_90d, p_180d, p_365d, expected_days, band (and p_late for
 invoice models), as CSV, Parquet or Arrow by the extension of --out, so that
 anyone can recompute the metrics with their own tools (see notebooks/).
 
-With --all it is the nightly batch: every customer in the online features
-(features_latest) is scored with its tenant's active behaviour model, with
-reasons and the policy's recommended actions, into --out (CSV, or NDJSON for
-.ndjson) or a warehouse table (--table, created when missing) for CRM export.`,
+With --all it is the nightly batch: every customer of the tenant (--tenant,
+else DUEWISE_TENANT, else the store's only tenant; --all-tenants for every
+tenant) in the online features (features_latest) is scored with its
+tenant's active behaviour model, with reasons and the policy's recommended
+actions, into --out (CSV, or NDJSON for .ndjson) or a warehouse table
+(--table, created when missing) for CRM export.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if all {
