@@ -14,6 +14,12 @@ REDOCLY      := $(REDOCLY_DIR)/node_modules/.bin/redocly
 DEMO_DIR     := .duewise/demo
 DEMO_STORE   := .duewise/store
 GOTESTFLAGS  ?= -count=1 -timeout 30m
+# What `duewise version` and duewise_build_info report (SOURCE_DATE_EPOCH,
+# when set, fixes the build date for reproducible builds).
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE   ?= $(shell date -u $${SOURCE_DATE_EPOCH:+-d @$$SOURCE_DATE_EPOCH} +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 
 export GOFLAGS := -mod=mod
 
@@ -54,7 +60,7 @@ clickhouse-server:
 
 ## build: the duewise binary in bin/ (finds libchdb in third_party/chdb).
 build: $(CHDB_LIB)
-	$(GO) build -o $(BIN) ./cmd/duewise
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/duewise
 
 vet:
 	gofmt -l . | grep -v '^third_party/' | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }

@@ -183,21 +183,27 @@ func (fl *fileLoad) settle(ctx context.Context) error {
 	}
 }
 
-// firsts counts the keys whose first version is one of this load's.
-func (fl *fileLoad) firsts(ctx context.Context) (int64, error) {
-	p := warehouse.Params{"t": fl.table}
+// mine returns the condition that version column v is one of this
+// load's, its bounds added to p.
+func (fl *fileLoad) mine(v string, p warehouse.Params) string {
 	var cond strings.Builder
 	for i, r := range fl.ranges {
 		if i > 0 {
 			cond.WriteString(" OR ")
 		}
 		k := strconv.Itoa(i)
-		fmt.Fprintf(&cond, "(v BETWEEN {lo%s:UInt64} AND {hi%s:UInt64})", k, k)
+		fmt.Fprintf(&cond, "(%s BETWEEN {lo%s:UInt64} AND {hi%s:UInt64})", v, k, k)
 		p["lo"+k], p["hi"+k] = r.lo, r.hi
 	}
+	return cond.String()
+}
+
+// firsts counts the keys whose first version is one of this load's.
+func (fl *fileLoad) firsts(ctx context.Context) (int64, error) {
+	p := warehouse.Params{"t": fl.table}
 	// The condition is counted, not filtered on: a WHERE on rank could be
 	// applied before FINAL chose each key's row.
-	q := "SELECT toInt64(countIf(" + cond.String() + ")) FROM (SELECT bitNot(rank) AS v FROM " + firstTable + " FINAL WHERE tbl = {t:String}"
+	q := "SELECT toInt64(countIf(" + fl.mine("v", p) + ")) FROM (SELECT bitNot(rank) AS v FROM " + firstTable + " FINAL WHERE tbl = {t:String}"
 	if fl.l.cfg.Tenant != "" {
 		q += " AND tenant = {tenant:String}"
 		p["tenant"] = fl.l.cfg.Tenant

@@ -105,6 +105,10 @@ type Counts struct {
 	// already stored or repeated within the load: they replaced an earlier
 	// version instead of adding a row.
 	Duplicates int64 `json:"duplicates"`
+	// Changed is the number of the duplicates whose key was stored before
+	// the load with other values: stored rows the load replaced by
+	// different ones.
+	Changed int64 `json:"changed"`
 	// Seconds is the wall time of the load.
 	Seconds float64 `json:"seconds"`
 	// RowsPerSecond is Read / Seconds.
@@ -116,6 +120,7 @@ func (c *Counts) add(o Counts) {
 	c.Loaded += o.Loaded
 	c.Rejected += o.Rejected
 	c.Duplicates += o.Duplicates
+	c.Changed += o.Changed
 }
 
 func (c *Counts) finish(d time.Duration) {
@@ -133,6 +138,8 @@ type FileSummary struct {
 	Table  string `json:"table"`
 	Format Format `json:"format"`
 	Counts
+	// ChangedID is the id of one of the Changed rows.
+	ChangedID string `json:"changed_example,omitempty"`
 	// Rejects is the rejects file, when any row was rejected.
 	Rejects string `json:"rejects_file,omitempty"`
 	// Problems are the first reject messages, "file:line: column: reason".
@@ -490,11 +497,11 @@ func (l *Loader) loadFile(ctx context.Context, j fileJob) (FileSummary, error) {
 				return err
 			}
 		}
-		prog.rows.Add(int64(b.read))
-		prog.pos.Store(b.pos)
+		prog.Add(int64(b.read))
+		prog.Reach(b.pos)
 		return nil
 	})
-	prog.stop()
+	prog.Stop()
 	if cerr := rj.close(); err == nil {
 		err = cerr
 	}
@@ -505,12 +512,17 @@ func (l *Loader) loadFile(ctx context.Context, j fileJob) (FileSummary, error) {
 	if fsum.Duplicates, err = fl.duplicates(ctx, fsum.Loaded); err != nil {
 		return fail(err)
 	}
+	if fsum.Duplicates > 0 {
+		if fsum.Changed, fsum.ChangedID, err = fl.changed(ctx); err != nil {
+			return fail(err)
+		}
+	}
 	fsum.finish(time.Since(start))
 	if err := l.writeSummary(j.path, fsum); err != nil { // the rows are in; say so, but go on
 		l.log.Warn("cannot write the load summary (set a rejects folder)", "file", j.path, "err", err)
 	}
 	l.log.Info("loaded", "file", j.path, "table", j.table.Name, "read", fsum.Read, "loaded", fsum.Loaded,
-		"rejected", fsum.Rejected, "duplicates", fsum.Duplicates, "seconds", round(fsum.Seconds), "rows_per_s", int64(fsum.RowsPerSecond))
+		"rejected", fsum.Rejected, "duplicates", fsum.Duplicates, "changed", fsum.Changed, "seconds", round(fsum.Seconds), "rows_per_s", int64(fsum.RowsPerSecond))
 	return fsum, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -374,6 +375,65 @@ func TestConcurrentLoadsCountDuplicates(t *testing.T) {
 		}
 		if sum.Total.Duplicates != n {
 			t.Fatalf("a third load counted %d duplicates, want %d", sum.Total.Duplicates, n)
+		}
+	})
+}
+
+// TestLoadCountsChangedRows: a load says how many stored rows it gave
+// different values (NULL and a value differ), none when it repeats them,
+// with the id of one; a row set back to a value it had before is not
+// counted (see changed.go).
+func TestLoadCountsChangedRows(t *testing.T) {
+	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
+		tenant, l := tenantLoader(t, e)
+		dir := t.TempDir()
+		rows := sampleRows("customers", 40)
+		for _, r := range rows {
+			r["tenant"] = tenant
+		}
+		orig := writeFile(t, dir, "customers.csv", rowsCSV(t, "customers", rows...))
+		changed := make([]map[string]string, 0, 42)
+		for i, r := range rows {
+			c := maps.Clone(r)
+			switch i {
+			case 0, 2:
+				c["credit_limit"] = "100" // NULL -> a value
+			case 1:
+				c["credit_limit"] = "" // a value -> NULL
+			case 5:
+				c["segment"] = "energy"
+			}
+			changed = append(changed, c)
+		}
+		for _, id := range []string{"new-1", "new-2"} {
+			r := with("customers", "customer_id", id)
+			r["tenant"] = tenant
+			changed = append(changed, r)
+		}
+		edited := writeFile(t, t.TempDir(), "customers.csv", rowsCSV(t, "customers", changed...))
+		for _, step := range []struct {
+			name            string
+			path            string
+			dups, changed   int64
+			exampleOneOfIDs []string
+		}{
+			{"first load", orig, 0, 0, nil},
+			{"the same rows", orig, 40, 0, nil},
+			{"four rows changed, two new", edited, 40, 4, []string{rows[0]["customer_id"], rows[1]["customer_id"], rows[2]["customer_id"], rows[5]["customer_id"]}},
+			{"the changed rows again", edited, 42, 0, nil},
+			{"back to values they had", orig, 40, 0, nil},
+		} {
+			sum, err := l.LoadPaths(context.Background(), []string{step.path})
+			if err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			f := sum.Files[0]
+			if f.Duplicates != step.dups || f.Changed != step.changed || sum.Total.Changed != step.changed {
+				t.Fatalf("%s: duplicates %d, changed %d (total %d), want %d and %d", step.name, f.Duplicates, f.Changed, sum.Total.Changed, step.dups, step.changed)
+			}
+			if step.changed > 0 && !slices.Contains(step.exampleOneOfIDs, f.ChangedID) {
+				t.Fatalf("%s: example %q, want one of %q", step.name, f.ChangedID, step.exampleOneOfIDs)
+			}
 		}
 	})
 }

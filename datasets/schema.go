@@ -116,8 +116,9 @@ const storageSettings = "index_granularity = 1024"
 // rekey rebuilds t's raw table when it is still sorted by an older key
 // (tables made before customer_id joined the key): a copy sorted by Key,
 // swapped in by RENAME, with the view that records first versions made
-// again on it. Safe to run again after a crash at any step: a table that
-// already has Key only loses a leftover old copy.
+// again on it (and the one that records values, migration 4). Safe to run
+// again after a crash at any step: a table that already has Key only loses
+// a leftover old copy.
 func (t Table) rekey(ctx context.Context, e warehouse.Engine) error {
 	key, err := sortingKey(ctx, e, t.Name)
 	if err != nil || key == "" {
@@ -135,6 +136,7 @@ func (t Table) rekey(ctx context.Context, e warehouse.Engine) error {
 			t.createSQL(tmp),
 			"INSERT INTO " + tmp + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(cols, ", ") + " FROM " + t.Name,
 			"DROP TABLE IF EXISTS " + t.Name + "_first",
+			"DROP TABLE IF EXISTS " + t.Name + "_values",
 			"DROP TABLE IF EXISTS " + old,
 			"RENAME TABLE " + t.Name + " TO " + old + ", " + tmp + " TO " + t.Name,
 		} {
@@ -143,7 +145,7 @@ func (t Table) rekey(ctx context.Context, e warehouse.Engine) error {
 			}
 		}
 	}
-	for _, s := range []string{t.firstViewSQL(), "DROP TABLE IF EXISTS " + old} {
+	for _, s := range []string{t.firstViewSQL(), valuesTableSQL(), t.valuesViewSQL(), "DROP TABLE IF EXISTS " + old} {
 		if err := e.Exec(ctx, s, nil); err != nil {
 			return fmt.Errorf("sort %s by (%s): %w", t.Name, strings.Join(t.Key(), ", "), err)
 		}
@@ -171,9 +173,9 @@ func sortingKey(ctx context.Context, e warehouse.Engine, table string) (string, 
 // exist yet. It is idempotent, safe to call on every start and as
 // concurrency-safe as e.
 func CreateTables(ctx context.Context, e warehouse.Engine) error {
-	stmts := firstTableSQL()
+	stmts := append(firstTableSQL(), valuesTableSQL())
 	for _, t := range Tables {
-		stmts = append(stmts, t.CreateSQL(), t.firstViewSQL())
+		stmts = append(stmts, t.CreateSQL(), t.firstViewSQL(), t.valuesViewSQL())
 	}
 	for _, s := range stmts {
 		if err := e.Exec(ctx, s, nil); err != nil {
@@ -194,6 +196,10 @@ func Migrations() []warehouse.Migration {
 	for _, t := range Tables {
 		first = append(first, t.firstViewSQL(), t.firstBackfillSQL())
 	}
+	values := []string{valuesTableSQL()}
+	for _, t := range Tables {
+		values = append(values, t.valuesViewSQL(), t.valuesBackfillSQL())
+	}
 	return []warehouse.Migration{{Component: "datasets", Version: 1, Name: "raw data-contract tables", Statements: stmts},
 		{Component: "datasets", Version: 2, Name: "first version of every key and the running loads (true duplicate counts)", Statements: first},
 		{Component: "datasets", Version: 3, Name: "raw tables sorted by customer (tenant, customer_id, id)", Run: func(ctx context.Context, e warehouse.Engine) error {
@@ -203,5 +209,6 @@ func Migrations() []warehouse.Migration {
 				}
 			}
 			return nil
-		}}}
+		}},
+		{Component: "datasets", Version: 4, Name: "first version of every value of a key (stored rows a load changed)", Statements: values}}
 }

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,6 +76,10 @@ type binding struct {
 // bind checks a source's column names against t: unknown and duplicate
 // columns and missing required ones are errors naming them. tenant, when
 // set, may stand in for a missing tenant column.
+// ErrNoTenant is wrapped by the header error of a file without a tenant
+// column when the Loader has no tenant to fill in (LoaderConfig.Tenant).
+var ErrNoTenant = errors.New("no tenant column and no tenant given")
+
 func bind(t Table, names []string, tenant string) (*binding, error) {
 	b := &binding{table: t, src: make([]int, len(t.Columns)), names: names, tenant: tenant}
 	for i := range b.src {
@@ -109,7 +114,11 @@ func bind(t Table, names []string, tenant string) (*binding, error) {
 		errs = append(errs, "missing required columns "+strings.Join(missing, ", "))
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("header: %s", strings.Join(errs, "; "))
+		err := fmt.Errorf("header: %s", strings.Join(errs, "; "))
+		if b.src[0] < 0 && tenant == "" {
+			err = fmt.Errorf("%w (%w)", err, ErrNoTenant)
+		}
+		return nil, err
 	}
 	idx := func(n string) int { return slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == n }) }
 	for _, r := range orderRules {

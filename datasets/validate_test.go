@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -207,6 +208,9 @@ func TestTenantRule(t *testing.T) {
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				if tc.tenant == "" && !errors.Is(err, ErrNoTenant) {
+					t.Fatalf("err %v does not wrap ErrNoTenant", err)
 				}
 				return
 			}

@@ -107,6 +107,9 @@ type RefreshOptions struct {
 	// (0 = DefaultPartCustomers): larger stores are refreshed in parts by a
 	// hash of customer_id, which bounds memory and keeps hash tables small.
 	PartCustomers int
+	// Progress, when set, is called after each part with the customers
+	// done and the customers in all.
+	Progress func(done, total int64)
 }
 
 // DefaultPartCustomers is the default RefreshOptions.PartCustomers. On
@@ -145,10 +148,16 @@ func Refresh(ctx context.Context, eng warehouse.Engine, opt RefreshOptions) (Ref
 	parts := max(1, (n[0]+int64(opt.PartCustomers)-1)/int64(opt.PartCustomers))
 	q := assemblePart("refresh.sql", keysCustomer)
 	p["parts"] = uint32(parts)
+	if opt.Progress != nil {
+		opt.Progress(0, n[0])
+	}
 	for part := range parts {
 		p["part"] = uint32(part)
 		if err := eng.Exec(ctx, q, p); err != nil {
 			return RefreshStats{}, fmt.Errorf("refresh %s (part %d of %d): %w", LatestTable, part+1, parts, err)
+		}
+		if opt.Progress != nil {
+			opt.Progress(n[0]*(part+1)/parts, n[0])
 		}
 	}
 	c, err := queryInt64s(ctx, eng, "SELECT toInt64(count()), toInt64(countIf(status = 'behind')) FROM "+LatestTable+

@@ -2,10 +2,12 @@ package features
 
 import (
 	"context"
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
+	"fmt"
 	"reflect"
 	"slices"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
 	"strings"
 	"testing"
 	"time"
@@ -66,9 +68,14 @@ func TestRefreshLatest(t *testing.T) {
 		checkExpected(t, func(name string) float64 { return num(c1[name]) })
 
 		// Refreshed in parts of about 2 customers, the same rows.
-		st, err = Refresh(ctx, e, RefreshOptions{AsOf: refT, Tenant: tenant, Now: TS("2025-07-01T02:00:00Z"), PartCustomers: 2})
+		var done []int64
+		st, err = Refresh(ctx, e, RefreshOptions{AsOf: refT, Tenant: tenant, Now: TS("2025-07-01T02:00:00Z"), PartCustomers: 2,
+			Progress: func(d, total int64) { done = append(done, d, total) }})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if fmt.Sprint(done) != "[0 7 1 7 3 7 5 7 7 7]" { // 7 customers (one created later) in 4 parts
+			t.Errorf("progress %v, want 0, 1, 3, 5 and 7 of 7 customers", done)
 		}
 		if st.Customers != 6 || st.Behind != 1 {
 			t.Errorf("refresh in parts: stats %+v, want 6 customers, 1 behind", st)

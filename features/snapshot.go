@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -44,7 +46,22 @@ type SnapshotOptions struct {
 	// event date in the data (of Tenant). Events after it are unknown:
 	// labels are censored there.
 	EndOfData time.Time
+	// PartCustomers is about how many customers one statement computes
+	// (0 = DefaultSnapshotPartCustomers): a snapshot of one tenant is
+	// computed in parts by ranges of customer_id, one part at a time as
+	// the reader is read, so that its rows keep their order, memory holds
+	// one part, and Progress can tell how far it is.
+	PartCustomers int
+	// Progress, when set, is called as the reader moves past each part
+	// with the customers done and the customers in all.
+	Progress func(done, total int64)
 }
+
+// DefaultSnapshotPartCustomers is the default SnapshotOptions.PartCustomers,
+// as for a refresh: every part pays the statement's fixed cost again (on
+// 20,000 customers, 12 dates, two parts of 10,000 took 11.2 s against
+// 8.0-9.1 s in one), so only large stores are split.
+const DefaultSnapshotPartCustomers = DefaultPartCustomers
 
 func (o *SnapshotOptions) normalize() error {
 	if o.Level == "" {
@@ -170,24 +187,156 @@ func Snapshot(ctx context.Context, eng warehouse.Engine, opt SnapshotOptions) (a
 		}
 	}
 	p := warehouse.Params{"tenant": opt.Tenant, "thr": int32(opt.Threshold), "eod": eod, "known": int32(0)}
-	var q string
+	var top, keys string
 	switch opt.Level {
 	case LevelCustomer:
 		dates, _ := Dates(opt.From, opt.To, opt.Every)
 		p["dates"], p["customer"] = dates, ""
-		q = assemble("snapshot_customer.sql", keysCustomer)
+		top, keys = "snapshot_customer.sql", keysCustomer
 	case LevelOnboarding:
 		p["from"], p["to"] = opt.From, opt.To
-		q = assemble("snapshot_onboarding.sql", keysOnboarding)
+		top, keys = "snapshot_onboarding.sql", keysOnboarding
 	case LevelInvoice:
 		p["from"], p["to"] = opt.From, opt.To
-		q = assemble("snapshot_invoice.sql", keysInvoice)
+		top, keys = "snapshot_invoice.sql", keysInvoice
 	}
-	rr, err := eng.Query(ctx, q, p)
+	if opt.PartCustomers <= 0 {
+		opt.PartCustomers = DefaultSnapshotPartCustomers
+	}
+	bounds, total, err := customerBounds(ctx, eng, opt.Tenant, opt.PartCustomers)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot %s level: %w", opt.Level, err)
+		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	return rr, nil
+	pr := &partsReader{ctx: ctx, eng: eng, query: assemble(top, keys), params: p, bounds: bounds, total: total, progress: opt.Progress, level: opt.Level}
+	pr.refs.Store(1)
+	if len(bounds) > 0 {
+		pr.query = assembleWith(top, keys, tenantFilter+" AND "+rangeFilter)
+	}
+	if pr.progress != nil {
+		pr.progress(0, total)
+	}
+	if err := pr.open(); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// rangeFilter restricts a read to the customers in [{lo}, {hi}) of one
+// tenant (an empty bound is open).
+const rangeFilter = "({lo:String} = '' OR customer_id >= {lo:String}) AND ({hi:String} = '' OR customer_id < {hi:String})"
+
+// customerBounds returns the customer ids that cut tenant's customers into
+// parts of about per customers (none for one part, or for all tenants),
+// and the number of customers.
+func customerBounds(ctx context.Context, eng warehouse.Engine, tenant string, per int) ([]string, int64, error) {
+	if tenant == "" {
+		n, err := queryInt64s(ctx, eng, "SELECT toInt64(count()) FROM customers FINAL", nil)
+		if err != nil {
+			return nil, 0, fmt.Errorf("count customers: %w", err)
+		}
+		return nil, n[0], nil
+	}
+	rr, err := eng.Query(ctx, "SELECT customer_id FROM customers FINAL WHERE tenant = {tenant:String} ORDER BY customer_id", warehouse.Params{"tenant": tenant})
+	if err != nil {
+		return nil, 0, fmt.Errorf("count customers: %w", err)
+	}
+	defer rr.Release()
+	var bounds []string
+	var n int64
+	var id string
+	err = warehouse.Scan(rr, func() error {
+		if n > 0 && n%int64(per) == 0 {
+			bounds = append(bounds, id)
+		}
+		n++
+		return nil
+	}, &id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count customers: %w", err)
+	}
+	return bounds, n, nil
+}
+
+// partsReader reads a snapshot part after part: the parts between the
+// bounds, each run when the previous one is read.
+type partsReader struct {
+	ctx      context.Context
+	eng      warehouse.Engine
+	query    string
+	params   warehouse.Params
+	bounds   []string
+	total    int64
+	progress func(done, total int64)
+	level    string
+
+	part int // the part cur reads
+	cur  array.RecordReader
+	rec  arrow.Record
+	err  error
+	refs atomic.Int64
+}
+
+// open runs the query of part pr.part.
+func (r *partsReader) open() error {
+	p := r.params
+	if len(r.bounds) > 0 {
+		p = maps.Clone(r.params)
+		p["lo"], p["hi"] = "", ""
+		if r.part > 0 {
+			p["lo"] = r.bounds[r.part-1]
+		}
+		if r.part < len(r.bounds) {
+			p["hi"] = r.bounds[r.part]
+		}
+	}
+	rr, err := r.eng.Query(r.ctx, r.query, p)
+	if err != nil {
+		return fmt.Errorf("snapshot %s level (part %d of %d): %w", r.level, r.part+1, len(r.bounds)+1, err)
+	}
+	r.cur = rr
+	return nil
+}
+
+func (r *partsReader) Schema() *arrow.Schema { return r.cur.Schema() }
+func (r *partsReader) Record() arrow.Record  { return r.rec }
+func (r *partsReader) Err() error            { return r.err }
+func (r *partsReader) Retain()               { r.refs.Add(1) }
+
+func (r *partsReader) Release() {
+	if r.refs.Add(-1) == 0 && r.cur != nil {
+		r.cur.Release()
+	}
+}
+
+func (r *partsReader) Next() bool {
+	for r.err == nil {
+		if r.cur.Next() {
+			r.rec = r.cur.Record()
+			return true
+		}
+		if r.err = r.cur.Err(); r.err != nil {
+			return false
+		}
+		if r.progress != nil {
+			r.progress(r.total*int64(r.part+1)/int64(len(r.bounds)+1), r.total)
+		}
+		if r.part == len(r.bounds) {
+			return false
+		}
+		r.part++
+		schema := r.cur.Schema()
+		r.cur.Release()
+		if r.err = r.open(); r.err != nil {
+			r.cur = emptyReader(schema)
+		}
+	}
+	return false
+}
+
+// emptyReader is a reader of no records, standing in after an error.
+func emptyReader(schema *arrow.Schema) array.RecordReader {
+	rr, _ := array.NewRecordReader(schema, nil)
+	return rr
 }
 
 // arrowDate converts a date32 value to a UTC time.

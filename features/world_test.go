@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -213,6 +214,24 @@ func TestComputeMatchesSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		snaps[e.Backend()+"/invoice"] = readAll(t, rr)
+		// In parts of about 75 customers: the same rows in the same order,
+		// and progress after each part.
+		for _, level := range []string{LevelCustomer, LevelInvoice} {
+			var done []int64
+			rr, err := Snapshot(context.Background(), e, SnapshotOptions{Tenant: tenant, Level: level, From: D("2024-12-01").Time, To: D("2026-11-01").Time, Every: "1mo",
+				PartCustomers: 75, Progress: func(d, total int64) { done = append(done, d, total) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole := snaps[e.Backend()]
+			if level == LevelInvoice {
+				whole = snaps[e.Backend()+"/invoice"]
+			}
+			compareTables(t, readAll(t, rr), whole)
+			if fmt.Sprint(done) != "[0 150 75 150 150 150]" {
+				t.Errorf("%s level: progress %v, want 0, 75 and 150 of 150 customers", level, done)
+			}
+		}
 	})
 	for _, k := range []string{"", "/invoice"} {
 		a, okA := snaps["chdb"+k]

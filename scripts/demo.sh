@@ -31,8 +31,8 @@ fi
 rm -rf "$demo" "$DUEWISE_STORE" "$DUEWISE_MODELS"
 mkdir -p "$demo"
 
-step "generate a demo world: $customers customers over 24 months"
-$dw generate --customers "$customers" --months 24 --seed 7 --tenant "$tenant" --out "$demo/world"
+step "generate a demo world: $customers customers over the 24 months up to today"
+$dw generate --customers "$customers" --months 24 --end today --seed 7 --tenant "$tenant" --out "$demo/world"
 
 step "ingest it into the embedded store ($DUEWISE_STORE)"
 $dw ingest --tenant "$tenant" --rejects "$demo/rejects" "$demo/world"
@@ -58,14 +58,16 @@ grep -h '^held-out calibration' "$demo"/train-*.txt | sed 's/^held-out calibrati
 	tee "$demo/calibration.txt"
 for v in $($dw models list --format ids); do $dw models promote "$v"; done
 
-step "online features as of the end of the data"
-$dw features refresh --tenant "$tenant" --as-of "$end"
+step "online features as of today"
+$dw features refresh --tenant "$tenant"
 
 step "an API key for tenant $tenant"
 key=$($dw keys create --tenant "$tenant" --scopes score,events,admin --name demo --quiet)
 customer=$($dw sql --format csv "SELECT customer_id FROM features_latest FINAL WHERE tenant = '$tenant' AND status = 'ok' ORDER BY customer_id LIMIT 1" | tail -n 1 | tr -d '"')
 other=$($dw sql --format csv "SELECT customer_id FROM features_latest FINAL WHERE tenant = '$tenant' AND status = 'ok' ORDER BY customer_id LIMIT 1 OFFSET 1" | tail -n 1 | tr -d '"')
 url=http://$addr
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+envline="DUEWISE_STORE=$(abs "$DUEWISE_STORE") DUEWISE_MODELS=$(abs "$DUEWISE_MODELS") DUEWISE_TENANT=$tenant"
 
 cat <<MSG | tee "$demo/try.txt"
 
@@ -89,7 +91,12 @@ Try, in another terminal:
     -d '{"customer_ids":["$customer","$other","NO-SUCH-CUSTOMER"]}' $url/v1/risk/batch
 
 More: docs/api.md, $url/openapi.json, $url/metrics.
-While it runs, other commands on the same store go through the server, e.g.
-  $dw --store $DUEWISE_STORE keys list
+
+To use duewise on the demo's store, models and tenant from another terminal
+(while it runs, commands on the store go through the server):
+
+  cd $PWD
+  export $envline
+  $dw models list
 MSG
 exec $dw serve --addr "$addr"

@@ -201,6 +201,7 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 			"batch_size": opt.BatchSize, "ensemble": members, "best_epochs": res.BestEpochs, "learn_rate": opt.LearnRate, "l2": opt.L2, "average_epochs": opt.Average, "exclude": opt.Exclude, "valid_fraction": opt.ValidFraction,
 			"train_rows": len(res.TrainRows), "valid_rows": len(res.ValidRows)},
 	}
+	recordTrainedOn(a, d, res.TrainRows, res.SplitAsOf)
 	baselineReference(fs, a.Reference)
 	a.BandThresholds = [4]float64{0.2, 0.4, 0.6, 0.8}
 	sc, err := model.NewScorer(a)

@@ -18,4 +18,5 @@ var commandSet = []func(g *globals) *cobra.Command{
 	newScoreCmd,
 	newServeCmd,
 	newTrainCmd,
+	newVersionCmd,
 }

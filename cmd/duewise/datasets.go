@@ -11,6 +11,7 @@ import (
 
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/datasets/public"
+	"github.com/duewise/duewise/internal/progress"
 )
 
 // importers are the public datasets `duewise datasets import` knows.
@@ -88,7 +89,7 @@ train on the UCI labels. See docs/public-datasets.md for the mapping.`,
 			}
 			defer e.Close()
 			lc := datasets.DefaultLoaderConfig()
-			lc.Tenant, lc.Progress, lc.Log = tenant, cmd.ErrOrStderr(), g.log
+			lc.Tenant, lc.Progress, lc.Log = tenant, progress.Terminal(cmd.ErrOrStderr()), g.log
 			l, err := datasets.NewLoader(e, lc)
 			if err != nil {
 				return fmt.Errorf("loader: %w", err)
@@ -103,12 +104,13 @@ train on the UCI labels. See docs/public-datasets.md for the mapping.`,
 			if err != nil {
 				return fmt.Errorf("load %s: %w", name, err)
 			}
+			warnChanged(g, sum)
 			printSummary(w, sum)
 			fmt.Fprintf(w, "loaded %s into the warehouse as tenant %s\n", name, tenant)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&tenant, "tenant", "", "tenant written in every row (default: the dataset name)")
+	c.Flags().StringVar(&tenant, "tenant", os.Getenv(tenantEnv), "tenant written in every row (env "+tenantEnv+"; default: the dataset name)")
 	c.Flags().StringVar(&out, "out", "", "write the contract files to this folder instead of loading them")
 	return c
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/features"
+	"github.com/duewise/duewise/warehouse"
 )
 
 func newFeaturesCmd(g *globals) *cobra.Command {
@@ -36,9 +39,10 @@ func parseDay(flag, s string) (time.Time, error) {
 
 func newFeaturesSnapshotCmd(g *globals) *cobra.Command {
 	var from, to, out, eod string
+	var tf tenantFlags
 	opt := features.SnapshotOptions{Every: "1mo", Level: features.LevelCustomer, Threshold: features.DefaultThreshold}
 	c := &cobra.Command{
-		Use:   "snapshot --from DATE --to DATE [--every 1mo] [--tenant T] [--level customer|invoice|onboarding] [--threshold 30] --out FILE",
+		Use:   "snapshot --from DATE --to DATE [--every 1mo] [--tenant T|--all-tenants] [--level customer|invoice|onboarding] [--threshold 30] --out FILE",
 		Short: "Write a training snapshot (signals + survival labels) as Parquet or Arrow",
 		Long: `Snapshot writes one row per customer and reference date (--level customer:
 dates --from, --from + --every, ... up to --to), per invoice at its issue
@@ -72,13 +76,21 @@ the extension of --out: .parquet or .arrow.`,
 				return err
 			}
 			defer e.Close()
+			if opt.Tenant, err = tf.inStore(ctx, g, e); err != nil {
+				return err
+			}
+			g.warnAfterData(ctx, e, opt.Tenant, "--to", opt.To, opt.EndOfData)
 			start := time.Now()
+			bar := g.startBar(cmd, "features snapshot", "customers", 0)
+			opt.Progress = reportTo(bar)
 			rr, err := features.Snapshot(ctx, e, opt)
 			if err != nil {
+				bar.Stop()
 				return err
 			}
 			defer rr.Release()
 			n, err := features.WriteFile(ctx, out, rr)
+			bar.Stop()
 			if err != nil {
 				return err
 			}
@@ -91,7 +103,7 @@ the extension of --out: .parquet or .arrow.`,
 	f.StringVar(&from, "from", "", "first reference date, YYYY-MM-DD (required)")
 	f.StringVar(&to, "to", "", "last reference date, YYYY-MM-DD (required)")
 	f.StringVar(&opt.Every, "every", opt.Every, "step between reference dates at the customer level: 1mo, 2w, 7d")
-	f.StringVar(&opt.Tenant, "tenant", "", "tenant (default: all)")
+	tf.add(c, "", "snapshot every tenant's customers")
 	f.StringVar(&opt.Level, "level", opt.Level, "customer, invoice or onboarding")
 	f.IntVar(&opt.Threshold, "threshold", opt.Threshold, "days after the due date at which an unpaid invoice means behind")
 	f.StringVar(&eod, "end-of-data", "", "last day the data covers, YYYY-MM-DD (default: the latest event date)")
@@ -101,9 +113,10 @@ the extension of --out: .parquet or .arrow.`,
 
 func newFeaturesRefreshCmd(g *globals) *cobra.Command {
 	var asOf string
+	var tf tenantFlags
 	opt := features.RefreshOptions{Threshold: features.DefaultThreshold}
 	c := &cobra.Command{
-		Use:   "refresh [--as-of DATE] [--tenant T] [--threshold 30]",
+		Use:   "refresh [--as-of DATE] [--tenant T|--all-tenants] [--threshold 30]",
 		Short: "Materialize every customer's latest signals into the table features_latest",
 		Long: `Refresh computes every customer's signals and writes them into
 features_latest with status ok or behind; the newest refresh of a customer
@@ -127,7 +140,17 @@ training snapshot.`,
 				return err
 			}
 			defer e.Close()
+			if opt.Tenant, err = tf.inStore(ctx, g, e); err != nil {
+				return err
+			}
+			if opt.AsOf.IsZero() {
+				opt.AsOf = time.Now().UTC()
+			}
+			g.warnAfterData(ctx, e, opt.Tenant, "--as-of", opt.AsOf, time.Time{})
+			bar := g.startBar(cmd, "features refresh", "customers", 0)
+			opt.Progress = reportTo(bar)
 			st, err := features.Refresh(ctx, e, opt)
+			bar.Stop()
 			if err != nil {
 				return err
 			}
@@ -137,13 +160,14 @@ training snapshot.`,
 		},
 	}
 	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: now, with today's events)")
-	c.Flags().StringVar(&opt.Tenant, "tenant", "", "tenant (default: all)")
+	tf.add(c, "", "refresh every tenant's customers")
 	c.Flags().IntVar(&opt.Threshold, "threshold", opt.Threshold, "days after the due date at which an unpaid invoice means behind")
 	return c
 }
 
 func newFeaturesShowCmd(g *globals) *cobra.Command {
-	var customer, asOf, tenant string
+	var customer, asOf string
+	var tf tenantFlags
 	threshold := features.DefaultThreshold
 	c := &cobra.Command{
 		Use:   "show --customer ID [--as-of DATE] [--tenant T]",
@@ -166,6 +190,11 @@ func newFeaturesShowCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			tenant, err := tf.inStore(ctx, g, e)
+			if err != nil {
+				return err
+			}
+			g.warnAfterData(ctx, e, tenant, "--as-of", at, time.Time{})
 			rr, err := features.SignalsAt(ctx, e, tenant, customer, at, threshold)
 			if err != nil {
 				return err
@@ -195,16 +224,41 @@ func newFeaturesShowCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if found == 0 {
-				return fmt.Errorf("customer %q: not found (or created after %s)", customer, at.Format(time.DateOnly))
+				return fmt.Errorf("customer %q of tenant %s: not found (or created after %s)", customer, tenant, at.Format(time.DateOnly))
 			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&customer, "customer", "", "customer id (required)")
 	c.Flags().StringVar(&asOf, "as-of", "", "reference date, YYYY-MM-DD (default: today UTC)")
-	c.Flags().StringVar(&tenant, "tenant", "", "tenant (default: all)")
+	tf.add(c, "", "")
 	c.Flags().IntVar(&threshold, "threshold", threshold, "days after the due date at which an unpaid invoice means behind")
 	return c
+}
+
+// warnAfterData warns when the reference date day (of flag) lies more
+// than a day after the end of tenant's data (eod, or when zero the latest
+// event date in the store): the days in between look like days without
+// payments, so that invoices due meanwhile look unpaid and customers
+// behind. A signal at T sees the events before T, so the day after the
+// end of the data is the latest date that sees them all.
+func (g *globals) warnAfterData(ctx context.Context, e warehouse.Engine, tenant, flag string, day, eod time.Time) {
+	if eod.IsZero() {
+		var err error
+		if eod, err = features.EndOfData(ctx, e, tenant); err != nil || eod.IsZero() {
+			return
+		}
+	}
+	eod = eod.UTC().Truncate(24 * time.Hour)
+	day = day.UTC().Truncate(24 * time.Hour)
+	if days := int(day.Sub(eod).Hours() / 24); days > 1 {
+		if tenant == "" {
+			tenant = "(all)"
+		}
+		g.log.Warn(flag+" lies after the end of the data: the days in between look like days without payments, so invoices due meanwhile look unpaid; use "+
+			flag+" "+eod.AddDate(0, 0, 1).Format(time.DateOnly)+" or load newer data",
+			"tenant", tenant, strings.ReplaceAll(strings.TrimPrefix(flag, "--"), "-", "_"), day.Format(time.DateOnly), "end_of_data", eod.Format(time.DateOnly), "days_after", days)
+	}
 }
 
 // showCell prints NULL as "NULL" and floats without noise.

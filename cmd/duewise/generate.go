@@ -14,9 +14,9 @@ import (
 func newGenerateCmd(g *globals) *cobra.Command {
 	cfg := synth.DefaultConfig()
 	cfg.Out = ""
-	var start string
+	var start, end string
 	c := &cobra.Command{
-		Use:   "generate --out DIR [--customers N] [--months M] [--seed S] [--tenant T] [--format csv|parquet] [--start YYYY-MM]",
+		Use:   "generate --out DIR [--customers N] [--months M] [--seed S] [--tenant T] [--format csv|parquet] [--start YYYY-MM | --end YYYY-MM-DD|today]",
 		Short: "Write a synthetic payment world: one file per data-contract table plus truth.csv",
 		Long: `Generate simulates customers of a creditor month by month (reliable and
 forgetful payers, life events, chronic non-payers, business customers),
@@ -26,14 +26,27 @@ the true monthly probability that each customer's invoice goes 30 or more
 days unpaid past due, and the hidden state behind it.
 
 The same flags and seed always give byte-identical files. The world starts
-on --start (default 2024-11, so 24 months end on 2026-11-01). See
+on --start (default 2024-11, so 24 months end on 2026-11-01), or ends on
+--end: nothing at or after 00:00 UTC on that day exists, and the months
+count back from it; --end today makes a world whose last events happened
+yesterday, for a demo whose online features describe today. See
 docs/synthetic-world.md.`,
 		Example: `  duewise generate --customers 5000 --months 24 --out demo
+  duewise generate --customers 5000 --end today --out demo
   duewise generate --customers 100000 --seed 7 --format parquet --out big
   duewise ingest --tenant demo demo/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if start != "" {
+			if end != "" {
+				if cmd.Flags().Changed("start") {
+					return fmt.Errorf("--start and --end: give one (the world has --months months)")
+				}
+				t, err := parseEnd(end, time.Now())
+				if err != nil {
+					return err
+				}
+				cfg.End = t
+			} else if start != "" {
 				t, err := time.Parse("2006-01", start)
 				if err != nil {
 					return fmt.Errorf("--start %q: want YYYY-MM", start)
@@ -46,7 +59,11 @@ docs/synthetic-world.md.`,
 				return err
 			}
 			printRows(cmd.OutOrStdout(), st.Rows, st.Elapsed)
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d customers x %d months (seed %d, tenant %s) to %s\n", cfg.Customers, cfg.Months, cfg.Seed, cfg.Tenant, cfg.Out)
+			span := fmt.Sprintf("from %s", cfg.Start.Format(time.DateOnly))
+			if !cfg.End.IsZero() {
+				span = fmt.Sprintf("up to %s", cfg.End.Format(time.DateOnly))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d customers x %d months %s (seed %d, tenant %s) to %s\n", cfg.Customers, cfg.Months, span, cfg.Seed, cfg.Tenant, cfg.Out)
 			return nil
 		},
 	}
@@ -54,12 +71,26 @@ docs/synthetic-world.md.`,
 	f.IntVar(&cfg.Customers, "customers", cfg.Customers, "number of customers")
 	f.IntVar(&cfg.Months, "months", cfg.Months, "number of months")
 	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same seed gives the same files")
-	f.StringVar(&cfg.Tenant, "tenant", cfg.Tenant, "tenant written in every row")
+	f.StringVar(&cfg.Tenant, "tenant", envOr(tenantEnv, cfg.Tenant), "tenant written in every row (env "+tenantEnv+")")
 	f.StringVar(&cfg.Format, "format", cfg.Format, "file format: csv or parquet")
 	f.StringVar(&start, "start", cfg.Start.Format("2006-01"), "first simulated month, YYYY-MM")
+	f.StringVar(&end, "end", "", "end the world on this day instead, YYYY-MM-DD or today (UTC): nothing at or after its 00:00 UTC is generated")
 	f.StringVar(&cfg.Out, "out", "", "output folder (required)")
 	_ = c.MarkFlagRequired("out") // only fails for an unknown flag name
 	return c
+}
+
+// parseEnd parses --end: YYYY-MM-DD, or today (now's UTC day).
+func parseEnd(s string, now time.Time) (time.Time, error) {
+	if s == "today" {
+		now = now.UTC()
+		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--end %q: want YYYY-MM-DD or today", s)
+	}
+	return t, nil
 }
 
 // printRows prints rows per table, sorted by name, and the throughput.

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/warehouse"
 )
 
 func newKeysCmd(g *globals) *cobra.Command {
@@ -24,21 +25,22 @@ serving_api_keys); the key itself is printed once by 'keys create'.`,
 	return c
 }
 
-// openKeys opens the warehouse's API-key store and returns a func that
-// closes it.
-func (g *globals) openKeys(cmd *cobra.Command) (*auth.Store, func(), error) {
+// openKeys opens the warehouse and its API-key store and returns a func
+// that closes them.
+func (g *globals) openKeys(cmd *cobra.Command) (*auth.Store, warehouse.Engine, func(), error) {
 	e, err := g.openWarehouse(cmd.Context())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return auth.NewStore(e), func() { e.Close() }, nil
+	return auth.NewStore(e), e, func() { e.Close() }, nil
 }
 
 func newKeysCreateCmd(g *globals) *cobra.Command {
-	var tenant, scopes, name string
+	var scopes, name string
+	var tf tenantFlags
 	var quiet bool
 	c := &cobra.Command{
-		Use:   "create --tenant T --scopes score,events,admin [--name N] [--quiet]",
+		Use:   "create [--tenant T] --scopes score,events,admin [--name N] [--quiet]",
 		Short: "Create a key and print it once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,11 +48,15 @@ func newKeysCreateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--scopes: %w", err)
 			}
-			ks, done, err := g.openKeys(cmd)
+			ks, e, done, err := g.openKeys(cmd)
 			if err != nil {
 				return err
 			}
 			defer done()
+			tenant, err := tf.inStore(cmd.Context(), g, e)
+			if err != nil {
+				return err
+			}
 			token, k, err := ks.Create(cmd.Context(), tenant, name, sc)
 			if err != nil {
 				return err
@@ -63,7 +69,7 @@ func newKeysCreateCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&tenant, "tenant", "", "tenant the key belongs to (required)")
+	tf.add(c, "", "")
 	c.Flags().StringVar(&scopes, "scopes", "score", "comma-separated scopes: score, events, admin")
 	c.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
 	c.Flags().BoolVar(&quiet, "quiet", false, "print only the key")
@@ -71,17 +77,21 @@ func newKeysCreateCmd(g *globals) *cobra.Command {
 }
 
 func newKeysListCmd(g *globals) *cobra.Command {
-	var tenant string
+	var tf tenantFlags
 	c := &cobra.Command{
-		Use:   "list [--tenant T]",
+		Use:   "list [--tenant T|--all-tenants]",
 		Short: "List keys (never the secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ks, done, err := g.openKeys(cmd)
+			ks, e, done, err := g.openKeys(cmd)
 			if err != nil {
 				return err
 			}
 			defer done()
+			tenant, err := tf.inStore(cmd.Context(), g, e)
+			if err != nil {
+				return err
+			}
 			keys, err := ks.List(cmd.Context(), tenant)
 			if err != nil {
 				return err
@@ -98,7 +108,7 @@ func newKeysListCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	c.Flags().StringVar(&tenant, "tenant", "", "only this tenant's keys")
+	tf.add(c, "", "list every tenant's keys")
 	return c
 }
 
@@ -108,7 +118,7 @@ func newKeysRevokeCmd(g *globals) *cobra.Command {
 		Short: "Revoke a key (a running server stops accepting it within its key reload interval)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ks, done, err := g.openKeys(cmd)
+			ks, _, done, err := g.openKeys(cmd)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -42,6 +43,7 @@ type globals struct {
 	clickhouse string // ClickHouse server DSN; wins over store when set
 	libchdb    string // path of libchdb.so; empty searches
 	logLevel   string
+	logFormat  string
 	log        *slog.Logger
 
 	// engine, when set, is the running server's warehouse: the command
@@ -66,12 +68,19 @@ func newRootCmdWith(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
-			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
-				return fmt.Errorf("--log-level: %w", err)
+			// A command with --config (serve) takes its flags from the
+			// file too; the command line wins.
+			if f := c.Flags().Lookup(configFlag); f != nil && f.Value.String() != "" {
+				if err := applyConfig(c.Flags(), f.Value.String()); err != nil {
+					return err
+				}
+			}
+			log, err := newLogger(c.ErrOrStderr(), g.logLevel, g.logFormat)
+			if err != nil {
+				return err
 			}
 			if g.log == nil {
-				g.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+				g.log = log
 			}
 			return nil
 		},
@@ -81,10 +90,28 @@ func newRootCmdWith(g *globals) *cobra.Command {
 	f.StringVar(&g.clickhouse, "clickhouse", os.Getenv("DUEWISE_CLICKHOUSE"), "ClickHouse server DSN, e.g. clickhouse://127.0.0.1:9000/duewise; used instead of the embedded store when set (env DUEWISE_CLICKHOUSE)")
 	f.StringVar(&g.libchdb, "libchdb", os.Getenv("DUEWISE_LIBCHDB"), "path of libchdb.so; by default it is searched next to the binary, in /usr/local/lib/duewise and in third_party/chdb (env DUEWISE_LIBCHDB)")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text (key=value) or json (one object per line)")
 	for _, add := range commandSet {
 		root.AddCommand(add(g))
 	}
 	return root
+}
+
+// newLogger returns the logger of the --log-level and --log-format flags,
+// writing to w.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opt := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opt)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opt)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
 func envOr(key, def string) string {

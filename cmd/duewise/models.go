@@ -3,25 +3,32 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-
+	"io"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/model/registry"
+	"github.com/duewise/duewise/training"
+	"github.com/duewise/duewise/training/metrics"
 )
 
 // registryFlags are the flags of commands that use the model registry.
 type registryFlags struct {
 	dir    string
-	tenant string
+	tf     tenantFlags
+	tenant string // resolved by openRegistry
 }
 
 func (r *registryFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&r.dir, "registry", envOr("DUEWISE_MODELS", ".duewise/models"), "model registry folder (env DUEWISE_MODELS)")
-	c.Flags().StringVar(&r.tenant, "tenant", envOr("DUEWISE_TENANT", "default"), "tenant (env DUEWISE_TENANT)")
+	r.tf.add(c, "", "")
 }
 
 func newModelsCmd(g *globals) *cobra.Command {
@@ -42,6 +49,10 @@ models.`,
 func (g *globals) openRegistry(cmd *cobra.Command, rf *registryFlags) (*registry.Registry, func(), error) {
 	e, err := g.openWarehouse(cmd.Context())
 	if err != nil {
+		return nil, nil, err
+	}
+	if rf.tenant, err = rf.tf.inStore(cmd.Context(), g, e); err != nil {
+		e.Close()
 		return nil, nil, err
 	}
 	r := registry.New(rf.dir, e)
@@ -103,11 +114,15 @@ func newModelsListCmd(g *globals) *cobra.Command {
 
 func newModelsShowCmd(g *globals) *cobra.Command {
 	var rf registryFlags
+	var format string
 	c := &cobra.Command{
-		Use:   "show VERSION",
-		Short: "Show a model: features, grid, training, metrics",
+		Use:   "show VERSION [--format text|json]",
+		Short: "Show a model: what it was trained on, its inputs, grid, bands and validation metrics",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: want text or json", format)
+			}
 			r, done, err := g.openRegistry(cmd, &rf)
 			if err != nil {
 				return err
@@ -121,31 +136,129 @@ func newModelsShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "version        %s\nkind           %s\nactive         %v\ncreated        %s\ncode version   %s\ndata           %s\nseed           %d\ngrid (days)    %v\nbands (90d)    A < %.4f <= B < %.4f <= C < %.4f <= D < %.4f <= E\n",
-				a.Version, a.Kind, e.Active, a.CreatedAt.Format(time.RFC3339), a.CodeVersion, a.DataFingerprint, a.Seed, a.Grid,
-				a.BandThresholds[0], a.BandThresholds[1], a.BandThresholds[2], a.BandThresholds[3])
-			var layers []string
-			for _, l := range a.Layers {
-				layers = append(layers, fmt.Sprintf("%dx%d %s", l.In, l.Out, l.Activation))
+			if format == "json" {
+				return showModelJSON(cmd.OutOrStdout(), e, a)
 			}
-			fmt.Fprintf(w, "layers         %s\nparams         %v\nfeatures       %d:\n", strings.Join(layers, ", "), a.Params, len(a.Features))
-			for _, f := range a.Features {
-				if f.Type == "categorical" {
-					fmt.Fprintf(w, "  %-40s categorical  %s\n", f.Name, strings.Join(f.Categories, ", "))
-				} else {
-					fmt.Fprintf(w, "  %-40s numeric      mean %.4g std %.4g log %v null indicator %v zero as null %v\n", f.Name, f.Mean, f.Std, f.Log, f.NullIndicator, f.ZeroAsNull)
-				}
-			}
-			if v, ok := a.Metrics["validation"]; ok {
-				b, _ := json.MarshalIndent(v, "", "  ")
-				fmt.Fprintf(w, "validation metrics:\n%s\n", b)
-			}
-			return nil
+			return showModel(cmd.OutOrStdout(), e, a)
 		},
 	}
 	rf.add(c)
+	c.Flags().StringVar(&format, "format", "text", "output: text (readable) or json (the model without its weights, with its registry entry)")
 	return c
+}
+
+// showModel prints a model as readable text.
+func showModel(w io.Writer, e registry.Entry, a *model.Artifact) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	active := "no"
+	if e.Active {
+		active = "yes: the tenant's active " + string(a.Kind) + " model"
+	}
+	tenant := a.Tenant
+	if tenant == "" {
+		tenant = "any"
+	}
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("version", a.Version)
+	row("kind", string(a.Kind))
+	row("tenant", tenant)
+	row("active", active)
+	row("file", e.File)
+	row("created", a.CreatedAt.Format(time.RFC3339))
+	row("code version", a.CodeVersion)
+	row("data", a.DataFingerprint)
+	if tr, ok := training.ModelTrainedOn(a); ok {
+		split := "validated on later as_of dates"
+		if tr.RandomSplit {
+			split = "validated on a random share of the customers"
+		}
+		row("trained on", fmt.Sprintf("%d rows of %s, as_of %s to %s (%s)", tr.Rows, strings.Join(tr.Tenants, ", "), tr.From, tr.To, split))
+	}
+	row("seed", strconv.FormatInt(a.Seed, 10))
+	grid := make([]string, len(a.Grid))
+	for i, d := range a.Grid {
+		grid[i] = strconv.FormatFloat(d, 'f', -1, 64)
+	}
+	row("grid (days)", strings.Join(grid, ", "))
+	b := a.BandThresholds
+	row("bands (90 days)", fmt.Sprintf("A < %.4f <= B < %.4f <= C < %.4f <= D < %.4f <= E", b[0], b[1], b[2], b[3]))
+	var layers []string
+	for _, l := range a.Layers {
+		layers = append(layers, fmt.Sprintf("%dx%d %s", l.In, l.Out, l.Activation))
+	}
+	row("layers", strings.Join(layers, ", "))
+	keys := slices.DeleteFunc(slices.Sorted(maps.Keys(a.Params)), func(k string) bool { return k == "trained_on" })
+	for i, k := range keys {
+		label := ""
+		if i == 0 {
+			label = "training"
+		}
+		row(label, fmt.Sprintf("%s %v", k, a.Params[k]))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\ninputs (%d):\n", len(a.Features))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, f := range a.Features {
+		if f.Type == model.Categorical {
+			fmt.Fprintf(tw, "  %s\tcategorical\t%s\n", f.Name, strings.Join(f.Categories, ", "))
+			continue
+		}
+		var notes []string
+		if f.Direction.Monotone() {
+			notes = append(notes, "direction "+string(f.Direction))
+		}
+		if f.Log {
+			notes = append(notes, "log")
+		}
+		if f.NullIndicator {
+			notes = append(notes, "null indicator")
+		}
+		if f.ZeroAsNull {
+			notes = append(notes, "zero as null")
+		}
+		if f.ZeroIndicator {
+			notes = append(notes, "zero indicator")
+		}
+		fmt.Fprintf(tw, "  %s\tnumeric\tmean %.4g, std %.4g\t%s\n", f.Name, f.Mean, f.Std, strings.Join(notes, ", "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	v, ok := a.Metrics["validation"]
+	if !ok {
+		return nil
+	}
+	var rep metrics.Report
+	if b, err := json.Marshal(v); err != nil || json.Unmarshal(b, &rep) != nil {
+		return fmt.Errorf("model %s: validation metrics: not a metrics report", a.Version)
+	}
+	fmt.Fprintf(w, "\nvalidation (held-out rows):\n")
+	return rep.WriteText(w)
+}
+
+// showModelJSON prints a model as JSON: the artifact without its weights,
+// with its registry entry.
+func showModelJSON(w io.Writer, e registry.Entry, a *model.Artifact) error {
+	type layer struct {
+		In         int    `json:"in"`
+		Out        int    `json:"out"`
+		Activation string `json:"activation"`
+	}
+	out := struct {
+		*model.Artifact
+		Layers    []layer   `json:"layers"`
+		Reference []float32 `json:"reference,omitempty"`
+		Active    bool      `json:"active"`
+		File      string    `json:"file"`
+	}{Artifact: a, Active: e.Active, File: e.File}
+	for _, l := range a.Layers {
+		out.Layers = append(out.Layers, layer{l.In, l.Out, l.Activation})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 func newModelsPromoteCmd(g *globals) *cobra.Command {

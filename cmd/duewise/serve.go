@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/cmd/duewise/internal/admin"
@@ -75,6 +76,10 @@ type serverFlags struct {
 // core, the audit trail (replaying its spool) and the HTTP layer.
 func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFlags) (*api.Server, error) {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := registerBuildInfo(reg, buildInfo()); err != nil {
+		return nil, err
+	}
 	cc := f.changes
 	cc.Warehouse, cc.Log = e, g.log
 	feed, err := changes.Open(cc)
@@ -118,7 +123,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	var f serverFlags
 	d, sd := api.DefaultConfig(), scoring.DefaultConfig()
 	c := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8080] [--policy FILE] [--registry DIR]",
+		Use:   "serve [--config FILE] [--addr 127.0.0.1:8080] [--policy FILE] [--registry DIR]",
 		Short: "Serve the REST API: risk scores, reasons and recommended actions",
 		Long: `Serve answers the REST API (docs/api.md, /openapi.json) from memory: the
 online features (features_latest, see 'duewise features refresh') and the
@@ -138,7 +143,11 @@ The embedded store can be opened by one process only. While serve runs on
 it, other duewise commands on the same --store (keys, ingest, models, sql,
 features refresh, ...) run through the server: serve writes serve.json
 (address and token, readable by its owner only) into the store folder and
-those commands send their arguments to it.`,
+those commands send their arguments to it.
+
+With --config FILE the settings come from a YAML file whose keys are the
+flag names (deploy/duewise.yaml is an example for production); a flag on
+the command line wins over the file, the file over the environment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.serve(cmd.Context(), f)
@@ -146,6 +155,7 @@ those commands send their arguments to it.`,
 	}
 	f.add(c)
 	fl := c.Flags()
+	fl.String(configFlag, "", "YAML file of serve's settings: its keys are these flags' names (and the global ones), e.g. addr: 127.0.0.1:8080; a flag given on the command line wins (docs/operations.md, deploy/duewise.yaml)")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
 	fl.StringVar(&f.spool, "audit-spool", os.Getenv("DUEWISE_AUDIT_SPOOL"), "folder of the audit spool (env DUEWISE_AUDIT_SPOOL; default <store>/audit-spool, or .duewise/audit-spool with --clickhouse)")
 	fl.Int64Var(&f.spoolMax, "audit-spool-max", audit.DefaultMaxBytes, "largest size of the audit spool in bytes; past it scores are refused until the warehouse takes the records")
@@ -208,7 +218,9 @@ func (g *globals) serve(ctx context.Context, f serverFlags) error {
 // once.
 func (g *globals) execInServer(e warehouse.Engine, s *api.Server) admin.Exec {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-		sub := &globals{engine: e, core: s.Core(), log: g.log, logLevel: "info"}
+		// The command logs to the client's stderr, in the client's
+		// --log-level and --log-format (forwarded as flags).
+		sub := &globals{engine: e, core: s.Core()}
 		root := g.newRoot(sub)
 		root.SetArgs(args)
 		root.SetOut(stdout)
@@ -224,7 +236,7 @@ func (g *globals) execInServer(e warehouse.Engine, s *api.Server) admin.Exec {
 }
 
 // scoreAll is `duewise score --all`: the scoring core in-process, no HTTP.
-func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, table string) error {
+func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tf *tenantFlags, lang, out, table string) error {
 	ctx := cmd.Context()
 	if (out == "") == (table == "") {
 		return fmt.Errorf("score --all: give --out FILE or --table NAME")
@@ -237,6 +249,10 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, 
 		return err
 	}
 	defer e.Close()
+	tenant, err := tf.inStore(ctx, g, e)
+	if err != nil {
+		return err
+	}
 	core := g.core
 	if core == nil {
 		if core, err = g.newCore(ctx, e, f, nil); err != nil {
@@ -248,7 +264,16 @@ func (g *globals) scoreAll(cmd *cobra.Command, f serveFlags, tenant, lang, out, 
 	if err != nil {
 		return err
 	}
-	n, err := core.All(ctx, tenant, lang, w.encode, w.write)
+	var total int64 // unknown for every tenant
+	if tenant != "" {
+		total = int64(len(core.Customers(tenant)))
+	}
+	bar := g.startBar(cmd, "score --all", "customers", total)
+	n, err := core.All(ctx, tenant, lang, w.encode, func(x any) error {
+		bar.Add(1)
+		return w.write(x)
+	})
+	bar.Stop()
 	if err != nil {
 		w.abort()
 		return err

@@ -63,16 +63,9 @@ func TestScoreAllTable(t *testing.T) {
 	}
 }
 
-// binary builds the duewise binary into a temporary folder once.
-func binary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "duewise")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+// binary returns the duewise binary, built once per test process
+// (sharedBinary).
+func binary(t *testing.T) string { return sharedBinary(t) }
 
 // cli runs the binary in dir and returns stdout, stderr and the exit code.
 type cli struct {

@@ -186,6 +186,9 @@ duewise_migrations. It is idempotent.`,
 
 // where names the backend in messages.
 func (g *globals) where() string {
+	if g.engine != nil {
+		return "the served store"
+	}
 	if g.clickhouse != "" {
 		return "the ClickHouse server"
 	}

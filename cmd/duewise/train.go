@@ -5,9 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,15 +24,13 @@ import (
 	"github.com/duewise/duewise/training/metrics"
 )
 
-// codeVersion is recorded in every model; set with -ldflags "-X main.codeVersion=...".
-var codeVersion = "dev"
-
 func newTrainCmd(g *globals) *cobra.Command {
 	var snapshots, out, kind, hidden string
+	var tf tenantFlags
 	monotone := true
 	opt := training.Options{}
 	c := &cobra.Command{
-		Use:   "train --snapshots FILE [--kind behaviour|onboarding|invoice] [--seed S] --out DIR",
+		Use:   "train --snapshots FILE [--kind behaviour|onboarding|invoice] [--tenant T|--all-tenants] [--seed S] --out DIR",
 		Short: "Train a survival model on a snapshot file and evaluate it",
 		Long: `Train fits the discrete-time survival network (Gorgonia, logistic hazard over a
 365-day grid) on a snapshot file written by 'duewise features snapshot', with
@@ -41,7 +40,9 @@ early stopping on the latest as_of dates, and writes to DIR:
   <version>.metrics.json  metrics on the validation rows, with the baselines
   <version>.metrics.txt   the same as readable tables
 
-The same snapshots, options and seed give the same weights.`,
+The model is for --tenant (else DUEWISE_TENANT, else the snapshot's only
+tenant); --all-tenants trains one model for any tenant. The same snapshots,
+options and seed give the same weights.`,
 		Example: `  duewise train --snapshots behaviour.parquet --seed 1 --out .duewise/models
   duewise train --kind invoice --snapshots invoice.parquet --out .duewise/models`,
 		Args: cobra.NoArgs,
@@ -61,11 +62,20 @@ The same snapshots, options and seed give the same weights.`,
 			if err != nil {
 				return err
 			}
+			if opt.Tenant, err = snapshotTenant(g, &tf, d, snapshots); err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "training a %s model on %d rows x %d inputs from %s\n", opt.Kind, d.Len(), len(d.NumNames)+len(d.CatNames), snapshots)
-			opt.CodeVersion = codeVersion
+			opt.CodeVersion = buildInfo().codeVersion()
 			opt.Unconstrained = !monotone
 			opt.Log = g.log
+			if opt.Epochs == 0 {
+				opt.Epochs = 40
+			}
+			// The bar counts epochs up to the most there can be: early
+			// stopping usually ends sooner.
+			bar := g.startBar(cmd, "train", "epochs", int64(opt.Epochs*max(1, opt.Ensemble)))
 			opt.Progress = func(e training.EpochStats) {
 				best, member := "", ""
 				if e.Best {
@@ -74,12 +84,12 @@ The same snapshots, options and seed give the same weights.`,
 				if opt.Ensemble > 1 {
 					member = fmt.Sprintf("network %d/%d  ", e.Member, opt.Ensemble)
 				}
-				fmt.Fprintf(w, "%sepoch %3d/%d  loss %.5f  validation loss %.5f  %6.1fs%s\n", member, e.Epoch, opt.Epochs, e.Loss, e.ValidLoss, e.Elapsed.Seconds(), best)
-			}
-			if opt.Epochs == 0 {
-				opt.Epochs = 40
+				bar.Add(1)
+				bar.Reach(int64((max(1, e.Member)-1)*opt.Epochs + e.Epoch))
+				bar.Above(w, fmt.Sprintf("%sepoch %3d/%d  loss %.5f  validation loss %.5f  %6.1fs%s\n", member, e.Epoch, opt.Epochs, e.Loss, e.ValidLoss, e.Elapsed.Seconds(), best))
 			}
 			res, err := training.Train(cmd.Context(), d, opt)
+			bar.Stop()
 			if err != nil {
 				return err
 			}
@@ -114,9 +124,30 @@ The same snapshots, options and seed give the same weights.`,
 	f.IntVar(&opt.Patience, "patience", 3, "epochs without validation improvement before early stopping")
 	f.Float64Var(&opt.Average, "average-epochs", 4, "horizon in epochs of the moving average of the weights that is validated and kept (negative: keep the last step's weights)")
 	f.IntVar(&opt.Ensemble, "ensemble", 1, "networks trained with seeds S, S+1, ... and averaged into one model (hazard logits)")
-	f.StringVar(&opt.Tenant, "tenant", "", "tenant the model is for (recorded in the model; empty = any)")
+	tf.add(c, "", "train one model for any tenant on every tenant's rows")
 	f.BoolVar(&monotone, "monotone", true, "constrain the model to the declared directions of its inputs (docs/features.md); --monotone=false trains it unconstrained, to measure what the constraints cost")
 	return c
+}
+
+// snapshotTenant resolves the tenant a model is trained for from the
+// tenants of the snapshot rows d (read from path).
+func snapshotTenant(g *globals, tf *tenantFlags, d *training.Dataset, path string) (string, error) {
+	seen := map[string]bool{}
+	for _, t := range d.Tenant {
+		seen[t] = true
+	}
+	tenants := slices.Sorted(maps.Keys(seen))
+	tenant, err := tf.resolve(func() ([]string, error) { return tenants, nil }, "the snapshot "+path)
+	if err != nil || tenant == "" {
+		return tenant, err
+	}
+	if !seen[tenant] {
+		return "", fmt.Errorf("tenant %s: the snapshot %s holds rows of %s only", tenant, path, strings.Join(tenants, ", "))
+	}
+	if len(tenants) > 1 {
+		g.log.Warn("the snapshot holds rows of several tenants; the model is trained on all of them", "tenant", tenant, "snapshot", path, "tenants", strings.Join(tenants, ","))
+	}
+	return tenant, nil
 }
 
 // bestEpochs formats the best epoch of each ensemble member.
@@ -216,6 +247,7 @@ by segment. With --out it also saves metrics.json and metrics.txt there.`,
 			if err != nil {
 				return err
 			}
+			warnTrainingRows(g, a, d, snapshots)
 			rep, err := training.Evaluate(a, d, nil)
 			if err != nil {
 				return err
@@ -238,26 +270,51 @@ by segment. With --out it also saves metrics.json and metrics.txt there.`,
 	return c
 }
 
+// warnTrainingRows warns when the rows of an evaluation are, or may be,
+// rows the model was trained on: their metrics flatter it.
+func warnTrainingRows(g *globals, a *model.Artifact, d *training.Dataset, path string) {
+	o := training.TrainingOverlap(a, d)
+	tr := o.TrainedOn
+	switch {
+	case o.Same && !o.Known:
+		g.log.Warn("this is the snapshot the model was trained and validated on: the metrics of its training rows flatter the model; its held-out metrics are in 'duewise models show', or evaluate a snapshot of later dates",
+			"model", a.Version, "snapshot", path, "rows", o.Of)
+	case o.Same && tr.RandomSplit:
+		g.log.Warn("this is the snapshot the model was trained on: most of its rows are training rows, so these metrics flatter the model; its held-out metrics are in 'duewise models show'",
+			"model", a.Version, "snapshot", path, "training_rows", tr.Rows, "rows", o.Of)
+	case o.Same:
+		g.log.Warn("this is the snapshot the model was trained on: the metrics of its training rows flatter the model; its held-out metrics are in 'duewise models show', or evaluate a snapshot of later dates",
+			"model", a.Version, "snapshot", path, "training_rows", o.Rows, "rows", o.Of)
+	case o.Rows > 0:
+		g.log.Warn("rows of the model's training tenants and dates: if they are the same customers, the model was trained on them and these metrics flatter it; evaluate as_of dates after the training dates",
+			"model", a.Version, "snapshot", path, "rows_in_training_dates", o.Rows, "rows", o.Of,
+			"training_as_of", tr.From+".."+tr.To, "training_tenants", strings.Join(tr.Tenants, ","))
+	}
+}
+
 func newScoreCmd(g *globals) *cobra.Command {
-	var modelPath, snapshots, out, table, tenant, lang string
+	var modelPath, snapshots, out, table, lang string
+	var tf tenantFlags
 	var all bool
 	var sf serveFlags
 	c := &cobra.Command{
-		Use:   "score --model FILE --snapshots FILE --out FILE | score --all [--out FILE|--table NAME]",
+		Use:   "score --model FILE --snapshots FILE --out FILE | score --all [--tenant T|--all-tenants] [--out FILE|--table NAME]",
 		Short: "Write per-row predictions of a model for a snapshot file",
 		Long: `Score writes one row per snapshot row: customer_id, [invoice_id,] as_of,
 p_30d, p_60d, p_90d, p_180d, p_365d, expected_days, band (and p_late for
 invoice models), as CSV, Parquet or Arrow by the extension of --out, so that
 anyone can recompute the metrics with their own tools (see notebooks/).
 
-With --all it is the nightly batch: every customer in the online features
-(features_latest) is scored with its tenant's active behaviour model, with
-reasons and the policy's recommended actions, into --out (CSV, or NDJSON for
-.ndjson) or a warehouse table (--table, created when missing) for CRM export.`,
+With --all it is the nightly batch: every customer of the tenant (--tenant,
+else DUEWISE_TENANT, else the store's only tenant; --all-tenants for every
+tenant) in the online features (features_latest) is scored with its
+tenant's active behaviour model, with reasons and the policy's recommended
+actions, into --out (CSV, or NDJSON for .ndjson) or a warehouse table
+(--table, created when missing) for CRM export.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if all {
-				return g.scoreAll(cmd, sf, tenant, lang, out, table)
+				return g.scoreAll(cmd, sf, &tf, lang, out, table)
 			}
 			if modelPath == "" || snapshots == "" || out == "" {
 				return fmt.Errorf("--model, --snapshots and --out are required")
@@ -287,7 +344,7 @@ reasons and the policy's recommended actions, into --out (CSV, or NDJSON for
 	c.Flags().StringVar(&out, "out", "", "output file: .csv, .parquet or .arrow (--all: .csv or .ndjson)")
 	c.Flags().BoolVar(&all, "all", false, "score every customer of the online features with the active models (nightly batch)")
 	c.Flags().StringVar(&table, "table", "", "with --all: write into this warehouse table instead of a file")
-	c.Flags().StringVar(&tenant, "tenant", "", "with --all: only this tenant")
+	tf.add(c, "", "with --all: score every tenant's customers, each with its tenant's active model")
 	c.Flags().StringVar(&lang, "lang", "en", "with --all: language of the reasons (en, nl)")
 	sf.add(c)
 	return c

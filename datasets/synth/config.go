@@ -26,6 +26,11 @@ type Config struct {
 	Tenant string
 	// Start is the first day of the first simulated month (UTC).
 	Start time.Time
+	// End, when not zero, ends the world instead: nothing at or after
+	// 00:00 UTC on End is generated, and the Months months count back
+	// from it (any day of the month; Start is ignored). A world can so end
+	// today.
+	End time.Time
 	// Format is "csv" or "parquet".
 	Format string
 	// Out is the output folder.
@@ -60,6 +65,15 @@ func (c Config) Validate() error {
 		return errors.New("out: empty")
 	case c.Workers < 0:
 		return fmt.Errorf("workers: %d, want >= 0", c.Workers)
+	}
+	if e := c.End; !e.IsZero() {
+		if e.Location() != time.UTC || e.Hour() != 0 || e.Minute() != 0 || e.Second() != 0 || e.Nanosecond() != 0 {
+			return fmt.Errorf("end: %s, want a day at 00:00 UTC", e.Format(time.RFC3339))
+		}
+		if e.AddDate(0, -c.Months, 0).Year() < 1971 || e.Year() > 2200 {
+			return fmt.Errorf("end: year %d out of range", e.Year())
+		}
+		return nil
 	}
 	s := c.Start
 	if s.Location() != time.UTC || s.Day() != 1 || s.Hour() != 0 || s.Minute() != 0 || s.Second() != 0 || s.Nanosecond() != 0 {

@@ -22,6 +22,9 @@ func newCalendar(cfg Config) *calendar {
 	c := &calendar{seed: uint64(cfg.Seed), months: cfg.Months}
 	for m := 0; m <= cfg.Months; m++ {
 		t := cfg.Start.AddDate(0, m, 0)
+		if !cfg.End.IsZero() {
+			t = cfg.End.AddDate(0, m-cfg.Months, 0)
+		}
 		c.monthStart = append(c.monthStart, rf.DateOf(t))
 		c.monthOfYr = append(c.monthOfYr, int(t.Month()))
 	}

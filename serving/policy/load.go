@@ -12,28 +12,13 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/duewise/duewise/internal/yamlfile"
 )
 
 // Error is one problem in a policy file, at File:Line:Column and field
 // Path (e.g. rules[2].when.all[0].signal).
-type Error struct {
-	File         string
-	Line, Column int
-	Path         string
-	Msg          string
-}
-
-// Error formats the problem as file:line:column: path: message.
-func (e *Error) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc += ":" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Column)
-	}
-	if e.Path != "" {
-		return loc + ": " + e.Path + ": " + e.Msg
-	}
-	return loc + ": " + e.Msg
-}
+type Error = yamlfile.Error
 
 // document is a decoded policy file with the position of every field.
 type document struct {
