@@ -438,3 +438,30 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("missing file error = %v", err)
 	}
 }
+
+func TestUses(t *testing.T) {
+	p, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"p90": true, "dd_failure_reason": true, "country": true, "reasons": false, "p_late": true, "segment": false} {
+		if got := p.Uses(name); got != want {
+			t.Errorf("Uses(%q) = %v, want %v", name, got, want)
+		}
+	}
+	q, err := Parse("r.yaml", []byte(`rules:
+  - name: r
+    when: {all: [{signal: reasons, op: contains, value: LATE}]}
+    actions: [{type: t, when: {anchor: now}, channel: none, tone: neutral, message_key: k, expected_effect: e}]
+onboarding:
+  rules: [{name: o, decision: accept, when: {}, actions: []}]
+wik: {tiers: [{up_to: 0, rate: 0.15}], min: 40, max: 6775}
+claim_decay: [{months: 3, lost: 0.13}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !q.Uses("reasons") {
+		t.Error("a rule on reasons: Uses(reasons) = false")
+	}
+}
