@@ -17,5 +17,6 @@ var commandSet = []func(g *globals) *cobra.Command{
 	newSQLCmd,
 	newScoreCmd,
 	newServeCmd,
+	newSimulateCmd,
 	newTrainCmd,
 }

@@ -58,7 +58,7 @@ func (s *sim) history() History {
 
 // take schedules action a of decision d (about invoice inv).
 func (s *sim) take(d *Decision, a Action, inv int) {
-	if a.Kind == 0 || a.Kind >= numActionKinds {
+	if a.Kind == 0 || a.Kind >= NumActionKinds {
 		return
 	}
 	if a.Invoice != "" && a.Invoice != s.invs[inv].id {
@@ -102,12 +102,37 @@ const (
 
 // contact records a contact by the creditor at t through channel: a
 // customer event (kind contact) with detail, or nothing when the contact
-// is a reminder row.
+// is a reminder row. Reminders of the same stage about several invoices
+// sent at the same moment are one letter (one contact, a row per
+// invoice).
 func (s *sim) contact(t rf.Time, channel, detail string) {
+	same := s.lastContact == contactKey{t, channel, detail}
+	s.lastContact = contactKey{t, channel, detail}
+	if same && detail == "" {
+		return
+	}
 	s.led.contact(t, channel)
 	if detail != "" {
 		s.event(t, "contact", detail)
 	}
+}
+
+// contactKey identifies a contact: when, through which channel, about
+// what ("" for a reminder row).
+type contactKey struct {
+	t               rf.Time
+	channel, detail string
+}
+
+// oldestOverdue returns the customer's oldest invoice past due at t that
+// the creditor still duns, or nil.
+func (s *sim) oldestOverdue(t rf.Time) *invoice {
+	for i := range s.invs {
+		if v := &s.invs[i]; v.dunnable() && v.due.At(0, 0, 0) < t {
+			return v
+		}
+	}
+	return nil
 }
 
 // act carries out a scheduled action at t, if it still applies, and lets
@@ -126,6 +151,7 @@ func (s *sim) act(t rf.Time, p *pending) {
 		if !v.dunnable() {
 			return
 		}
+		s.did(p.Kind, t)
 		s.reminder(v, t, ternary(p.Kind == SecondReminder, "second_reminder", "reminder"), ch)
 		s.contact(t, ch, "")
 		if p.Kind.Dunning() {
@@ -139,6 +165,7 @@ func (s *sim) act(t rf.Time, p *pending) {
 		if !v.dunnable() {
 			return
 		}
+		s.did(p.Kind, t)
 		s.reminder(v, t, "final_notice", ch)
 		s.contact(t, ch, "")
 		v.finalAt = t
@@ -150,22 +177,36 @@ func (s *sim) act(t rf.Time, p *pending) {
 	case RetryDebit:
 		s.retry(v, t)
 	case OfferPlan:
+		s.did(p.Kind, t)
 		s.contact(t, ch, detailPlanOffered)
 		s.offerPlan(t)
 	case ProactiveCall:
+		s.did(p.Kind, t)
 		s.contact(t, ch, detailCall)
 		if st := s.st; st == strained || st == hardship || st == moving || st == recovering {
 			// A friendly call finds the trouble and agrees a way: a plan.
 			s.offerPlan(t)
 		}
 	case ServiceStop:
+		s.did(p.Kind, t)
 		s.contact(t, ch, detailStop)
-		s.dunning(v, t, ch)
+		if o := s.oldestOverdue(t); o != nil {
+			s.dunning(o, t, ch)
+		}
 		s.serviceStop(t)
 	case NewMandate:
+		s.did(p.Kind, t)
 		s.contact(t, ch, detailMandate)
 	case Contact:
+		s.did(p.Kind, t)
 		s.contact(t, ch, detailContact+ternary(p.Detail == "", "contact", p.Detail))
+	}
+}
+
+// did counts an action carried out at t.
+func (s *sim) did(k ActionKind, t rf.Time) {
+	if s.led.in(t) {
+		s.led.Actions[k]++
 	}
 }
 
@@ -175,6 +216,7 @@ func (s *sim) preDue(v *invoice, t rf.Time, ch string) {
 	if v.closed() || t >= v.due.At(0, 0, 0) {
 		return
 	}
+	s.did(PreDueReminder, t)
 	s.reminder(v, t, "reminder", ch)
 	s.contact(t, ch, "")
 	e := s.cal.eff
@@ -241,6 +283,7 @@ func (s *sim) retry(v *invoice, t rf.Time) {
 	if !v.dunnable() || s.method != "direct_debit" {
 		return
 	}
+	s.did(RetryDebit, t)
 	v.retries++
 	j := v.retries
 	e := s.cal.eff
@@ -291,7 +334,9 @@ func (s *sim) planOpen(v *invoice) bool {
 
 // tryPlan: does the customer accept a plan for v offered at t?
 func (s *sim) tryPlan(v *invoice, t rf.Time) {
-	if v.fate != fateBehind || v.pressed || !(v.mech == arrangement || v.mech == collection || v.mech == never) {
+	// A customer who asks for a plan once pressed (the arrangement
+	// mechanism) and has been pressed is asking already.
+	if v.fate != fateBehind || !(v.mech == arrangement || v.mech == collection || v.mech == never) || v.mech == arrangement && v.pressed {
 		return
 	}
 	e := s.cal.eff
@@ -332,6 +377,7 @@ func (s *sim) installmentReminder(v *invoice, t rf.Time, ch string) {
 	if v.closed() || !v.arranged {
 		return
 	}
+	s.did(Reminder, t)
 	s.contact(t, ch, detailInstallment)
 	if v.paidInst == v.breakAt && v.k.chance(family(fInstRem, v.paidInst), s.cal.eff.InstallmentReminder) {
 		v.breakAt++

@@ -23,6 +23,10 @@ type Ledger struct {
 	// Contacts counts the contacts in the window per channel (email,
 	// sms, letter, phone).
 	Contacts map[string]int
+	// Actions counts the actions carried out in the window, by kind
+	// (index ActionKind); an action that no longer applied when its time
+	// came (the invoice was paid) is not counted.
+	Actions [NumActionKinds]int
 	// DunnedGoodPayers counts the dunning letters (reminders, second
 	// reminders, 14-day letters by e-mail, SMS or post) sent in the window
 	// about invoices the customer would have paid within 14 days after

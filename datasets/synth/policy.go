@@ -140,10 +140,11 @@ const (
 	// Contact is any other contact: it costs what its channel costs and
 	// changes nothing (Detail names it).
 	Contact
-	numActionKinds
+	// NumActionKinds is one more than the last action kind.
+	NumActionKinds
 )
 
-var actionNames = [numActionKinds]string{"", "reminder", "second_reminder", "pre_due_reminder", "personal_reminder", "debit_follow_up",
+var actionNames = [NumActionKinds]string{"", "reminder", "second_reminder", "pre_due_reminder", "personal_reminder", "debit_follow_up",
 	"final_notice", "hand_over", "retry_debit", "offer_plan", "service_stop", "proactive_call", "new_mandate", "contact"}
 
 // String returns the action's name ("final_notice").

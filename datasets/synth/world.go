@@ -292,6 +292,7 @@ type sim struct {
 	handed      bool // a claim went to collection since the last leave check
 	dunnedLoyal bool // a loyal customer was dunned since the last leave check
 	planOffer   rf.Time
+	lastContact contactKey
 
 	off  [8]int // where the customer's rows start in each table of b
 	invs []invoice
@@ -1197,6 +1198,7 @@ func (s *sim) handOver(v *invoice, t rf.Time) {
 	}
 	k := v.k
 	v.handedAt = t
+	s.did(HandOver, t)
 	v.ver++ // the agency collects now
 	v.payAt = forever
 	s.reminder(v, t, "collection", Letter)
