@@ -58,8 +58,11 @@ func TestEvaluateRules(t *testing.T) {
 			rules:   []string{"loyal_late_once"},
 			actions: []string{"skip_standard_dunning", "personal_reminder"},
 			check: func(t *testing.T, r Result) {
-				if a := r.Actions[1]; a.Tone != "friendly" || a.Channel != "phone" {
-					t.Errorf("personal reminder = %+v, want a friendly phone call", a)
+				// By e-mail or SMS (a letter offline): the simulation found a
+				// call keeps no more customers and costs 400 times an e-mail
+				// (docs/simulation.md).
+				if a := r.Actions[1]; a.Tone != "friendly" || a.Channel != "email_or_sms" {
+					t.Errorf("personal reminder = %+v, want a friendly e-mail or SMS", a)
 				}
 				if a := r.Actions[0]; a.Channel != "none" {
 					t.Errorf("skip dunning = %+v, want no message", a)
@@ -93,8 +96,20 @@ func TestEvaluateRules(t *testing.T) {
 			},
 		},
 		{
-			name:    "risk signals without late history: proactive personal contact",
+			name:    "band D without late history: no call (it costs more than it brings, docs/simulation.md)",
 			s:       situation(func(s *Situation) { s.Band = "D"; s.P[2] = 0.3 }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name:    "offline habitual late payer: no reminder letter before the due date",
+			s:       situation(func(s *Situation) { s.LateInvoices12m, s.Channel, s.Band = 3, "offline", "C" }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name:    "highest risk without late history: proactive personal contact",
+			s:       situation(func(s *Situation) { s.Band = "E"; s.P[2] = 0.3 }),
 			rules:   []string{"risk_without_late_history"},
 			actions: []string{"proactive_personal_contact"},
 			check: func(t *testing.T, r Result) {
@@ -324,7 +339,7 @@ func TestMaxActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := p.Evaluate(situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.P[2] = true, "AM04", 0.3 }))
+	r := p.Evaluate(situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.P[2], s.Band = true, "AM04", 0.3, "E" }))
 	// failed_direct_debit, temporary_hardship and risk_without_late_history fire
 	if len(r.Actions) != 1 || len(r.RulesFired) != 3 {
 		t.Errorf("got %d actions from rules %v, want 1 action from 3 rules", len(r.Actions), r.RulesFired)
