@@ -366,3 +366,37 @@ func claims(prs []PolicyResult) map[string]bool {
 	}
 	return out
 }
+
+// Generate writes the world of cfg into cfg.Out, like synth.Generate, with
+// the creditor following the policy called name: none or standard from
+// the first month; default or a policy file (which need a model) from the
+// last horizonMonths months, after the standard policy before them, with a
+// behaviour model trained on the first trainCustomers customers' months
+// before the horizon, as `duewise simulate` does.
+func Generate(ctx context.Context, cfg synth.Config, name string, horizonMonths, trainCustomers int) (synth.Stats, error) {
+	sp, err := specs([]string{name})
+	if err != nil {
+		return synth.Stats{}, fmt.Errorf("generate: %w", err)
+	}
+	s := sp[0]
+	if s.rules == nil {
+		cfg.Policy = s.builtin
+		return synth.Generate(ctx, cfg)
+	}
+	warm := cfg.Months - horizonMonths
+	if warm < MinWarmUp {
+		return synth.Stats{}, fmt.Errorf("generate: policy %s needs a model trained on the world's months before it acts: %d months before the last %d, want at least %d (use --months %d or more)",
+			name, warm, horizonMonths, MinWarmUp, MinWarmUp+horizonMonths)
+	}
+	cfg.PolicyFrom = cfg.Start.AddDate(0, warm, 0)
+	t, err := trainModel(ctx, cfg, trainCustomers, cfg.Log)
+	if err != nil {
+		return synth.Stats{}, fmt.Errorf("generate: %w", err)
+	}
+	l, err := scoring.NewLocal(t.artifact, s.rules)
+	if err != nil {
+		return synth.Stats{}, fmt.Errorf("generate: %w", err)
+	}
+	cfg.Policy = &actionPolicy{name: s.name, tenant: cfg.Tenant, local: l}
+	return synth.Generate(ctx, cfg)
+}
