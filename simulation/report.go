@@ -71,18 +71,15 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	b.WriteString("mean over runs [95% interval, bootstrap over customers]\n\n")
 	r.table(&b, r.Policies)
+	if cl := claims(r.Policies); len(cl) > 0 {
+		b.WriteString("\nclaims (docs/simulation.md):\n")
+		writeClaims(&b, cl)
+	}
 	if len(r.Sensitivity) > 0 {
 		b.WriteString("\nsensitivity: does each claim hold when the assumed effects are halved, or when dunning makes no one leave?\n")
-		var names []string
-		for k := range r.Sensitivity[0].Holds {
-			names = append(names, k)
-		}
-		slices.Sort(names)
 		for _, sc := range r.Sensitivity {
 			fmt.Fprintf(&b, "\n%s:\n", sc.Name)
-			for _, n := range names {
-				fmt.Fprintf(&b, "  %-62s %s\n", n, map[bool]string{true: "holds", false: "does NOT hold"}[sc.Holds[n]])
-			}
+			writeClaims(&b, sc.Holds)
 			r.table(&b, sc.Policies)
 		}
 	}
@@ -181,4 +178,15 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// writeClaims writes whether each claim holds, in name order.
+func writeClaims(b *strings.Builder, holds map[string]bool) {
+	names := make(map[string]bool, len(holds))
+	for k := range holds {
+		names[k] = true
+	}
+	for _, n := range sortedKeys(names) {
+		fmt.Fprintf(b, "  %-66s %s\n", n, map[bool]string{true: "holds", false: "does NOT hold"}[holds[n]])
+	}
 }

@@ -357,8 +357,12 @@ func claims(prs []PolicyResult) map[string]bool {
 	}
 	above := func(a, b Estimate) bool { return a.CI95[0] > b.CI95[1] }
 	if d := get("default"); d != nil {
-		out["default beats standard on net_collected (intervals apart)"] = above(d.Metrics["net_collected"], std.Metrics["net_collected"])
-		out["default beats standard on customers_kept (intervals apart)"] = above(d.Metrics["customers_kept"], std.Metrics["customers_kept"])
+		for _, m := range []string{"net_collected", "customers_kept"} {
+			out["default beats standard on "+m+" (intervals apart)"] = above(d.Metrics[m], std.Metrics[m])
+			if d.VsStandard != nil {
+				out["default beats standard on "+m+" (paired interval above 0)"] = d.VsStandard[m].CI95[0] > 0
+			}
+		}
 		out["default sends fewer dunned_good_payers"] = d.Metrics["dunned_good_payers"].Mean < std.Metrics["dunned_good_payers"].Mean
 	}
 	if n := get("none"); n != nil {

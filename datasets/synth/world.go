@@ -856,6 +856,9 @@ func (s *sim) payment(e event) {
 	if v.closed() || (e.ver != 0 && e.ver != v.ver) {
 		return
 	}
+	if e.ver == 0 && !v.dunnable() {
+		return // a part payment planned before the claim went to a plan, the agency or a dispute
+	}
 	amt := min(e.amt, v.amount-v.paid)
 	if e.ver != 0 {
 		amt = v.amount - v.paid // the rest
