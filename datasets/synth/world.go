@@ -662,7 +662,7 @@ func (s *sim) handle(e event) {
 }
 
 func (s *sim) customerRow(e event) {
-	if s.left || e.t.Date() <= s.cust.CreatedAt && e.a != evtEnded {
+	if s.left || e.t.Date() <= s.cust.CreatedAt {
 		return
 	}
 	txt := eventTexts[e.a]
