@@ -17,6 +17,7 @@ var commandSet = []func(g *globals) *cobra.Command{
 	newSQLCmd,
 	newScoreCmd,
 	newServeCmd,
+	newSimulateCmd,
 	newTrainCmd,
 	newVersionCmd,
 }

@@ -9,14 +9,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duewise/duewise/datasets/synth"
+	"github.com/duewise/duewise/simulation"
 )
 
 func newGenerateCmd(g *globals) *cobra.Command {
 	cfg := synth.DefaultConfig()
 	cfg.Out = ""
-	var start, end string
+	var start, end, policy string
 	c := &cobra.Command{
-		Use:   "generate --out DIR [--customers N] [--months M] [--seed S] [--tenant T] [--format csv|parquet] [--start YYYY-MM | --end YYYY-MM-DD|today]",
+		Use:   "generate --out DIR [--customers N] [--months M] [--seed S] [--tenant T] [--format csv|parquet] [--start YYYY-MM | --end YYYY-MM-DD|today] [--policy P]",
 		Short: "Write a synthetic payment world: one file per data-contract table plus truth.csv",
 		Long: `Generate simulates customers of a creditor month by month (reliable and
 forgetful payers, life events, chronic non-payers, business customers),
@@ -24,6 +25,12 @@ with direct debits, dunning, arrangements, disputes and customer events,
 and writes one file per data-contract table into --out, plus truth.csv:
 the true monthly probability that each customer's invoice goes 30 or more
 days unpaid past due, and the hidden state behind it.
+
+The creditor follows --policy (default standard: reminders at 7 and 21
+days past due, the 14-day letter at 35, collection at 50); none acts from
+the first month too. default (duewise's action policy) or a policy FILE
+needs a model trained on the world's earlier months: it acts over the
+last 12 months, after the standard policy before them (docs/simulation.md).
 
 The same flags and seed always give byte-identical files. The world starts
 on --start (default 2024-11, so 24 months end on 2026-11-01), or ends on
@@ -54,7 +61,7 @@ docs/synthetic-world.md.`,
 				cfg.Start = t
 			}
 			cfg.Log = g.log
-			st, err := synth.Generate(cmd.Context(), cfg)
+			st, err := simulation.Generate(cmd.Context(), cfg, policy, simulation.DefaultConfig().HorizonMonths, simulation.DefaultConfig().TrainCustomers)
 			if err != nil {
 				return err
 			}
@@ -63,7 +70,7 @@ docs/synthetic-world.md.`,
 			if !cfg.End.IsZero() {
 				span = fmt.Sprintf("up to %s", cfg.End.Format(time.DateOnly))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d customers x %d months %s (seed %d, tenant %s) to %s\n", cfg.Customers, cfg.Months, span, cfg.Seed, cfg.Tenant, cfg.Out)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d customers x %d months %s (seed %d, tenant %s, policy %s) to %s\n", cfg.Customers, cfg.Months, span, cfg.Seed, cfg.Tenant, policy, cfg.Out)
 			return nil
 		},
 	}
@@ -76,6 +83,7 @@ docs/synthetic-world.md.`,
 	f.StringVar(&start, "start", cfg.Start.Format("2006-01"), "first simulated month, YYYY-MM")
 	f.StringVar(&end, "end", "", "end the world on this day instead, YYYY-MM-DD or today (UTC): nothing at or after its 00:00 UTC is generated")
 	f.StringVar(&cfg.Out, "out", "", "output folder (required)")
+	f.StringVar(&policy, "policy", "standard", "what the creditor does: none, standard, default or a policy FILE")
 	_ = c.MarkFlagRequired("out") // only fails for an unknown flag name
 	return c
 }

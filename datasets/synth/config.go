@@ -40,6 +40,24 @@ type Config struct {
 	Workers int
 	// Log receives progress; nil discards.
 	Log *slog.Logger
+	// Policy is what the creditor does (nil: Standard, the world of
+	// `duewise generate`). It acts from PolicyFrom; before it the creditor
+	// follows Standard.
+	Policy Policy
+	// PolicyFrom is the first day Policy decides (zero: Start). It also
+	// starts the window of the customers' ledgers (see Simulate).
+	PolicyFrom time.Time
+	// Effects are the sizes of the customers' responses to actions (the
+	// zero value: DefaultEffects).
+	Effects Effects
+}
+
+// policy returns the configured policy (Standard when none).
+func (c Config) policy() Policy {
+	if c.Policy == nil {
+		return Standard
+	}
+	return c.Policy
 }
 
 // DefaultConfig returns a config for 1,000 customers over 24 months from
@@ -51,6 +69,21 @@ func DefaultConfig() Config {
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
 	switch {
+	case c.Format != string(rowfile.CSV) && c.Format != string(rowfile.Parquet):
+		return fmt.Errorf("format: %q, want csv or parquet", c.Format)
+	case c.Out == "":
+		return errors.New("out: empty")
+	}
+	return c.validateWorld()
+}
+
+// validateWorld reports the first invalid field of the world (not of its
+// files).
+func (c *Config) validateWorld() error {
+	if c.Effects == (Effects{}) {
+		c.Effects = DefaultEffects()
+	}
+	switch {
 	case c.Customers <= 0:
 		return fmt.Errorf("customers: %d, want > 0", c.Customers)
 	case c.Customers > 99_999_999:
@@ -59,10 +92,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("months: %d, want 1..600", c.Months)
 	case c.Tenant == "":
 		return errors.New("tenant: empty")
-	case c.Format != string(rowfile.CSV) && c.Format != string(rowfile.Parquet):
-		return fmt.Errorf("format: %q, want csv or parquet", c.Format)
-	case c.Out == "":
-		return errors.New("out: empty")
 	case c.Workers < 0:
 		return fmt.Errorf("workers: %d, want >= 0", c.Workers)
 	}
@@ -82,7 +111,10 @@ func (c Config) Validate() error {
 	if s.Year() < 1971 || s.Year() > 2200 {
 		return fmt.Errorf("start: year %d out of range", s.Year())
 	}
-	return nil
+	if p := c.PolicyFrom; !p.IsZero() && (p.Before(s) || !p.Before(s.AddDate(0, c.Months, 0))) {
+		return fmt.Errorf("policy from: %s, want a day from the start %s until the end of the world", p.Format(time.DateOnly), s.Format(time.DateOnly))
+	}
+	return c.Effects.Validate()
 }
 
 // Stats describes a generated world.

@@ -172,7 +172,9 @@ var mechanismShare = [numStates][numMechanisms]float64{
 // arrangementKept is the probability that an arrangement is kept, per state.
 var arrangementKept = [numStates]float64{0.8, 0.6, 0.65, 0.75, 0.8, 0.2}
 
-// Probability that a collection agency recovers the money.
+// Probability that a collection agency recovers the money of a claim
+// handed over at the standard age (standardHandOverDays); an earlier or
+// later hand-over scales it by the claim's remaining value (claimLost).
 var collected = [numStates]float64{0.6, 0.6, 0.55, 0.7, 0.6, 0.4}
 
 // Monthly probability of leaving (contract ended: no more invoices).
@@ -193,11 +195,77 @@ const (
 	quickDispute   = 0.004 // a dispute on an invoice that is still paid within 30 days
 )
 
-// Dunning offsets in days after the due date.
+// The standard policy's dunning days after the due date (issue 16: the
+// same for every late payer).
 const (
-	firstReminderMin, firstReminderMax   = 7, 14
-	secondReminderMin, secondReminderMax = 21, 24
-	finalNoticeMin, finalNoticeMax       = 30, 35 // the Dutch 14-day letter
-	collectionMin, collectionMax         = 14, 20 // after the final notice
-	ddRetryMin, ddRetryMax               = 5, 7
+	standardReminder       = 7
+	standardSecondReminder = 21
+	standardFinalNotice    = 35 // the Dutch 14-day letter
+	standardHandOver       = 50 // collection
+)
+
+// noneHandOver is when the none policy hands a claim over: it never
+// contacts the customer.
+const noneHandOver = 90
+
+// A late payer who responds to a nudge pays nudgeMin..nudgeMax days after
+// the first one (a reminder, a call, a follow-up); unprompted they pay on
+// their own day: selfMin..selfMax days after the due date, later for the
+// forgetful, who mostly pay when reminded.
+var (
+	selfMin = [numArchetypes]int{4, 12, 4, 4, 4}
+	selfMax = [numArchetypes]int{28, 45, 28, 28, 28}
+)
+
+const (
+	nudgeMin, nudgeMax = 1, 6
+	// A customer short of money pays moneyMin..moneyMax days after the
+	// due date, when the money comes (after the standard second reminder).
+	moneyMin, moneyMax = 22, 26
+	// A pressed payer (the late-pay mechanism) pays pressMin..pressMax days
+	// after the first firm step: the 14-day letter, the hand-over or the
+	// announced stop of service.
+	pressMin, pressMax = 3, 14
+)
+
+// claimDecay is the share of an overdue claim's value lost with its age
+// in months: 13% at 3 months, 36% at 6, 57% at a year, 91% at two (the
+// figures collection agencies publish; the same curve as duewise's default
+// policy, serving/policy/default.yaml, which is the creditor's belief and
+// may differ from this world's truth in a user's policy file).
+var claimDecay = [][2]float64{{3, 0.13}, {6, 0.36}, {12, 0.57}, {24, 0.91}}
+
+// claimLost interpolates claimDecay at an age in days (0 at 0 days; flat
+// after the last point).
+func claimLost(days float64) float64 {
+	if days <= 0 {
+		return 0
+	}
+	m := days / 30.4375
+	pm, pl := 0.0, 0.0
+	for _, p := range claimDecay {
+		if m <= p[0] {
+			return pl + (p[1]-pl)*(m-pm)/(p[0]-pm)
+		}
+		pm, pl = p[0], p[1]
+	}
+	return pl
+}
+
+// writeOffDays is how long a collection agency works a claim before it
+// gives up and the creditor writes it off (assumption).
+const writeOffDays = 180
+
+// loyalTenureDays is the tenure from which a customer counts as loyal: a
+// loyal customer who slipped once reacts to a standard dunning letter by
+// leaving more often (Effects.DunningLeave).
+const loyalTenureDays = 730
+
+// The hidden payday of a customer (day of the month their income arrives),
+// for the timing of debit retries: 25th 55%, 1st 25%, 15th 10%, 20th 10%
+// (assumption: monthly salaries in the Netherlands are mostly paid around
+// the 25th).
+var (
+	paydays     = []int{25, 1, 15, 20}
+	paydayShare = []float64{0.55, 0.25, 0.10, 0.10}
 )

@@ -258,6 +258,7 @@ func TestRealism(t *testing.T) {
 				other.add(f.behind)
 			}
 		}
+		t.Logf("december behind %v, other months %v", dec, other)
 		if !above(dec, other, 3) {
 			t.Errorf("december behind %v not clearly above other months %v", dec, other)
 		}

@@ -21,6 +21,11 @@ func testEventsReachScores(t *testing.T, f *fixture) {
 	sv := f.start(t, opts{Clock: clock})
 	customer, invoice := f.debitCustomer(t)
 	path := "/v1/customers/" + customer + "/risk"
+	// The customer as of the same moment without the event: the risk to
+	// compare with (the live features also count the day's other events).
+	if err := sv.srv.core.RefreshCustomers(t.Context(), f.tenantA, []string{customer}); err != nil {
+		t.Fatal(err)
+	}
 	before := sv.call(t, "GET", rCustomer, path, f.keyA, nil)
 	if before.code != 200 || hasAction(before.m, "direct_debit_follow_up") != "" {
 		t.Fatalf("before the event: %s", before)

@@ -58,8 +58,11 @@ func TestEvaluateRules(t *testing.T) {
 			rules:   []string{"loyal_late_once"},
 			actions: []string{"skip_standard_dunning", "personal_reminder"},
 			check: func(t *testing.T, r Result) {
-				if a := r.Actions[1]; a.Tone != "friendly" || a.Channel != "phone" {
-					t.Errorf("personal reminder = %+v, want a friendly phone call", a)
+				// By e-mail or SMS (a letter offline): the simulation found a
+				// call keeps no more customers and costs 400 times an e-mail
+				// (docs/simulation.md).
+				if a := r.Actions[1]; a.Tone != "friendly" || a.Channel != "email_or_sms" {
+					t.Errorf("personal reminder = %+v, want a friendly e-mail or SMS", a)
 				}
 				if a := r.Actions[0]; a.Channel != "none" {
 					t.Errorf("skip dunning = %+v, want no message", a)
@@ -93,8 +96,20 @@ func TestEvaluateRules(t *testing.T) {
 			},
 		},
 		{
-			name:    "risk signals without late history: proactive personal contact",
+			name:    "band D without late history: no call (it costs more than it brings, docs/simulation.md)",
 			s:       situation(func(s *Situation) { s.Band = "D"; s.P[2] = 0.3 }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name:    "offline habitual late payer: no reminder letter before the due date",
+			s:       situation(func(s *Situation) { s.LateInvoices12m, s.Channel, s.Band = 3, "offline", "C" }),
+			rules:   []string{},
+			actions: []string{},
+		},
+		{
+			name:    "highest risk without late history: proactive personal contact",
+			s:       situation(func(s *Situation) { s.Band = "E"; s.P[2] = 0.3 }),
 			rules:   []string{"risk_without_late_history"},
 			actions: []string{"proactive_personal_contact"},
 			check: func(t *testing.T, r Result) {
@@ -324,7 +339,7 @@ func TestMaxActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := p.Evaluate(situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.P[2] = true, "AM04", 0.3 }))
+	r := p.Evaluate(situation(func(s *Situation) { s.DDFailed, s.DDFailureReason, s.P[2], s.Band = true, "AM04", 0.3, "E" }))
 	// failed_direct_debit, temporary_hardship and risk_without_late_history fire
 	if len(r.Actions) != 1 || len(r.RulesFired) != 3 {
 		t.Errorf("got %d actions from rules %v, want 1 action from 3 rules", len(r.Actions), r.RulesFired)
@@ -436,5 +451,32 @@ func TestLoadFile(t *testing.T) {
 	}
 	if _, err := LoadFile(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file error = %v", err)
+	}
+}
+
+func TestUses(t *testing.T) {
+	p, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"p90": true, "dd_failure_reason": true, "country": true, "reasons": false, "p_late": true, "segment": false} {
+		if got := p.Uses(name); got != want {
+			t.Errorf("Uses(%q) = %v, want %v", name, got, want)
+		}
+	}
+	q, err := Parse("r.yaml", []byte(`rules:
+  - name: r
+    when: {all: [{signal: reasons, op: contains, value: LATE}]}
+    actions: [{type: t, when: {anchor: now}, channel: none, tone: neutral, message_key: k, expected_effect: e}]
+onboarding:
+  rules: [{name: o, decision: accept, when: {}, actions: []}]
+wik: {tiers: [{up_to: 0, rate: 0.15}], min: 40, max: 6775}
+claim_decay: [{months: 3, lost: 0.13}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !q.Uses("reasons") {
+		t.Error("a rule on reasons: Uses(reasons) = false")
 	}
 }

@@ -171,6 +171,18 @@ func (s *Core) pending() int {
 	return s.pend.n
 }
 
+// RefreshCustomers recomputes the online features of tenant's customers
+// at once (what Touch queues for the background), writes their changes to
+// the feed and serves the new rows when it returns.
+func (s *Core) RefreshCustomers(ctx context.Context, tenant string, customers []string) error {
+	now := s.cfg.Now()
+	b := batch{tenant: tenant, ids: customers, touched: make([]time.Time, len(customers))}
+	for i := range b.touched {
+		b.touched[i] = now
+	}
+	return s.refreshCustomers(ctx, b)
+}
+
 // refreshCustomers recomputes the online features of one batch, writes its
 // changes to the feed and swaps the new rows in.
 func (s *Core) refreshCustomers(ctx context.Context, b batch) error {
