@@ -55,8 +55,8 @@ func main() {
 
 // change is the part of a change-feed entry this CRM uses.
 type change struct {
-	CustomerID string   `json:"customer_id"`
-	Changed    []string `json:"changed"`
+	CustomerID string                `json:"customer_id"`
+	Changed    []string              `json:"changed"`
 	Before     struct{ Band string } `json:"before"`
 	After      struct{ Band string } `json:"after"`
 	Answer     *struct {
