@@ -113,4 +113,3 @@ func auditEventRows(sc *model.Scorer, enc *encoder, d *Dataset, rows []int, evs 
 		}
 	}
 }
-
