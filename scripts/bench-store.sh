@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the store of the API benchmarks (docs/benchmarks.md, section API):
-# the synthetic world of 1,000,000 customers in an embedded store, its
-# online features, and the three models of `make run` (trained on the
+# the synthetic world of 1,000,000 customers ending today (seed 1) in an
+# embedded store, its online features, and the three models of `make run` (trained on the
 # 25,000-customer demo world with the same commands) promoted for tenant
 # demo. Takes the benchmark lock while it loads the CPU.
 #
@@ -29,7 +29,7 @@ for kind in behaviour onboarding invoice; do
 	$dw --store "$demo/store" features snapshot --tenant demo --level "$level" --from "$from" --to "$last" --every 1mo --out "$demo/$kind.parquet"
 	$dw --store "$demo/store" train --kind "$kind" --tenant demo --snapshots "$demo/$kind.parquet" --seed 1 --out "$models"
 done
-$dw generate --customers 1000000 --months 24 --seed 1 --tenant demo --out "$work/world1m"
+$dw generate --customers 1000000 --months 24 --seed 1 --tenant demo --end today --out "$work/world1m" # online features describe today
 $dw --store "$store" ingest --tenant demo --rejects "$work/rejects" "$work/world1m" >/dev/null
 $dw --store "$store" features refresh --tenant demo
 for v in $($dw --store "$store" models list --registry "$models" --tenant demo --format ids); do

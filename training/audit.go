@@ -192,13 +192,7 @@ func auditRows(sc *model.Scorer, enc *encoder, d *Dataset, rows []int, steps []a
 			num[s.feature] = n
 			sc.Predict(num, cat, &p)
 			num[s.feature] = v
-			out[i].Rows++
-			if fall := base - p.Risk90; fall > metrics.MonotoneTolerance {
-				out[i].Violations++
-				out[i].WorstFall = max(out[i].WorstFall, fall)
-			} else if fall > 0 {
-				out[i].WorstFall = max(out[i].WorstFall, fall)
-			}
+			out[i].Observe(base, p.Risk90)
 		}
 	}
 	return out

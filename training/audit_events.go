@@ -103,13 +103,7 @@ func auditEventRows(sc *model.Scorer, enc *encoder, d *Dataset, rows []int, evs 
 			}
 			ev.apply(get, set)
 			sc.Predict(moved, cat, &p)
-			out[i].Rows++
-			if fall := base - p.Risk90; fall > metrics.MonotoneTolerance {
-				out[i].Violations++
-				out[i].WorstFall = max(out[i].WorstFall, fall)
-			} else if fall > 0 {
-				out[i].WorstFall = max(out[i].WorstFall, fall)
-			}
+			out[i].Observe(base, p.Risk90)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -276,4 +277,22 @@ func convertTime(col arrow.Array, p *time.Time) (converter, bool) {
 		}
 		return nil
 	}, true
+}
+
+// Strings runs query and returns the first column of its rows as strings
+// (see Scan), in the order of the result.
+func Strings(ctx context.Context, q interface {
+	Query(ctx context.Context, sql string, p Params) (array.RecordReader, error)
+}, query string, p Params) ([]string, error) {
+	rr, err := q.Query(ctx, query, p)
+	if err != nil {
+		return nil, err
+	}
+	defer rr.Release()
+	var out []string
+	var s string
+	if err := Scan(rr, func() error { out = append(out, s); return nil }, &s); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

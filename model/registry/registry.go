@@ -239,14 +239,8 @@ func (r *Registry) Active(ctx context.Context, tenant string) ([]Entry, error) {
 
 // Tenants lists the tenants with an active model.
 func (r *Registry) Tenants(ctx context.Context) ([]string, error) {
-	rr, err := r.eng.Query(ctx, `SELECT DISTINCT tenant FROM model_registry FINAL WHERE active = 1 ORDER BY tenant`, nil)
+	out, err := warehouse.Strings(ctx, r.eng, `SELECT DISTINCT tenant FROM model_registry FINAL WHERE active = 1 ORDER BY tenant`, nil)
 	if err != nil {
-		return nil, fmt.Errorf("list tenants: %w", err)
-	}
-	defer rr.Release()
-	var out []string
-	var t string
-	if err := warehouse.Scan(rr, func() error { out = append(out, t); return nil }, &t); err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
 	return out, nil

@@ -28,6 +28,18 @@ type MonotoneCheck struct {
 	WorstFall float64 `json:"worst_fall"`
 }
 
+// Observe counts one audited row whose 90-day risk moved from base to
+// risk after the step.
+func (c *MonotoneCheck) Observe(base, risk float64) {
+	c.Rows++
+	if fall := base - risk; fall > 0 {
+		c.WorstFall = max(c.WorstFall, fall)
+		if fall > MonotoneTolerance {
+			c.Violations++
+		}
+	}
+}
+
 // MonotoneViolations is the number of violating rows over all checks.
 func MonotoneViolations(cs []MonotoneCheck) int {
 	n := 0
