@@ -101,7 +101,7 @@ var catalog = []Signal{
 	{"invoice_amount_mean_365d", Numeric, "365d", "mean amount of invoices due in the 365d window", false, NoDirection, UnitAmount},
 	{"dd_attempts_365d", Numeric, "365d", "direct-debit attempts", false, NoDirection, UnitCount},
 	{"dd_failed_share_365d", Numeric, "365d", "share of direct-debit attempts failed or reversed", false, IncreasesRisk, UnitShare},
-	{"days_since_last_dd_failure", Numeric, "at T", "days since the latest failed or reversed direct debit", false, NoDirection, UnitDays},
+	{"days_since_last_dd_failure", Numeric, "at T", "days since the latest failed or reversed direct debit", false, DecreasesRisk, UnitDays},
 	{"reminders_365d", Numeric, "365d", "reminders sent", false, IncreasesRisk, UnitCount},
 	{"days_since_last_reminder", Numeric, "at T", "days since the latest reminder", false, DecreasesRisk, UnitDays},
 	{"collections_365d", Numeric, "365d", "invoices handed to collection (reminder stage collection)", false, IncreasesRisk, UnitCount},
@@ -159,6 +159,30 @@ func names(ss []Signal, kind string, onboardingOnly bool) []string {
 	}
 	return out
 }
+
+// NullMeansNever reports whether a NULL of signal name means that the
+// event that worsens it never happened: the days since the latest
+// reminder, address change or failed debit of a customer who never had
+// one, the failed share of the debits of a customer never debited. A model
+// encodes such a NULL at the safe end of the order (model.Feature.NullAs:
+// longer ago than any value, no failure), so that a customer's first
+// failed debit or reminder moves the risk like a later one and never the
+// other way.
+func NullMeansNever(name string) bool { return nullMeansNever[name] }
+
+var nullMeansNever = map[string]bool{"days_since_last_reminder": true, "days_since_last_address_change": true,
+	"days_since_last_dd_failure": true, "dd_failed_share_365d": true}
+
+// ModelInput reports whether a model may take signal name as an input.
+// Not inputs: signals that an event which worsens the customer changes in
+// no declared direction, which would let a failed debit lower the risk
+// through them (the attempts a failed debit adds, the reason code of the
+// latest failure); their information is in the declared signals of the
+// same events (the failed share, the failures per reason). The policy and
+// the answers still use them.
+func ModelInput(name string) bool { return !notInputs[name] }
+
+var notInputs = map[string]bool{"dd_attempts_365d": true, "last_dd_failure_reason": true}
 
 // Lookup returns the signal called name (customer level or invoice level).
 func Lookup(name string) (Signal, bool) {

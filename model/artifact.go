@@ -64,6 +64,12 @@ const (
 // value its attributions are measured from (Artifact.Reference holds the
 // encoding: for a zero-indicator feature, Baseline 0 with the indicator at
 // the training share of zeros, so that any value above 0 is above it).
+// NullAs, on a monotone feature whose NULL means the event never happened
+// (the days since a customer's latest failed debit, when there was none),
+// encodes NULL at the safe end of the order instead of through a NULL
+// indicator: as its Ceiling ("ceiling": longer ago than any value) or its
+// lowest value ("floor": 0 with a zero indicator, else Floor), so that the
+// customer's first such event moves the risk along the direction.
 type Feature struct {
 	Name          string        `json:"name"`
 	Type          FeatureType   `json:"type"`
@@ -78,7 +84,14 @@ type Feature struct {
 	Ceiling       *float64      `json:"ceiling,omitempty"`
 	Direction     RiskDirection `json:"direction,omitempty"`
 	Baseline      *float64      `json:"baseline,omitempty"`
+	NullAs        string        `json:"null_as,omitempty"`
 }
+
+// Values of Feature.NullAs.
+const (
+	NullAsCeiling = "ceiling"
+	NullAsFloor   = "floor"
+)
 
 // Activation names of Layer.Activation.
 const (
@@ -178,6 +191,9 @@ func (a *Artifact) Validate() error {
 			return invalid("features[%d].name %q: duplicate of features[%d]", i, f.Name, j)
 		}
 		seen[f.Name] = i
+		if err := f.validateNullAs(i); err != nil {
+			return err
+		}
 		switch f.Type {
 		case Numeric:
 			if err := f.validateMonotone(i); err != nil {

@@ -69,10 +69,23 @@ func Encode(fs []Feature, num []float64, cat []string, dst []float32) {
 }
 
 // EncodeNumeric writes numeric feature f's encoding of v (NaN = NULL) at
-// dst[0:], as Encode does, and returns the number of inputs written. Safe
-// for concurrent use.
+// dst[0:], as Encode does (a NULL of a feature with NullAs encodes as its
+// Ceiling or Floor), and returns the number of inputs written. Safe for
+// concurrent use.
 func EncodeNumeric(f *Feature, v float64, dst []float32) int {
 	null := math.IsNaN(v) || math.IsInf(v, 0) || (f.ZeroAsNull && v == 0)
+	if null && f.NullAs != "" {
+		// NULL means never: the safe end of the order (validated present).
+		switch {
+		case f.NullAs == NullAsCeiling:
+			v = *f.Ceiling
+		case f.ZeroIndicator:
+			v = 0 // the lowest value
+		default:
+			v = *f.Floor
+		}
+		null = false
+	}
 	zero := !null && v == 0
 	if null {
 		dst[0] = 0

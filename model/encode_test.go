@@ -23,6 +23,10 @@ func TestEncodeNumeric(t *testing.T) {
 		{"zero is a value", Feature{Mean: 1, Std: 2, NullIndicator: true}, 0, []float32{-0.5, 0}},
 		{"zero as NULL", Feature{Mean: 4, Std: 2, NullIndicator: true, ZeroAsNull: true}, 0, []float32{0, 1}},
 		{"non-zero with zero as NULL", Feature{Mean: 4, Std: 2, NullIndicator: true, ZeroAsNull: true}, 8, []float32{2, 0}},
+		{"NULL as the ceiling", Feature{Mean: 10, Std: 5, NullAs: NullAsCeiling, Ceiling: ptr(300), Direction: DecreasesRisk}, math.NaN(), []float32{58}},
+		{"a value under NULL as the ceiling", Feature{Mean: 10, Std: 5, NullAs: NullAsCeiling, Ceiling: ptr(300), Direction: DecreasesRisk}, 20, []float32{2}},
+		{"NULL as the floor", Feature{Mean: 0.5, Std: 0.25, NullAs: NullAsFloor, Floor: ptr(0.25), Direction: IncreasesRisk}, math.NaN(), []float32{-1}},
+		{"NULL as the floor is zero with a zero indicator", Feature{Mean: 0.5, Std: 0.25, NullAs: NullAsFloor, Floor: ptr(0.25), ZeroIndicator: true, Direction: IncreasesRisk}, math.NaN(), []float32{-1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,3 +40,5 @@ func TestEncodeNumeric(t *testing.T) {
 		})
 	}
 }
+
+func ptr(v float64) *float64 { return &v }

@@ -134,6 +134,25 @@ func (f *Feature) validateMonotone(i int) error {
 	return nil
 }
 
+// validateNullAs checks NullAs: only on a monotone numeric feature, with
+// the bound it names, and no NULL indicator (NULL then has a place in the
+// order).
+func (f *Feature) validateNullAs(i int) error {
+	switch {
+	case f.NullAs == "":
+		return nil
+	case f.NullAs != NullAsCeiling && f.NullAs != NullAsFloor:
+		return invalid("features[%d] (%s).null_as %q: want ceiling or floor", i, f.Name, f.NullAs)
+	case f.Type != Numeric || !f.Direction.Monotone():
+		return invalid("features[%d] (%s).null_as: only a monotone numeric feature encodes NULL at a bound", i, f.Name)
+	case f.NullIndicator || f.ZeroAsNull:
+		return invalid("features[%d] (%s).null_as: NULL encoded at a bound takes no NULL indicator and no zero_as_null", i, f.Name)
+	case f.NullAs == NullAsCeiling && f.Ceiling == nil, f.NullAs == NullAsFloor && f.Floor == nil:
+		return invalid("features[%d] (%s).null_as %q: the %s is missing", i, f.Name, f.NullAs, f.NullAs)
+	}
+	return nil
+}
+
 // validateSigns checks the monotone construction: when a has a monotone
 // feature, every layer records the signs of its units, the output layer's
 // are the kind's OutputSign, and every weight from an input or unit of sign a to

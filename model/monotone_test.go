@@ -100,6 +100,11 @@ func TestMonotoneValidation(t *testing.T) {
 		{"zero like NULL", func(a *Artifact) { a.Features[0].ZeroAsNull = true }, "zero_as_null"},
 		{"unknown direction", func(a *Artifact) { a.Features[1].Direction = "up" }, "features[1] (tenure_days).direction"},
 		{"categorical direction", func(a *Artifact) { a.Features[3].Direction = IncreasesRisk }, "features[3] (channel).direction"},
+		{"NULL at a bound of a free feature", func(a *Artifact) { a.Features[2].NullAs = NullAsCeiling }, "features[2] (x_free).null_as: only a monotone"},
+		{"NULL at a bound of a category", func(a *Artifact) { a.Features[3].NullAs = NullAsFloor }, "features[3] (channel).null_as: only a monotone"},
+		{"NULL at a missing bound", func(a *Artifact) { a.Features[1].NullAs = NullAsCeiling }, "features[1] (tenure_days).null_as \"ceiling\": the ceiling is missing"},
+		{"NULL at a bound and a NULL indicator", func(a *Artifact) { a.Features[0].NullAs = NullAsFloor }, "features[0] (late_share_365d).null_as: NULL encoded at a bound takes no NULL indicator"},
+		{"unknown NULL bound", func(a *Artifact) { a.Features[1].NullAs = "middle" }, "want ceiling or floor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

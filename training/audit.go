@@ -95,7 +95,8 @@ func Audit(a *model.Artifact, d *Dataset, rows []int) ([]metrics.MonotoneCheck, 
 		return nil, err
 	}
 	steps := auditSteps(a.Features)
-	if len(steps) == 0 {
+	evs, evChecks := eventChecks(a.Features)
+	if len(steps) == 0 && len(evs) == 0 {
 		return nil, nil
 	}
 	enc := newEncoder(d, a.Features)
@@ -110,7 +111,11 @@ func Audit(a *model.Artifact, d *Dataset, rows []int) ([]metrics.MonotoneCheck, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[w] = auditRows(sc, enc, d, rows[w*len(rows)/workers:(w+1)*len(rows)/workers], steps, monthly)
+			part := rows[w*len(rows)/workers : (w+1)*len(rows)/workers]
+			parts[w] = auditRows(sc, enc, d, part, steps, monthly)
+			ev := slices.Clone(evChecks)
+			auditEventRows(sc, enc, d, part, evs, ev)
+			parts[w] = append(parts[w], ev...)
 		}()
 	}
 	wg.Wait()

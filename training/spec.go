@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 )
 
@@ -37,11 +38,17 @@ const zeroShare = 0.3
 // training values), and its frequent zeros get a zero indicator, a Floor
 // and Baseline 0 instead of encoding like NULL (see model.Feature); when
 // it also has negative values, zero is not the lowest value and it gets
-// neither.
+// neither. A monotone input whose NULL means the event never happened
+// (features.NullMeansNever) encodes NULL at the safe end of its order
+// (model.Feature.NullAs), with no NULL indicator. Signals that are not model inputs (features.ModelInput) are
+// left out.
 func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskDirection) []model.Feature {
 	var fs []model.Feature
 	vals, abs := make([]float64, 0, len(rows)), make([]float64, 0, len(rows))
 	for j, name := range d.NumNames {
+		if !features.ModelInput(name) {
+			continue
+		}
 		vals = vals[:0]
 		nulls, zeros, negative, sum := 0, 0, false, 0.0
 		for _, r := range rows {
@@ -95,8 +102,16 @@ func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskD
 			}
 			f.Ceiling = &hi
 		}
+		if mono && f.NullIndicator && features.NullMeansNever(name) {
+			// NULL is "never": the safe end of the order (longer ago than
+			// any training value, or no failure).
+			f.NullAs, f.NullIndicator = model.NullAsFloor, false
+			if f.Direction == model.DecreasesRisk {
+				f.NullAs = model.NullAsCeiling
+			}
+		}
 		lo, hi := vals[0], vals[len(vals)-1]
-		if lo == hi && !f.NullIndicator && !f.ZeroIndicator {
+		if lo == hi && !f.NullIndicator && !f.ZeroIndicator && f.NullAs == "" {
 			continue // constant
 		}
 		// Heavy tail: a magnitude far above the median magnitude.
@@ -124,6 +139,9 @@ func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskD
 		fs = append(fs, f)
 	}
 	for j, name := range d.CatNames {
+		if !features.ModelInput(name) {
+			continue
+		}
 		count := map[string]int{}
 		for _, r := range rows {
 			if v := d.Cat[j][r]; v != "" {

@@ -2,8 +2,10 @@ package training
 
 import (
 	"math"
+	"slices"
 	"testing"
 
+	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 )
 
@@ -85,5 +87,55 @@ func TestFitFeaturesZeroAsNull(t *testing.T) {
 				t.Fatalf("mean %v, want %v", f.Mean, tt.mean)
 			}
 		})
+	}
+}
+
+// TestFitFeaturesNullMeansNever: the monotone inputs whose NULL means the
+// worsening event never happened encode NULL at the safe end of their
+// order (a days-since at its ceiling, a failure share at its lowest
+// value), and the signals an event moves in no declared direction are not
+// inputs; a model of the same columns without directions keeps its NULL
+// indicators.
+func TestFitFeaturesNullMeansNever(t *testing.T) {
+	nan := math.NaN()
+	d := &Dataset{
+		NumNames: []string{"days_since_last_dd_failure", "dd_failed_share_365d", "dd_attempts_365d", "late_share_365d"},
+		Num: [][]float64{
+			{nan, 3, 40, 200, nan, 15},
+			{nan, 0, 0, 0.5, 1, 0},
+			{0, 4, 6, 12, 12, 9},
+			{nan, 0.1, 0.2, 0.3, 0.4, 0.5},
+		},
+		CatNames: []string{"last_dd_failure_reason"},
+		Cat:      [][]string{slices.Repeat([]string{"AM04"}, 6)},
+	}
+	byName := func(fs []model.Feature) map[string]model.Feature {
+		m := map[string]model.Feature{}
+		for _, f := range fs {
+			m[f.Name] = f
+		}
+		return m
+	}
+	fs := byName(fitFeatures(d, indexes(6), func(name string) model.RiskDirection {
+		s, _ := features.Lookup(name)
+		return model.RiskDirection(s.Direction)
+	}))
+	if f := fs["days_since_last_dd_failure"]; f.NullAs != model.NullAsCeiling || f.NullIndicator || f.Ceiling == nil || *f.Ceiling != 200 {
+		t.Errorf("days_since_last_dd_failure: %+v, want NULL at the ceiling 200", f)
+	}
+	if f := fs["dd_failed_share_365d"]; f.NullAs != model.NullAsFloor || f.NullIndicator || !f.ZeroIndicator {
+		t.Errorf("dd_failed_share_365d: %+v, want NULL at the floor (zero)", f)
+	}
+	if f := fs["late_share_365d"]; f.NullAs != "" || !f.NullIndicator {
+		t.Errorf("late_share_365d (NULL = no invoices, not never): %+v", f)
+	}
+	for _, n := range []string{"dd_attempts_365d", "last_dd_failure_reason"} {
+		if _, ok := fs[n]; ok {
+			t.Errorf("%s is an input", n)
+		}
+	}
+	free := byName(fitFeatures(d, indexes(6), nil))
+	if f := free["days_since_last_dd_failure"]; f.NullAs != "" || !f.NullIndicator {
+		t.Errorf("without directions: %+v", f)
 	}
 }
