@@ -175,7 +175,7 @@ func (r *runner) synthetic(ctx context.Context) error {
 			Reference: fmt.Sprintf("%.4f (AUC of those hazards)", tl.AUC["90d"]), Pass: true},
 	)
 	for _, o := range rep.Others {
-		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name && o.Name != refLater.Name {
+		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name && o.Name != refKnown.Name && o.Name != refLater.Name {
 			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC 90d, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
 		}
 	}

@@ -325,9 +325,6 @@ func (w *riskWorker) estimate(idx, d, pi int) {
 	base := (d*w.t.n + idx) * len(w.t.horizons)
 	if w.sw == 0 {
 		w.st.Unmatched++
-		if debugUnmatched != nil {
-			debugUnmatched(w, idx, at)
-		}
 		return
 	}
 	for h := range w.t.horizons {
@@ -401,5 +398,3 @@ func (w *riskWorker) survival(day, until rf.Date) {
 		w.surv[h] = p
 	}
 }
-
-var debugUnmatched func(w *riskWorker, idx int, at rf.Time)

@@ -188,17 +188,7 @@ func TestTrueRiskToy(t *testing.T) {
 func (s *sim) pendingLeave(from, to rf.Time) float64 {
 	for _, e := range s.q {
 		if e.kind == evLeave && e.t >= from && e.t < to {
-			p := leaveBase
-			if s.handed {
-				p += s.cal.eff.CollectionLeave
-			}
-			if s.dunnedLoyal {
-				p += s.cal.eff.DunningLeave
-			}
-			if s.arch == chronic {
-				p += leaveChronic
-			}
-			return p
+			return s.leaveP()
 		}
 	}
 	return 0

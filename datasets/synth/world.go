@@ -733,14 +733,25 @@ func (s *sim) month(m int) {
 	s.schedule(event{t: s.clock(s.issueDate(m)+rf.Date(lk.n(0, 1, 27)), 3, 7, 21), kind: evLeave, a: int32(m)})
 }
 
-// leaveCheck decides whether the customer ends the contract at t: the
-// base chance, more after a hand-over to collection or (for a loyal
-// customer) a standard dunning letter since the last check, more for a
-// chronic non-payer.
+// leaveCheck decides whether the customer ends the contract at t, with
+// probability leaveP.
 func (s *sim) leaveCheck(m int, t rf.Time) {
 	if s.left {
 		return
 	}
+	p := s.leaveP()
+	s.handed, s.dunnedLoyal = false, false
+	if s.futureKey(s.k.at(purposeLeave).at(uint64(m)), t).chance(1, p) {
+		s.event(t, eventTexts[evtEnded][0], eventTexts[evtEnded][1])
+		s.left, s.leftAt = true, t
+	}
+}
+
+// leaveP is the chance that the customer leaves at the next check: the
+// base chance, more after a hand-over to collection or (for a loyal
+// customer) a standard dunning letter since the last check, more for a
+// chronic non-payer.
+func (s *sim) leaveP() float64 {
 	p := leaveBase
 	if s.handed {
 		p += s.cal.eff.CollectionLeave
@@ -751,11 +762,7 @@ func (s *sim) leaveCheck(m int, t rf.Time) {
 	if s.arch == chronic {
 		p += leaveChronic
 	}
-	s.handed, s.dunnedLoyal = false, false
-	if s.futureKey(s.k.at(purposeLeave).at(uint64(m)), t).chance(1, p) {
-		s.event(t, eventTexts[evtEnded][0], eventTexts[evtEnded][1])
-		s.left, s.leftAt = true, t
-	}
+	return p
 }
 
 // issue issues month m's invoice: its true hazard, the draws of its fate,
