@@ -11,11 +11,13 @@
 //     split at the 70% quantile of invoice dates with the training labels
 //     as known then (target AUC >= 0.85 for payment after the due date);
 //   - synthetic: a generated world, behaviour model on earlier monthly
-//     snapshots, tested on later ones against the true hazards of
-//     truth.csv known at the snapshot date (Truth.RiskKnownAt; target:
-//     90-day AUC within 0.02 of theirs), and against the true hazards
-//     that include the later invoices' own (Truth.Risk, which sees the
-//     future; reported, not a target).
+//     snapshots, tested on later ones against the world's true risk at
+//     the snapshot date (synth.TrueRisk, the world continued from it with
+//     draws of its own; target: 90-day AUC within 0.02 of its), and,
+//     reported next to it, the true hazards of truth.csv known at the
+//     snapshot date (Truth.RiskKnownAt, the reference before the world
+//     responded to the creditor's actions) and those that include the
+//     later invoices' own (Truth.Risk, which sees the future).
 //
 // A missed target is not an error: Result.Passed reports it. Results and
 // protocols are documented in docs/benchmarks.md and docs/model-card.md.

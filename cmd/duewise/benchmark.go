@@ -51,8 +51,9 @@ model's metrics next to reference figures and targets (docs/benchmarks.md):
   synthetic  A generated world (--customers, default 100,000; 24 months):
              behaviour model trained on monthly snapshots before the test
              dates, tested on the later ones. Target: 90-day AUC within
-             0.02 of the AUC of the true hazards (truth.csv) known at the
-             snapshot date.
+             0.02 of the AUC of the world's true risk at the snapshot
+             date (the world continued from it; the true hazards of
+             truth.csv are shown next to it).
 
 The data is loaded into a temporary embedded store that is removed at the
 end, unless --store (or DUEWISE_STORE) or --clickhouse names one; then it

@@ -28,7 +28,7 @@ func (s *sim) decideAt(e event) {
 		days = int(e.a)
 	}
 	d := Decision{Kind: e.dk, At: e.t, Invoice: s.b.Invoices[v.row], Reason: e.s, History: s.history(), w: s,
-		U: s.k.at(purposeDecision).at(uint64(v.m)<<8 | uint64(e.dk)).u(uint64(days))}
+		U: s.futureKey(s.k.at(purposeDecision).at(uint64(v.m)<<8|uint64(e.dk)), e.t).u(uint64(days))}
 	switch e.dk {
 	case Overdue:
 		d.DaysOverdue = days

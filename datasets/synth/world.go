@@ -131,7 +131,8 @@ type invoice struct {
 	issued, due rf.Date
 	amount      rf.Cents
 	st          state // hidden state at issue
-	k           key
+	k           key   // the draws of its course
+	ok          key   // the draws a course only shows (the debit's minute, a part payment's amount), kept when a fork redraws k
 	fate        fate
 	mech        mechanism
 	self        int    // a nudged payer's own day (days after due)
@@ -200,7 +201,7 @@ type event struct {
 	kind evKind
 	dk   DecisionKind
 	ver  uint16
-	inv  int32
+	inv  int32 // the invoice; for evRow, m+1 when the row traces the hidden state of month m (see trace), else 0
 	a    int32
 	amt  rf.Cents
 	s    string
@@ -281,7 +282,9 @@ type sim struct {
 	cust   *rf.Customer
 
 	terms, billDay, lead, payday int
-	life, lifeAt, lifeDur        int // life: index into lifeKinds; -1 none
+	life, lifeAt, lifeDur        int     // life: index into lifeKinds; -1 none
+	lifeRec                      int     // months of recovery after the life event
+	lifeShown                    rf.Time // the first visible trace of the life event (forever: none scheduled)
 
 	states []state // hidden state per month (exogenous)
 	st     state
@@ -312,6 +315,9 @@ type sim struct {
 	// onDecide, when set, sees every decision and its actions
 	// (CheckPointInTime).
 	onDecide func(d *Decision, acts []Action)
+	// fork, when set, continues the customer's world from a moment with
+	// draws of its own (TrueRisk, fork.go).
+	fork *fork
 }
 
 func newSim(cal *calendar) *sim {
@@ -321,7 +327,15 @@ func newSim(cal *calendar) *sim {
 // customer simulates customer number idx (0-based) into b and returns its
 // ledger.
 func (s *sim) customer(idx int, b *rf.Batch) Ledger {
-	*s = sim{cal: s.cal, b: b, invs: s.invs[:0], acts: s.acts[:0], q: s.q[:0], buf: s.buf[:0], states: s.states[:0], onDecide: s.onDecide}
+	s.start(idx, b)
+	s.runUntil(s.cal.end)
+	return s.finish()
+}
+
+// start sets the sim up for customer number idx (0-based) writing into b:
+// its profile, its hidden states and its months, before any event.
+func (s *sim) start(idx int, b *rf.Batch) {
+	*s = sim{cal: s.cal, b: b, invs: s.invs[:0], acts: s.acts[:0], q: s.q[:0], buf: s.buf[:0], states: s.states[:0], onDecide: s.onDecide, fork: s.fork}
 	s.k = key(mix(s.cal.seed^0x5DEECE66D) ^ mix(uint64(idx)+golden))
 	s.num = pad8(idx + 1)
 	s.id = "C" + s.num
@@ -337,15 +351,17 @@ func (s *sim) customer(idx int, b *rf.Batch) Ledger {
 	for m := s.first; m < s.cal.months; m++ {
 		s.schedule(event{t: s.cal.monthStart[m].At(0, 0, 0), kind: evMonth, a: int32(m)})
 	}
-	for len(s.q) > 0 {
+}
+
+// runUntil handles the customer's events before end (and before the end
+// of the world) in order.
+func (s *sim) runUntil(end rf.Time) {
+	end = min(end, s.cal.end)
+	for len(s.q) > 0 && s.q[0].t < end {
 		e := s.q.pop()
-		if e.t >= s.cal.end {
-			break
-		}
 		s.lastT = e.t
 		s.handle(e)
 	}
-	return s.finish()
 }
 
 func pad8(n int) string {
@@ -477,29 +493,33 @@ func (s *sim) issueDate(m int) rf.Date { return s.cal.monthStart[m] + rf.Date(s.
 // (they do not depend on what the creditor does) and schedules the
 // visible traces of its changes.
 func (s *sim) path() {
-	s.states = s.states[:0]
 	st := healthy
 	if s.arch == chronic {
 		st = chronicState
 	}
-	lifeRec := 0
+	s.lifeRec, s.lifeShown = 0, forever
 	if s.life >= 0 {
-		lifeRec = s.k.at(purposeLife).n(0, 1, 4)
+		s.lifeRec = s.k.at(purposeLife).n(0, 1, 4)
 	}
-	for m := 0; m < s.cal.months; m++ {
-		if m < s.first {
-			s.states = append(s.states, st)
-			continue
+	s.pathFrom(0, st)
+}
+
+// pathFrom draws the hidden states of months from on, after st (the state
+// of the month before).
+func (s *sim) pathFrom(from int, st state) {
+	s.states = s.states[:from]
+	for m := from; m < s.cal.months; m++ {
+		if m >= s.first {
+			st = s.nextState(m, st)
 		}
-		st = s.nextState(m, st, lifeRec)
 		s.states = append(s.states, st)
 	}
 }
 
 // nextState returns the hidden state of month m after st and schedules
 // the events a credit manager could see when it changes.
-func (s *sim) nextState(m int, st state, lifeRec int) state {
-	k := s.k.at(purposeState).at(uint64(m))
+func (s *sim) nextState(m int, st state) state {
+	k := s.stateKey(m)
 	if s.arch == chronic {
 		return chronicState
 	}
@@ -511,9 +531,9 @@ func (s *sim) nextState(m int, st state, lifeRec int) state {
 				s.lifeStarts(m, lk)
 			}
 			return lk.state
-		case m >= s.lifeAt+s.lifeDur && m < s.lifeAt+s.lifeDur+lifeRec:
+		case m >= s.lifeAt+s.lifeDur && m < s.lifeAt+s.lifeDur+s.lifeRec:
 			return recovering
-		case m == s.lifeAt+s.lifeDur+lifeRec:
+		case m == s.lifeAt+s.lifeDur+s.lifeRec:
 			return healthy
 		}
 	}
@@ -521,7 +541,7 @@ func (s *sim) nextState(m int, st state, lifeRec int) state {
 	case healthy:
 		if k.chance(0, toStrained[s.arch]*monthStrain[s.cal.monthOfYr[m]]) {
 			if k.chance(1, 0.1) {
-				s.row(s.dayIn(m, k, 2), evtAskOptions, 0)
+				s.trace(m, s.dayIn(m, k, 2), evtAskOptions, 0)
 			}
 			return strained
 		}
@@ -550,7 +570,7 @@ func (s *sim) nextState(m int, st state, lifeRec int) state {
 // lifeStarts schedules the visible traces of a life event starting in
 // month m.
 func (s *sim) lifeStarts(m int, lk lifeKind) {
-	k := s.k.at(purposeLife)
+	k := s.lifeKey()
 	// Before this month's due date, so the month's debit sees a closed
 	// account.
 	d := s.cal.monthStart[m] + rf.Date(k.n(1, 0, s.billDay+s.terms-3))
@@ -563,24 +583,24 @@ func (s *sim) lifeStarts(m int, lk lifeKind) {
 				d = e
 			}
 		}
-		s.row(s.clock(d, 1, 7, 21), evtMoved, ternary(k.chance(4, 0.6), flagCloses, 0))
+		s.trace(m, s.clock(d, 1, 7, 21), evtMoved, ternary(k.chance(4, 0.6), flagCloses, 0))
 	case "divorce":
 		if k.chance(2, 0.7) {
-			s.row(s.clock(d, 1, 7, 21), evtMoved, ternary(k.chance(4, 0.4), flagCloses, 0))
+			s.trace(m, s.clock(d, 1, 7, 21), evtMoved, ternary(k.chance(4, 0.4), flagCloses, 0))
 		}
 		if k.chance(5, 0.3) {
 			e := d + rf.Date(k.n(6, 0, 10))
-			s.row(s.clock(e, 2, 7, 21), evtAskDelay, 0)
+			s.trace(m, s.clock(e, 2, 7, 21), evtAskDelay, 0)
 		}
 	case "job loss":
 		if k.chance(5, 0.35) {
 			e := d + rf.Date(k.n(6, 5, 25))
-			s.row(s.clock(e, 2, 7, 21), evtAskDelay, 0)
+			s.trace(m, s.clock(e, 2, 7, 21), evtAskDelay, 0)
 		}
 	case "illness":
 		if k.chance(5, 0.25) {
 			e := d + rf.Date(k.n(6, 5, 25))
-			s.row(s.clock(e, 2, 7, 21), evtIllness, 0)
+			s.trace(m, s.clock(e, 2, 7, 21), evtIllness, 0)
 		}
 	}
 }
@@ -623,6 +643,22 @@ const flagCloses rf.Cents = 1
 // row schedules a customer event row at t.
 func (s *sim) row(t rf.Time, text int, flags rf.Cents) {
 	s.schedule(event{t: t, kind: evRow, a: int32(text), amt: flags})
+}
+
+// trace schedules a row at t that traces the hidden state of month m (a
+// change of state, a life event), so that a fork can tell it from the
+// rest.
+func (s *sim) trace(m int, t rf.Time, text int, flags rf.Cents) {
+	if m == s.lifeAt && s.life >= 0 {
+		s.lifeShown = min(s.lifeShown, t)
+	}
+	if f := s.fork; f != nil && t < f.from {
+		// Before the fork's replicate started: the world wrote it then, or
+		// (a life event drawn anew) the world's rows deny it.
+		f.contradicted = f.contradicted || f.life
+		return
+	}
+	s.schedule(event{t: t, kind: evRow, a: int32(text), amt: flags, inv: int32(m + 1)})
 }
 
 func (s *sim) handle(e event) {
@@ -682,7 +718,8 @@ func (s *sim) month(m int) {
 		return
 	}
 	s.st = s.states[m]
-	k := s.k.at(purposeNoise).at(uint64(m))
+	now := s.cal.monthStart[m].At(0, 0, 0)
+	k := s.futureKey(s.k.at(purposeNoise).at(uint64(m)), now)
 	for i, n := range [...]struct {
 		p    float64
 		text int
@@ -692,18 +729,29 @@ func (s *sim) month(m int) {
 		}
 	}
 	s.schedule(event{t: s.issueDate(m).At(0, 0, 0), kind: evIssue, a: int32(m)})
-	lk := s.k.at(purposeLeave).at(uint64(m))
+	lk := s.futureKey(s.k.at(purposeLeave).at(uint64(m)), now)
 	s.schedule(event{t: s.clock(s.issueDate(m)+rf.Date(lk.n(0, 1, 27)), 3, 7, 21), kind: evLeave, a: int32(m)})
 }
 
-// leaveCheck decides whether the customer ends the contract at t: the
-// base chance, more after a hand-over to collection or (for a loyal
-// customer) a standard dunning letter since the last check, more for a
-// chronic non-payer.
+// leaveCheck decides whether the customer ends the contract at t, with
+// probability leaveP.
 func (s *sim) leaveCheck(m int, t rf.Time) {
 	if s.left {
 		return
 	}
+	p := s.leaveP()
+	s.handed, s.dunnedLoyal = false, false
+	if s.futureKey(s.k.at(purposeLeave).at(uint64(m)), t).chance(1, p) {
+		s.event(t, eventTexts[evtEnded][0], eventTexts[evtEnded][1])
+		s.left, s.leftAt = true, t
+	}
+}
+
+// leaveP is the chance that the customer leaves at the next check: the
+// base chance, more after a hand-over to collection or (for a loyal
+// customer) a standard dunning letter since the last check, more for a
+// chronic non-payer.
+func (s *sim) leaveP() float64 {
 	p := leaveBase
 	if s.handed {
 		p += s.cal.eff.CollectionLeave
@@ -714,11 +762,7 @@ func (s *sim) leaveCheck(m int, t rf.Time) {
 	if s.arch == chronic {
 		p += leaveChronic
 	}
-	s.handed, s.dunnedLoyal = false, false
-	if s.k.at(purposeLeave).at(uint64(m)).chance(1, p) {
-		s.event(t, eventTexts[evtEnded][0], eventTexts[evtEnded][1])
-		s.left, s.leftAt = true, t
-	}
+	return p
 }
 
 // issue issues month m's invoice: its true hazard, the draws of its fate,
@@ -729,15 +773,15 @@ func (s *sim) issue(m int) {
 	}
 	moy := s.cal.monthOfYr[m]
 	sg := segments[s.seg]
-	ik := s.k.at(purposeInvoice).at(uint64(m))
+	issued := s.issueDate(m)
+	ik := s.futureKey(s.k.at(purposeInvoice).at(uint64(m)), issued.At(0, 0, 0))
 	amount := s.cust.MonthlyAmount.Float()
 	if sg.name == "energy" {
 		amount *= 1 + 0.25*math.Cos(2*math.Pi*float64(moy-1)/12)
 	}
 	amount = max(1, amount*(1+0.05*ik.norm(sAmount)))
-	issued := s.issueDate(m)
 	v := invoice{id: "I" + s.num + "-" + strconv.Itoa(m+1), m: m, issued: issued, due: issued + rf.Date(s.terms),
-		amount: rf.CentsOf(amount), st: s.st, k: ik, claim: -1, payAt: forever, arrRow: -1, dispRow: -1}
+		amount: rf.CentsOf(amount), st: s.st, k: s.courseKey(ik, m), ok: ik, claim: -1, payAt: forever, arrRow: -1, dispRow: -1}
 	v.i, v.row = len(s.invs), len(s.b.Invoices)
 	s.b.Invoices = append(s.b.Invoices, rf.Invoice{ID: v.id, CustomerID: s.id, IssuedAt: v.issued, DueAt: v.due, Amount: v.amount, Currency: "EUR"})
 	now := issued.At(0, 0, 0)
@@ -762,20 +806,35 @@ func (s *sim) drawFate(v *invoice, h float64) {
 	v.self = k.n(sSelf, selfMin[s.arch], selfMax[s.arch])
 	v.nudge = k.n(sNudge, nudgeMin, nudgeMax)
 	v.money = k.n(sMoney, moneyMin, moneyMax)
-	switch {
-	case k.chance(sBehind, h):
-		v.fate = fateBehind
+	v.fate = s.fateOf(v, h)
+	if v.fate == fateBehind {
 		v.mech = mechanism(k.pick(sMech, mechanismShare[v.st][:]))
-	case k.chance(sOnTime, onTime[s.arch]*stateOnTime[v.st]):
-		v.fate = fateOnTime
-	default:
-		v.fate = s.lateFate(v, sType)
 	}
 }
 
+// fateOf draws the invoice's fate (or takes the one a fork forces, see
+// fork.force).
+func (s *sim) fateOf(v *invoice, h float64) fate {
+	f, forced := s.fork.force(s, v, h)
+	switch {
+	case forced && f != fateNotBehind:
+		return f
+	case !forced && v.k.chance(sBehind, h):
+		return fateBehind
+	case v.k.chance(sOnTime, s.onTimeP(v)):
+		return fateOnTime
+	}
+	return s.lateFate(v, sType)
+}
+
+// onTimeP is the probability that v, if it does not go 30+ days unpaid,
+// is paid on time; nudgeP that a late payer of v pays once nudged.
+func (s *sim) onTimeP(v *invoice) float64 { return onTime[s.arch] * stateOnTime[v.st] }
+func (s *sim) nudgeP(v *invoice) float64  { return firstReminderPays[s.arch] * stateReminderPays[v.st] }
+
 // lateFate: a late payer who pays once nudged, or one short of money.
 func (s *sim) lateFate(v *invoice, slot uint64) fate {
-	if v.k.chance(slot, firstReminderPays[s.arch]*stateReminderPays[v.st]) {
+	if v.k.chance(slot, s.nudgeP(v)) {
 		return fateNudge
 	}
 	return fateCash
@@ -786,7 +845,7 @@ func (s *sim) lateFate(v *invoice, slot uint64) fate {
 func (s *sim) plan(i int) {
 	v := &s.invs[i]
 	k := v.k
-	s.schedule(event{t: v.due.At(4, k.n(sDDMin, 0, 58), 0), kind: evDue, inv: int32(i)})
+	s.schedule(event{t: v.due.At(4, v.ok.n(sDDMin, 0, 58), 0), kind: evDue, inv: int32(i)})
 	s.schedule(event{t: decisionAt(v.due+1, 6), kind: evDecide, dk: Overdue, inv: int32(i), a: 1})
 	quick := v.fate != fateBehind && k.chance(sQuick, ternary(s.arch == chronic, 0.02, quickDispute))
 	if v.fate == fateOnTime && s.method != "direct_debit" && !quick {
@@ -969,7 +1028,7 @@ func (s *sim) lateCourse(i int) {
 		s.schedulePay(i, s.clock(v.due+rf.Date(v.self), 32, 7, 21), v.amount, v.method)
 	case fateCash:
 		if v.method == "bank_transfer" && k.chance(sPartial, partialShare[v.st]) {
-			part := rf.Cents(float64(v.amount) * (0.4 + 0.3*k.u(sPartAmt)))
+			part := rf.Cents(float64(v.amount) * (0.4 + 0.3*v.ok.u(sPartAmt)))
 			first := max(1, v.money-k.n(sPartDay, 3, 10))
 			s.schedule(event{t: s.clock(v.due+rf.Date(first), 33, 7, 21), kind: evPay, inv: int32(i), amt: part, s: v.method})
 		}
