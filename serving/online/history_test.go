@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/datasets/synth"
@@ -94,7 +95,28 @@ func TestHistoriesMatchRefresh(t *testing.T) {
 			t.Errorf("after the reload %d customers overlaid, want 0", st.Overlaid)
 		}
 		compareRefresh(t, e, hs, tenant, all, now)
+
+		// Rows it cannot read make the store stale (the refresh falls back
+		// to the warehouse) until the next load.
+		bad := array.NewRecord(arrow.NewSchema([]arrow.Field{{Name: "tenant", Type: arrow.BinaryTypes.String}}, nil), []arrow.Array{stringArray(tenant)}, 1)
+		defer bad.Release()
+		if err := hs.Apply("invoices", bad); err == nil || hs.Loaded() {
+			t.Fatalf("a record without customer_id: %v, loaded %v", err, hs.Loaded())
+		}
+		if _, _, err := hs.History(tenant, ids[0]); !errors.Is(err, ErrHistoriesNotLoaded) {
+			t.Fatalf("after a failed apply: %v, want ErrHistoriesNotLoaded", err)
+		}
+		if _, err := hs.Load(ctx, e); err != nil || !hs.Loaded() {
+			t.Fatalf("loaded again: %v, %v", err, hs.Loaded())
+		}
 	})
+}
+
+func stringArray(vs ...string) arrow.Array {
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues(vs, nil)
+	return b.NewArray()
 }
 
 // postEvents loads events of every kind through ld and returns the
