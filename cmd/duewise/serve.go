@@ -103,7 +103,7 @@ func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFla
 		return nil, err
 	}
 	lc := datasets.DefaultLoaderConfig()
-	lc.Touched = core.Touch       // POST /v1/events: refresh the scores of the customers it touched
+	lc.Touched = core.Touch     // POST /v1/events: refresh the scores of the customers it touched
 	lc.Inserted = core.Inserted // and keep their raw histories in memory current
 	ld, err := datasets.NewLoader(e, lc)
 	if err != nil {
