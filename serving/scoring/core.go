@@ -183,7 +183,9 @@ func (s *Core) Run(ctx context.Context) {
 	}
 	every(s.cfg.Ping, s.Ping)
 	every(s.cfg.Reload, s.Reload)
-	s.loadHistoriesInBackground(ctx)
+	if s.hist != nil && !s.hist.Loaded() {
+		s.loadHistoriesInBackground(ctx)
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.refreshLoop(ctx) }()
 	if s.cfg.RefreshEvery > 0 {
