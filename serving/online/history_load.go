@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -239,8 +240,57 @@ type histTable struct {
 	name    string
 	columns string
 	apply   func(r *readers, rows int, over func(i int) *overCust, seq uint64) error
-	load    func(r *readers, rows int, at func(i int) int, b *histBase) error
-	close   func(b *histBase) // ends the offsets after the last customer
+	group   func() grouper // a grouper for a load
+}
+
+// grouper collects one table's rows during a load and groups them by
+// customer at the end.
+type grouper interface {
+	add(r *readers, rows int, at func(i int) int, b *histBase) error
+	finish(b *histBase)
+}
+
+type groupRows[R keyed] struct {
+	read func(*readers) reader[R]
+	base func(*histBase) *rows[R]
+	cust []uint32
+	rows []R
+}
+
+func (g *groupRows[R]) add(r *readers, n int, at func(int) int, b *histBase) error {
+	rd := g.read(r)
+	if r.err != nil {
+		return r.err
+	}
+	for i := range n {
+		c := at(i)
+		if c < 0 {
+			b.orphans++
+			continue
+		}
+		g.cust = append(g.cust, uint32(c))
+		g.rows = append(g.rows, rd(i))
+	}
+	return nil
+}
+
+// finish sorts the rows by customer (a counting sort) into b.
+func (g *groupRows[R]) finish(b *histBase) {
+	off := make([]uint32, len(b.cust)+1)
+	for _, c := range g.cust {
+		off[c+1]++
+	}
+	for i := 1; i < len(off); i++ {
+		off[i] += off[i-1]
+	}
+	pos := slices.Clone(off[:len(b.cust)])
+	dst := make([]R, len(g.rows))
+	for k, c := range g.cust {
+		dst[pos[c]] = g.rows[k]
+		pos[c]++
+	}
+	*g.base(b) = rows[R]{off: off, rows: dst}
+	g.cust, g.rows = nil, nil
 }
 
 func table[R keyed](name, columns string, read func(*readers) reader[R], over func(*overCust) *map[uint64]ov[R], base func(*histBase) *rows[R]) histTable {
@@ -256,26 +306,7 @@ func table[R keyed](name, columns string, read func(*readers) reader[R], over fu
 			}
 			return nil
 		},
-		load: func(r *readers, n int, at func(int) int, b *histBase) error {
-			rd := read(r)
-			if r.err != nil {
-				return r.err
-			}
-			dst := base(b)
-			for i := range n {
-				c := at(i)
-				if c < 0 {
-					b.orphans++
-					continue
-				}
-				for len(dst.off) <= c { // close the customers before c
-					dst.off = append(dst.off, uint32(len(dst.rows)))
-				}
-				dst.rows = append(dst.rows, rd(i))
-			}
-			return nil
-		},
-		close: func(b *histBase) { base(b).close(len(b.cust)) }}
+		group: func() grouper { return &groupRows[R]{read: read, base: base} }}
 }
 
 // histTables are the child tables, in load order.
@@ -352,9 +383,10 @@ func (h *Histories) apply(table string, rec arrow.Record, seq uint64) error {
 	return nil // not a table the features read
 }
 
-// loadChunk is how many customers one statement of Load reads per table:
-// it bounds the memory of a result (each backend hands it whole).
-const loadChunk = 200_000
+// loadParts is how many statements Load reads each child table in (by a
+// hash of customer_id): it bounds the memory of a result, which either
+// backend hands over whole.
+const loadParts = 8
 
 // Load reads every customer's raw rows from the warehouse (FINAL) and
 // swaps them in; the rows applied before it began are dropped from the
@@ -382,11 +414,21 @@ func (h *Histories) Load(ctx context.Context, eng warehouse.Engine) (HistoryStat
 	return h.Stats(), nil
 }
 
-// read loads the tables into a new histBase.
+// read loads the tables into a new histBase. The tables are read FINAL
+// without ORDER BY and grouped by customer here: chDB 26.5 stalled on
+// FINAL with ORDER BY of the sorting key over 1,000,000 customers (each
+// alone took 6-7 s).
 func (h *Histories) read(ctx context.Context, eng warehouse.Engine) (*histBase, error) {
-	b := &histBase{}
 	cd := &coder{h: h, local: map[string]uint32{}}
-	err := query(ctx, eng, "SELECT tenant, customer_id, "+customerColumns+" FROM customers FINAL ORDER BY tenant, customer_id", nil,
+	var (
+		tenants = map[string]uint32{}
+		names   []string
+		tcode   []uint32
+		idBuf   []byte
+		idEnd   []uint32
+		cust    []custRow
+	)
+	err := query(ctx, eng, "SELECT tenant, customer_id, "+customerColumns+" FROM customers FINAL", nil,
 		func(rec arrow.Record) error {
 			r := &readers{c: newRecCols(rec), cd: cd}
 			tenant, customer, rd := r.str("tenant"), r.str("customer_id"), readCustomers(r)
@@ -394,74 +436,150 @@ func (h *Histories) read(ctx context.Context, eng warehouse.Engine) (*histBase, 
 				return r.err
 			}
 			for i := range int(rec.NumRows()) {
-				if tn := tenant(i); len(b.tenants) == 0 || b.tenants[len(b.tenants)-1] != tn {
-					b.tenants = append(b.tenants, strings.Clone(tn))
-					b.tenantFirst = append(b.tenantFirst, uint32(len(b.cust)))
+				tn := tenant(i)
+				code, ok := tenants[tn]
+				if !ok {
+					code = uint32(len(names))
+					names = append(names, strings.Clone(tn))
+					tenants[names[code]] = code
 				}
-				b.idBuf = append(b.idBuf, customer(i)...)
-				b.idEnd = append(b.idEnd, uint32(len(b.idBuf)))
-				b.cust = append(b.cust, rd(i))
+				tcode = append(tcode, code)
+				idBuf = append(idBuf, customer(i)...)
+				idEnd = append(idEnd, uint32(len(idBuf)))
+				cust = append(cust, rd(i))
 			}
 			return nil
 		})
 	if err != nil {
 		return nil, fmt.Errorf("online: load histories: customers: %w", err)
 	}
-	b.tenantFirst = append(b.tenantFirst, uint32(len(b.cust)))
+	b := sortCustomers(names, tcode, idBuf, idEnd, cust)
+	idx := newCustIndex(h.seed, b)
 	for _, t := range histTables {
-		if err := h.readTable(ctx, eng, b, cd, t); err != nil {
+		if err := h.readTable(ctx, eng, b, idx, cd, t); err != nil {
 			return nil, fmt.Errorf("online: load histories: %s: %w", t.name, err)
 		}
 	}
 	return b, nil
 }
 
-// readTable reads one child table, a chunk of each tenant's customers at
-// a time, in customer order.
-func (h *Histories) readTable(ctx context.Context, eng warehouse.Engine, b *histBase, cd *coder, t histTable) error {
-	q := "SELECT customer_id, " + t.columns + " FROM " + t.name + " FINAL WHERE tenant = {tenant:String}" +
-		" AND customer_id >= {lo:String} AND ({hi:String} = '' OR customer_id < {hi:String}) ORDER BY customer_id"
-	for j, tn := range b.tenants {
-		first, end := int(b.tenantFirst[j]), int(b.tenantFirst[j+1])
-		for lo := first; lo < end; lo += loadChunk {
-			hi := min(lo+loadChunk, end)
-			p := warehouse.Params{"tenant": tn, "lo": b.id(lo), "hi": ""}
-			if hi < end {
-				p["hi"] = b.id(hi)
-			}
-			cur := lo
-			err := query(ctx, eng, q, p, func(rec arrow.Record) error {
-				r := &readers{c: newRecCols(rec), cd: cd}
-				customer := r.str("customer_id")
-				if r.err != nil {
-					return r.err
+// sortCustomers orders the customers read by tenant and id.
+func sortCustomers(names []string, tcode []uint32, idBuf []byte, idEnd []uint32, cust []custRow) *histBase {
+	id := func(i uint32) string {
+		start := uint32(0)
+		if i > 0 {
+			start = idEnd[i-1]
+		}
+		s := idBuf[start:idEnd[i]]
+		return unsafe.String(unsafe.SliceData(s), len(s))
+	}
+	perm := make([]uint32, len(cust))
+	for i := range perm {
+		perm[i] = uint32(i)
+	}
+	slices.SortFunc(perm, func(x, y uint32) int {
+		if c := strings.Compare(names[tcode[x]], names[tcode[y]]); c != 0 {
+			return c
+		}
+		return strings.Compare(id(x), id(y))
+	})
+	b := &histBase{cust: make([]custRow, 0, len(cust)), idBuf: make([]byte, 0, len(idBuf)), idEnd: make([]uint32, 0, len(idEnd))}
+	for _, i := range perm {
+		if tn := names[tcode[i]]; len(b.tenants) == 0 || b.tenants[len(b.tenants)-1] != tn {
+			b.tenants = append(b.tenants, tn)
+			b.tenantFirst = append(b.tenantFirst, uint32(len(b.cust)))
+		}
+		b.idBuf = append(b.idBuf, id(i)...)
+		b.idEnd = append(b.idEnd, uint32(len(b.idBuf)))
+		b.cust = append(b.cust, cust[i])
+	}
+	b.tenantFirst = append(b.tenantFirst, uint32(len(b.cust)))
+	return b
+}
+
+// custIndex finds a customer of a histBase by tenant and id while it
+// loads: an open-addressing hash index of customer+1 (0 = empty).
+type custIndex struct {
+	seed   maphash.Seed
+	b      *histBase
+	tenant []uint32 // customer -> tenant index
+	slots  []uint32
+}
+
+func newCustIndex(seed maphash.Seed, b *histBase) *custIndex {
+	x := &custIndex{seed: seed, b: b, tenant: make([]uint32, len(b.cust))}
+	size := 1
+	for size < 2*len(b.cust) {
+		size <<= 1
+	}
+	x.slots = make([]uint32, size)
+	mask := uint64(size - 1)
+	for j := range b.tenants {
+		for i := b.tenantFirst[j]; i < b.tenantFirst[j+1]; i++ {
+			x.tenant[i] = uint32(j)
+			for s := x.hash(uint32(j), b.id(int(i))) & mask; ; s = (s + 1) & mask {
+				if x.slots[s] == 0 {
+					x.slots[s] = i + 1
+					break
 				}
-				at := func(i int) int {
-					id := customer(i)
-					for cur < hi && b.id(cur) < id {
-						cur++
-					}
-					if cur < hi && b.id(cur) == id {
-						return cur
-					}
-					return -1
-				}
-				return t.load(r, int(rec.NumRows()), at, b)
-			})
-			if err != nil {
-				return err
 			}
 		}
 	}
-	t.close(b)
-	return nil
+	return x
 }
 
-// close ends the offsets of n customers.
-func (r *rows[R]) close(n int) {
-	for len(r.off) <= n {
-		r.off = append(r.off, uint32(len(r.rows)))
+func (x *custIndex) hash(tenant uint32, id string) uint64 {
+	return maphash.String(x.seed, id) ^ (uint64(tenant)+1)*0x9E3779B97F4A7C15
+}
+
+// find returns the customer of tenant j and id, or -1.
+func (x *custIndex) find(j int, id string) int {
+	if j < 0 {
+		return -1
 	}
+	mask := uint64(len(x.slots) - 1)
+	for s := x.hash(uint32(j), id) & mask; ; s = (s + 1) & mask {
+		c := x.slots[s]
+		if c == 0 {
+			return -1
+		}
+		if i := int(c - 1); x.tenant[i] == uint32(j) && x.b.id(i) == id {
+			return i
+		}
+	}
+}
+
+// readTable reads one child table in loadParts statements and groups its
+// rows by customer.
+func (h *Histories) readTable(ctx context.Context, eng warehouse.Engine, b *histBase, idx *custIndex, cd *coder, t histTable) error {
+	q := "SELECT tenant, customer_id, " + t.columns + " FROM " + t.name + " FINAL WHERE cityHash64(customer_id) % {parts:UInt32} = {part:UInt32}"
+	g := t.group()
+	for part := range loadParts {
+		err := query(ctx, eng, q, warehouse.Params{"parts": uint32(loadParts), "part": uint32(part)}, func(rec arrow.Record) error {
+			r := &readers{c: newRecCols(rec), cd: cd}
+			tenant, customer := r.str("tenant"), r.str("customer_id")
+			if r.err != nil {
+				return r.err
+			}
+			lastTn, lastJ := "", -1
+			at := func(i int) int {
+				if tn := tenant(i); tn != lastTn || lastJ < 0 {
+					k, ok := slices.BinarySearch(b.tenants, tn)
+					lastTn, lastJ = tn, k
+					if !ok {
+						lastJ = -1
+					}
+				}
+				return idx.find(lastJ, customer(i))
+			}
+			return g.add(r, int(rec.NumRows()), at, b)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	g.finish(b)
+	return nil
 }
 
 // query runs q and calls fn with each record.
