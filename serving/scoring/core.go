@@ -58,10 +58,11 @@ type Config struct {
 	// a full refresh instead (a large file ingested through the server).
 	FullRefreshAbove int
 	// Histories keeps every customer's raw history in memory
-	// (online.Histories: about 1.6 GB for 1,000,000 customers over 24
-	// months), loaded by Run in the background and kept current by
-	// Inserted, so that the refresh of touched customers computes in Go
-	// instead of reading their rows from the warehouse. Serve sets it.
+	// (online.Histories: about 1.8 GB for 1,000,000 customers over 24
+	// months, computed from the row sizes), loaded by Run in the
+	// background and kept current by Inserted, so that the refresh of
+	// touched customers computes in Go instead of reading their rows from
+	// the warehouse (serve --histories-in-memory).
 	Histories bool
 }
 
