@@ -19,7 +19,9 @@ import (
 // touched computes their online features in Go (features.ComputeLive)
 // instead of reading their rows from the warehouse: ClickHouse spends 2-4
 // ms of CPU per customer reading one customer's rows from eight tables by
-// primary key (docs/warehouse.md), Go about 20 µs per customer from here.
+// primary key (docs/warehouse.md), Go reads them from here without a
+// query (the cost per customer at 1M is not measured yet:
+// docs/benchmarks.md, "Events to scores").
 //
 // The loaded rows (Load: the raw tables FINAL, ordered by tenant and
 // customer_id) are compact and hold no pointers, as Table's, so that the

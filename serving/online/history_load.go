@@ -131,8 +131,7 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// reader reads the rows of one table from a record: row i's customer key
-// and its stored row.
+// reader reads row i of one table from a record.
 type reader[R any] func(i int) R
 
 // readers reads the columns of one record; the first error sticks.

@@ -19,7 +19,7 @@ import (
 // from every customer's raw history held in memory (online.Histories,
 // with Config.Histories): reading one customer's rows from the eight raw
 // tables costs ClickHouse 2-4 ms of CPU (docs/warehouse.md), computing
-// them in Go about 20 µs. The histories load in the background after the
+// them in Go needs no query. The histories load in the background after the
 // online table, and again after each full refresh; until they are loaded
 // (or after rows could not be applied to them), batches take the SQL
 // path (features.RefreshCustomers).
