@@ -59,6 +59,12 @@ type LoaderConfig struct {
 	// whose rows it stored (of one tenant, each once): a running server
 	// refreshes their online features. It must not block.
 	Touched func(tenant string, customers []string)
+	// Inserted, when set, is called after each insert, before Touched,
+	// with the contract table and the rows it stored, in insert order (a
+	// later row of the same id replaces an earlier one, as its _version
+	// is higher): a running server applies them to the histories it holds
+	// in memory. It must not keep rec after it returns, nor block.
+	Inserted func(table string, rec arrow.Record)
 }
 
 // DefaultLoaderConfig returns the defaults: batches of 8 MiB of text or
@@ -271,6 +277,9 @@ func (l *Loader) insert(ctx context.Context, table string, rec arrow.Record) (ve
 	defer full.Release()
 	if err := l.e.Insert(ctx, table, full); err != nil {
 		return vr, fmt.Errorf("insert %d rows into %s: %w", n, table, err)
+	}
+	if l.cfg.Inserted != nil {
+		l.cfg.Inserted(table, rec)
 	}
 	if l.cfg.Touched != nil {
 		touched(rec, l.cfg.Touched)

@@ -47,6 +47,7 @@ rejected. See docs/data-contract.md.`,
 			cfg.Log = g.log
 			if g.core != nil {
 				cfg.Touched = g.core.Touch // through a running server: refresh their scores
+				cfg.Inserted = g.core.Inserted
 			}
 			e, err := g.openWarehouse(ctx)
 			if err != nil {

@@ -103,7 +103,8 @@ func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFla
 		return nil, err
 	}
 	lc := datasets.DefaultLoaderConfig()
-	lc.Touched = core.Touch // POST /v1/events: refresh the scores of the customers it touched
+	lc.Touched = core.Touch     // POST /v1/events: refresh the scores of the customers it touched
+	lc.Inserted = core.Inserted // and keep their raw histories in memory current
 	ld, err := datasets.NewLoader(e, lc)
 	if err != nil {
 		trail.Close(ctx)
@@ -162,6 +163,7 @@ the command line wins over the file, the file over the environment.`,
 	fl.DurationVar(&f.sync, "audit-sync-every", audit.DefaultSyncEvery, "how often the audit spool is fsync'd: a power loss or an OS crash may take the audit records of the scores answered within it (kill -9 takes none)")
 	fl.DurationVar(&f.cfg.Reload, "reload", sd.Reload, "how often to check for new online features and active models")
 	fl.DurationVar(&f.cfg.RefreshEvery, "refresh-every", 24*time.Hour, "how often to recompute every customer's online features as of now (0: never); the customers that events touch are refreshed at once")
+	fl.BoolVar(&f.cfg.Histories, "histories-in-memory", false, "keep every customer's raw history in memory (about 1.8 GB per 1,000,000 customers over 24 months, computed), so that the customers that events touch are recomputed in Go instead of read from the warehouse (off by default: its load of a 1,000,000-customer chDB store stalls, docs/benchmarks.md \"Events to scores\")")
 	fl.DurationVar(&f.changes.Retention, "changes-retention", changes.DefaultConfig().Retention, "how long the change feed (GET /v1/changes) keeps its changes (whole days)")
 	fl.Float64Var(&f.api.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
 	fl.IntVar(&f.api.Burst, "burst", d.Burst, "burst of requests allowed per API key above --rate")

@@ -73,7 +73,7 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 		b.Fatal(err)
 	}
 	core, err := scoring.New(ctx, scoring.Config{Engine: e, Registry: registry.New(os.Getenv("DUEWISE_BENCH_MODELS"), e), Policy: pol,
-		Metrics: reg, Reload: time.Hour, Ping: time.Minute, Changes: feed})
+		Metrics: reg, Reload: time.Hour, Ping: time.Minute, Changes: feed, Histories: os.Getenv("DUEWISE_BENCH_HISTORIES") == "1"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 		b.Fatal(err)
 	}
 	lc := datasets.DefaultLoaderConfig()
-	lc.Touched = core.Touch
+	lc.Touched, lc.Inserted = core.Touch, core.Inserted
 	ld, err := datasets.NewLoader(e, lc)
 	if err != nil {
 		b.Fatal(err)
@@ -96,6 +96,11 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 	}
 	t := srv.core.Readiness().Features
 	b.Logf("loaded %d customers in %.1fs; %s", t.Customers, time.Since(start).Seconds(), memUse())
+	if os.Getenv("DUEWISE_BENCH_HISTORIES") == "1" { // as serve --histories-in-memory does, in the background
+		start = time.Now()
+		core.LoadHistories(ctx)
+		b.Logf("loaded the raw histories in %.1fs; %s", time.Since(start).Seconds(), memUse())
+	}
 	key, _, err := auth.NewStore(e).Create(ctx, tenant, "bench", []string{auth.ScopeScore, auth.ScopeEvents})
 	if err != nil {
 		b.Fatal(err)

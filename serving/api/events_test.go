@@ -14,11 +14,22 @@ import (
 // follows it through: the next answers carry the follow-up naming the
 // SEPA reason, the risk does not fall, the change feed lists the
 // customer, and after a restart the feed resumes from its cursor and the
-// answer stays.
+// answer stays. The refresh computes in Go from the raw histories in
+// memory (the SQL refresh's equal: online.TestHistoriesMatchRefresh), or
+// from the warehouse before they are loaded.
 func testEventsReachScores(t *testing.T, f *fixture) {
+	for _, inMemory := range []bool{true, false} {
+		t.Run(map[bool]string{true: "memory", false: "warehouse"}[inMemory], func(t *testing.T) { testEventReachesScore(t, f, inMemory) })
+	}
+}
+
+func testEventReachesScore(t *testing.T, f *fixture, inMemory bool) {
 	now := f.asOf.Add(10 * time.Hour) // the last day of the data, 10:00 UTC
 	clock := func() time.Time { return now }
-	sv := f.start(t, opts{Clock: clock})
+	sv := f.start(t, opts{Clock: clock, Histories: inMemory})
+	if inMemory {
+		sv.srv.core.LoadHistories(t.Context())
+	}
 	customer, invoice := f.debitCustomer(t)
 	path := "/v1/customers/" + customer + "/risk"
 	// The customer as of the same moment without the event: the risk to
@@ -58,6 +69,10 @@ func testEventsReachScores(t *testing.T, f *fixture) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("the failed debit reached the answer after %s", time.Since(posted).Round(time.Millisecond))
+	route := map[bool]string{true: "memory", false: "warehouse"}[inMemory]
+	if m := sv.call(t, "GET", "/metrics", "/metrics", "", nil); !strings.Contains(string(m.body), `duewise_refresh_customers_by_path_total{path="`+route+`"}`) {
+		t.Errorf("the refresh did not take the %s path", route)
+	}
 	if p := hasAction(after.m, "direct_debit_follow_up"); !strings.Contains(p, "AM04") {
 		t.Errorf("the follow-up does not name the SEPA reason AM04: %s", p)
 	}

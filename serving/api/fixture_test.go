@@ -215,6 +215,8 @@ type opts struct {
 	// Clock is the scoring core's clock (default time.Now): the moment
 	// of the live refresh of the customers that events touch.
 	Clock func() time.Time
+	// Histories keeps the raw histories in memory (scoring.Config).
+	Histories bool
 }
 
 // newServer builds a server over the fixture's warehouse (or o.Engine)
@@ -236,7 +238,7 @@ func (f *fixture) newServer(t *testing.T, o opts) *Server {
 		t.Fatal(err)
 	}
 	core, err := scoring.New(context.Background(), scoring.Config{Engine: o.Engine, Registry: o.Registry, Policy: f.pol,
-		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace, Now: o.Clock, Changes: feed})
+		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace, Now: o.Clock, Changes: feed, Histories: o.Histories})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +247,7 @@ func (f *fixture) newServer(t *testing.T, o opts) *Server {
 		t.Fatal(err)
 	}
 	lc := datasets.DefaultLoaderConfig()
-	lc.Touched = core.Touch
+	lc.Touched, lc.Inserted = core.Touch, core.Inserted
 	ld, err := datasets.NewLoader(o.Engine, lc)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/duewise/duewise/features"
@@ -24,10 +23,11 @@ type ChangeLog interface {
 
 // Scores follow the customer: Touch queues the customers whose raw data
 // changed (rows posted to POST /v1/events, a file ingested through the
-// server), and Run's refresher recomputes their online features with the
-// same SQL pipeline as `features refresh`, restricted to them
-// (features.RefreshCustomers), writes them into features_latest and swaps
-// them into the table in memory (online.Table.With). The customers that
+// server), and Run's refresher recomputes their online features, in Go
+// from the raw histories in memory (histories.go) or, until those are
+// loaded, with the same SQL pipeline as `features refresh` restricted to
+// them (features.RefreshCustomers), writes them into features_latest and
+// swaps them into the table in memory (online.Table.With). The customers that
 // arrive while a batch is being refreshed form the next batch, so the
 // batches grow with the load and the delay stays about two batches' time.
 // Changes of band, status or actions are written to the change feed
@@ -193,14 +193,12 @@ func (s *Core) refreshCustomers(ctx context.Context, b batch) error {
 	if cur == nil {
 		return nil // the first load will have them
 	}
-	var recs []arrow.Record
+	recs, err := s.computeBatch(ctx, b, s.cfg.Now())
 	defer func() {
 		for _, r := range recs {
 			r.Release()
 		}
 	}()
-	_, err := features.RefreshCustomers(ctx, s.cfg.Engine, features.RefreshOptions{Tenant: b.tenant, Live: true, Now: s.cfg.Now(), Threshold: s.cfg.Threshold},
-		b.ids, func(rec arrow.Record) error { rec.Retain(); recs = append(recs, rec); return nil })
 	if err != nil {
 		return err
 	}
@@ -256,6 +254,7 @@ func (s *Core) FullRefresh(ctx context.Context) {
 	s.log.Info("online features refreshed", "customers", st.Customers, "behind", st.Behind, "seconds", time.Since(start).Seconds())
 	s.met.fullRefreshSeconds.Observe(time.Since(start).Seconds())
 	s.Reload(ctx)
+	s.loadHistoriesInBackground(ctx) // compacts the rows applied since
 }
 
 // fullRefreshLoop runs FullRefresh every RefreshEvery, the first time when
