@@ -1,6 +1,7 @@
 package features
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -190,9 +191,9 @@ func sortPays(ps []pay) {
 	slices.SortFunc(ps, func(a, b pay) int {
 		switch {
 		case a.ts != b.ts:
-			return cmpInt(a.ts, b.ts)
+			return cmp.Compare(a.ts, b.ts)
 		case a.c != b.c:
-			return cmpInt(a.c, b.c)
+			return cmp.Compare(a.c, b.c)
 		case a.coll != b.coll:
 			if !a.coll {
 				return -1
@@ -576,16 +577,6 @@ func asciiLower(s string) string {
 
 func b2f(b bool) float64 {
 	if b {
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
 		return 1
 	}
 	return 0

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"cmp"
 	"os"
 	"slices"
 	"strconv"
@@ -123,7 +124,7 @@ func TestReferenceDecomposition(t *testing.T) {
 				xs = append(xs, sc{score(r), lab(r)})
 			}
 		}
-		slices.SortFunc(xs, func(a, b sc) int { return cmpFloat(a.s, b.s) })
+		slices.SortFunc(xs, func(a, b sc) int { return cmp.Compare(a.s, b.s) })
 		var pos, neg, sum float64
 		for i := 0; i < len(xs); {
 			j := i

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -246,7 +247,7 @@ func TestTrueRiskCalibrated(t *testing.T) {
 			rows = append(rows, row{p, y})
 		}
 	}
-	slices.SortFunc(rows, func(a, b row) int { return cmpFloat(a.p, b.p) })
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.p, b.p) })
 	for _, part := range [][]row{rows, rows[:len(rows)/2], rows[len(rows)/2:]} {
 		var sp, sy, v float64
 		for _, r := range part {
@@ -257,14 +258,4 @@ func TestTrueRiskCalibrated(t *testing.T) {
 		}
 		t.Logf("%d rows (risk %.4f..%.4f): %.0f behind within 90 days, risks sum to %.1f (sd %.1f)", len(part), part[0].p, part[len(part)-1].p, sy, sp, math.Sqrt(v))
 	}
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
