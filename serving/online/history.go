@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/duewise/duewise/features"
 )
@@ -160,8 +159,7 @@ func (r *rows[R]) of(i int) []R { return r.rows[r.off[i]:r.off[i+1]] }
 type histBase struct {
 	tenants     []string // sorted
 	tenantFirst []uint32 // tenant j's customers are tenantFirst[j]:tenantFirst[j+1]
-	idBuf       []byte
-	idEnd       []uint32
+	ids         ids      // customer i's id
 	cust        []custRow
 	inv         rows[invRow]
 	pay         rows[payRow]
@@ -175,14 +173,7 @@ type histBase struct {
 	orphans     int64 // rows of customers not in customers, left out
 }
 
-func (b *histBase) id(i int) string {
-	start := uint32(0)
-	if i > 0 {
-		start = b.idEnd[i-1]
-	}
-	s := b.idBuf[start:b.idEnd[i]]
-	return unsafe.String(unsafe.SliceData(s), len(s))
-}
+func (b *histBase) id(i int) string { return b.ids.at(i) }
 
 // find returns the index of tenant's customer (ordered by tenant, id).
 func (b *histBase) find(tenant, customer string) (int, bool) {

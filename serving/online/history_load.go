@@ -423,8 +423,7 @@ func (h *Histories) read(ctx context.Context, eng warehouse.Engine) (*histBase, 
 		tenants = map[string]uint32{}
 		names   []string
 		tcode   []uint32
-		idBuf   []byte
-		idEnd   []uint32
+		custIDs ids
 		cust    []custRow
 	)
 	err := query(ctx, eng, "SELECT tenant, customer_id, "+customerColumns+" FROM customers FINAL", nil,
@@ -443,8 +442,9 @@ func (h *Histories) read(ctx context.Context, eng warehouse.Engine) (*histBase, 
 					tenants[names[code]] = code
 				}
 				tcode = append(tcode, code)
-				idBuf = append(idBuf, customer(i)...)
-				idEnd = append(idEnd, uint32(len(idBuf)))
+				if err := custIDs.add(customer(i)); err != nil {
+					return err
+				}
 				cust = append(cust, rd(i))
 			}
 			return nil
@@ -452,7 +452,7 @@ func (h *Histories) read(ctx context.Context, eng warehouse.Engine) (*histBase, 
 	if err != nil {
 		return nil, fmt.Errorf("online: load histories: customers: %w", err)
 	}
-	b := sortCustomers(names, tcode, idBuf, idEnd, cust)
+	b := sortCustomers(names, tcode, &custIDs, cust)
 	idx := newCustIndex(h.seed, b)
 	for _, t := range histTables {
 		if err := h.readTable(ctx, eng, b, idx, cd, t); err != nil {
@@ -463,15 +463,8 @@ func (h *Histories) read(ctx context.Context, eng warehouse.Engine) (*histBase, 
 }
 
 // sortCustomers orders the customers read by tenant and id.
-func sortCustomers(names []string, tcode []uint32, idBuf []byte, idEnd []uint32, cust []custRow) *histBase {
-	id := func(i uint32) string {
-		start := uint32(0)
-		if i > 0 {
-			start = idEnd[i-1]
-		}
-		s := idBuf[start:idEnd[i]]
-		return unsafe.String(unsafe.SliceData(s), len(s))
-	}
+func sortCustomers(names []string, tcode []uint32, custIDs *ids, cust []custRow) *histBase {
+	id := func(i uint32) string { return custIDs.at(int(i)) }
 	perm := make([]uint32, len(cust))
 	for i := range perm {
 		perm[i] = uint32(i)
@@ -482,14 +475,13 @@ func sortCustomers(names []string, tcode []uint32, idBuf []byte, idEnd []uint32,
 		}
 		return strings.Compare(id(x), id(y))
 	})
-	b := &histBase{cust: make([]custRow, 0, len(cust)), idBuf: make([]byte, 0, len(idBuf)), idEnd: make([]uint32, 0, len(idEnd))}
+	b := &histBase{cust: make([]custRow, 0, len(cust)), ids: ids{buf: make([]byte, 0, len(custIDs.buf)), end: make([]uint32, 0, len(custIDs.end))}}
 	for _, i := range perm {
 		if tn := names[tcode[i]]; len(b.tenants) == 0 || b.tenants[len(b.tenants)-1] != tn {
 			b.tenants = append(b.tenants, tn)
 			b.tenantFirst = append(b.tenantFirst, uint32(len(b.cust)))
 		}
-		b.idBuf = append(b.idBuf, id(i)...)
-		b.idEnd = append(b.idEnd, uint32(len(b.idBuf)))
+		b.ids.add(id(i)) // no larger than custIDs, which held them
 		b.cust = append(b.cust, cust[i])
 	}
 	b.tenantFirst = append(b.tenantFirst, uint32(len(b.cust)))
@@ -616,7 +608,7 @@ func (h *Histories) Stats() HistoryStats {
 		return st
 	}
 	st.Customers, st.Orphans, st.LoadedAt = len(b.cust), b.orphans, b.loadedAt
-	st.Bytes = int64(len(b.idBuf)) + int64(len(b.idEnd))*4 + int64(len(b.cust))*int64(unsafe.Sizeof(custRow{}))
+	st.Bytes = b.ids.bytes() + int64(len(b.cust))*int64(unsafe.Sizeof(custRow{}))
 	add := func(n int, size uintptr, offs int) {
 		st.Rows += int64(n)
 		st.Bytes += int64(n)*int64(size) + int64(offs)*4

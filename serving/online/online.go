@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -47,8 +46,7 @@ type Table struct {
 	tenantCode  map[string]uint32 // name -> code
 	perTenant   []int             // tenant code -> customers
 	tenant      []uint32          // row -> tenant code
-	idBuf       []byte            // customer ids, back to back
-	idEnd       []uint32          // row -> end of its id in idBuf
+	ids         ids               // row -> customer id
 	index       []uint32          // hash slots: row+1, 0 = empty
 	seed        maphash.Seed
 	asOf        []int32
@@ -86,14 +84,7 @@ func (t *Table) Len() int {
 }
 
 // id returns the customer id of row i (a view of the table's buffer).
-func (t *Table) id(i int) string {
-	start := uint32(0)
-	if i > 0 {
-		start = t.idEnd[i-1]
-	}
-	b := t.idBuf[start:t.idEnd[i]]
-	return unsafe.String(unsafe.SliceData(b), len(b))
-}
+func (t *Table) id(i int) string { return t.ids.at(i) }
 
 func (t *Table) hash(tenant uint32, customer string) uint64 {
 	return maphash.String(t.seed, customer) ^ (uint64(tenant)+1)*0x9E3779B97F4A7C15
@@ -322,7 +313,7 @@ func merged(a, b *Table) (*Table, error) {
 		codes[j] = map[string]uint32{}
 	}
 	n := len(a.asOf) + len(b.asOf)
-	t.tenant, t.idEnd, t.asOf, t.behind = make([]uint32, 0, n), make([]uint32, 0, n), make([]int32, 0, n), make([]bool, 0, n)
+	t.tenant, t.ids.end, t.asOf, t.behind = make([]uint32, 0, n), make([]uint32, 0, n), make([]int32, 0, n), make([]bool, 0, n)
 	t.num, t.cat = make([]float32, 0, n*len(t.NumNames)), make([]uint32, 0, n*len(t.CatNames))
 	var err error
 	eachMerged(a, b, "", func(tenant, customer string, r Row) bool {
@@ -495,11 +486,9 @@ func (t *Table) appendRow(codes []map[string]uint32, tenant, id string, asOf int
 	}
 	t.perTenant[code]++
 	t.tenant = append(t.tenant, code)
-	t.idBuf = append(t.idBuf, id...)
-	if len(t.idBuf) > math.MaxUint32 {
-		return errors.New("customer ids exceed 4 GB")
+	if err := t.ids.add(id); err != nil {
+		return err
 	}
-	t.idEnd = append(t.idEnd, uint32(len(t.idBuf)))
 	t.asOf = append(t.asOf, asOf)
 	t.behind = append(t.behind, behind)
 	t.num = append(t.num, num...)
