@@ -23,12 +23,12 @@ LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buil
 
 export GOFLAGS := -mod=mod
 
-.PHONY: all build deps chdb clickhouse-server redocly run test test-race fuzz vet bench clean install
+.PHONY: all build deps chdb chromium clickhouse-server redocly run test test-race fuzz vet bench clean install
 
 all: build
 
 ## deps: install everything the build and the tests need.
-deps: chdb clickhouse-server redocly
+deps: chdb clickhouse-server redocly chromium
 	$(GO) mod download
 
 ## redocly: the pinned OpenAPI linter (@redocly/cli from npm) in third_party/redocly.
@@ -57,6 +57,12 @@ clickhouse-server:
 	@command -v clickhouse-server >/dev/null || { \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null; }
+
+## chromium: Debian's headless browser (the model report's browser test).
+chromium:
+	@command -v chromium >/dev/null || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 ## build: the duewise binary in bin/ (finds libchdb in third_party/chdb).
 build: $(CHDB_LIB)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	arrowcsv "github.com/apache/arrow/go/v15/arrow/csv"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
@@ -20,20 +21,24 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
-// fileFormat returns "parquet" or "arrow" from path's extension.
+// fileFormat returns "parquet", "arrow" or "csv" from path's extension.
 func fileFormat(path string) (string, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".parquet":
 		return "parquet", nil
 	case ".arrow", ".ipc", ".feather":
 		return "arrow", nil
+	case ".csv":
+		return "csv", nil
 	}
-	return "", fmt.Errorf("%s: unknown snapshot format %q (want .parquet or .arrow)", path, filepath.Ext(path))
+	return "", fmt.Errorf("%s: unknown snapshot format %q (want .parquet, .arrow or, to write for other tools, .csv)", path, filepath.Ext(path))
 }
 
 // WriteFile writes every record of rr to path, as Parquet (Snappy, the Arrow
-// schema stored so types round-trip exactly) or as an Arrow IPC file, chosen
-// by the extension (.parquet, .arrow). The file is written to a temporary
+// schema stored so types round-trip exactly), as an Arrow IPC file or as
+// CSV with a header (NULL as an empty cell, dates as YYYY-MM-DD: for tools
+// without a Parquet reader, such as Debian's pandas), chosen by the
+// extension (.parquet, .arrow, .csv). The file is written to a temporary
 // name and renamed on success, so a failed write leaves no partial file. It
 // returns the number of rows written; it does not release rr.
 func WriteFile(ctx context.Context, path string, rr array.RecordReader) (rows int64, err error) {
@@ -64,6 +69,8 @@ func WriteFile(ctx context.Context, path string, rr array.RecordReader) (rows in
 			return 0, fmt.Errorf("write %s: %w", path, err)
 		}
 		w = pw
+	case "csv":
+		w = csvWriter{arrowcsv.NewWriter(tmp, rr.Schema(), arrowcsv.WithHeader(true), arrowcsv.WithNullWriter(""))}
 	default:
 		iw, err := ipc.NewFileWriter(tmp, ipc.WithSchema(rr.Schema()), ipc.WithAllocator(memory.DefaultAllocator))
 		if err != nil {
@@ -90,7 +97,7 @@ func WriteFile(ctx context.Context, path string, rr array.RecordReader) (rows in
 	if err := w.Close(); err != nil {
 		return rows, fmt.Errorf("write %s: %w", path, err)
 	}
-	if format == "arrow" { // the IPC writer does not close the file
+	if format != "parquet" { // the IPC and CSV writers do not close the file
 		if err := tmp.Close(); err != nil {
 			return rows, fmt.Errorf("write %s: %w", path, err)
 		}
@@ -101,6 +108,11 @@ func WriteFile(ctx context.Context, path string, rr array.RecordReader) (rows in
 	return rows, nil
 }
 
+// csvWriter is Arrow's CSV writer with the Close of the other writers.
+type csvWriter struct{ *arrowcsv.Writer }
+
+func (w csvWriter) Close() error { return w.Flush() }
+
 // ReadFile opens a snapshot written by WriteFile (or any Parquet or Arrow
 // IPC file) as a record reader; the format comes from the extension.
 // Releasing the reader closes the file. Not safe for concurrent use.
@@ -108,6 +120,9 @@ func ReadFile(path string) (array.RecordReader, error) {
 	format, err := fileFormat(path)
 	if err != nil {
 		return nil, err
+	}
+	if format == "csv" {
+		return nil, fmt.Errorf("%s: duewise reads snapshots as .parquet or .arrow (CSV is written for other tools: it does not keep the column types)", path)
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -2,9 +2,14 @@ package features
 
 import (
 	"context"
+	"encoding/csv"
+	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,6 +250,59 @@ func TestSnapshotLevels(t *testing.T) {
 					t.Errorf("%s: schema\n%s\nwant\n%s", ext, got.schema, want.schema)
 				}
 				compareTables(t, got, want)
+			}
+			// CSV, for tools without a Parquet reader: the same columns
+			// and rows, dates as YYYY-MM-DD, NULL as an empty cell.
+			rr, err := Snapshot(ctx, e, SnapshotOptions{Tenant: tenant, From: D("2025-01-01").Time, To: refT, Every: "1mo", EndOfData: eod})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := readAll(t, rr)
+			rr, err = Snapshot(ctx, e, SnapshotOptions{Tenant: tenant, From: D("2025-01-01").Time, To: refT, Every: "1mo", EndOfData: eod})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "snap.csv")
+			_, err = WriteFile(ctx, path, rr)
+			rr.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, err := csv.NewReader(f).ReadAll()
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, f := range want.schema.Fields() {
+				names = append(names, f.Name)
+			}
+			if len(recs) != len(want.rows)+1 || strings.Join(recs[0], ",") != strings.Join(names, ",") {
+				t.Fatalf("CSV: %d lines, header %v; want %d rows of %v", len(recs), recs[0], len(want.rows), names)
+			}
+			for i, r := range want.rows {
+				for j, name := range recs[0] {
+					var cell string
+					switch v := r[name].(type) {
+					case nil:
+					case time.Time:
+						cell = v.Format(time.DateOnly)
+					case float64:
+						cell = strconv.FormatFloat(v, 'g', -1, 64)
+					default:
+						cell = fmt.Sprint(v)
+					}
+					if recs[i+1][j] != cell {
+						t.Fatalf("CSV row %d %s = %q, want %q", i, name, recs[i+1][j], cell)
+					}
+				}
+			}
+			if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), ".parquet or .arrow") {
+				t.Errorf("reading a CSV snapshot: %v", err)
 			}
 		})
 	})

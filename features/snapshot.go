@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -207,18 +208,90 @@ func Snapshot(ctx context.Context, eng warehouse.Engine, opt SnapshotOptions) (a
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	pr := &partsReader{ctx: ctx, eng: eng, query: assemble(top, keys), params: p, bounds: bounds, total: total, progress: opt.Progress, level: opt.Level}
-	pr.refs.Store(1)
+	pr := &partsReader{ctx: ctx, eng: eng, query: assemble(top, keys), parts: len(bounds) + 1, params: func(int) warehouse.Params { return p },
+		total: total, progress: opt.Progress, level: opt.Level}
 	if len(bounds) > 0 {
 		pr.query = assembleWith(top, keys, tenantFilter+" AND "+rangeFilter)
+		pr.params = func(part int) warehouse.Params {
+			q := maps.Clone(p)
+			q["lo"], q["hi"] = "", ""
+			if part > 0 {
+				q["lo"] = bounds[part-1]
+			}
+			if part < len(bounds) {
+				q["hi"] = bounds[part]
+			}
+			return q
+		}
 	}
-	if pr.progress != nil {
-		pr.progress(0, total)
+	return pr.start()
+}
+
+// CustomerDate is one customer at one reference date.
+type CustomerDate struct {
+	Customer string
+	Date     time.Time
+}
+
+// AtOptions select the rows of SnapshotAt. A plain value.
+type AtOptions struct {
+	// Tenant is required.
+	Tenant string
+	// At are the customers and dates.
+	At []CustomerDate
+	// EndOfData is where labels are censored; zero is the end of the
+	// tenant's data.
+	EndOfData time.Time
+	// Chunk is how many customers one statement computes (0 =
+	// DefaultAtChunk): their ids and dates are sent in the statement's
+	// text, which ClickHouse bounds (max_query_size, 256 KiB by default).
+	Chunk int
+}
+
+// DefaultAtChunk is the default AtOptions.Chunk.
+const DefaultAtChunk = 2000
+
+// SnapshotAt computes the customer-level snapshot rows (the columns and
+// rows of Snapshot at the customer level: customers not behind and not
+// gone at the date, with their label censored at the end of the data) of
+// one tenant's customers at given dates, e.g. the days they were scored
+// on; a customer unknown to the store has no row. The rows come ordered
+// by customer, then date, in chunks of customers. The caller releases the
+// reader.
+func SnapshotAt(ctx context.Context, eng warehouse.Engine, opt AtOptions) (array.RecordReader, error) {
+	if opt.Tenant == "" {
+		return nil, errors.New("snapshot at dates: a tenant is required")
 	}
-	if err := pr.open(); err != nil {
-		return nil, err
+	if opt.Chunk <= 0 {
+		opt.Chunk = DefaultAtChunk
 	}
-	return pr, nil
+	eod := day(opt.EndOfData)
+	if opt.EndOfData.IsZero() {
+		var err error
+		if eod, err = EndOfData(ctx, eng, opt.Tenant); err != nil {
+			return nil, fmt.Errorf("snapshot at dates: %w", err)
+		}
+	}
+	byCustomer := map[string][]time.Time{}
+	for _, cd := range opt.At {
+		byCustomer[cd.Customer] = append(byCustomer[cd.Customer], day(cd.Date))
+	}
+	ids := slices.Sorted(maps.Keys(byCustomer))
+	pr := &partsReader{ctx: ctx, eng: eng, query: assembleWith("snapshot_customer.sql", keysAt, tenantFilter+" AND "+customersFilter),
+		parts: max(1, (len(ids)+opt.Chunk-1)/opt.Chunk), total: int64(len(ids)), level: LevelCustomer}
+	pr.params = func(part int) warehouse.Params {
+		chunk := ids[min(len(ids), part*opt.Chunk):min(len(ids), (part+1)*opt.Chunk)]
+		var cs []string
+		var ds []time.Time
+		for _, c := range chunk {
+			for _, d := range byCustomer[c] {
+				cs, ds = append(cs, c), append(ds, d)
+			}
+		}
+		return warehouse.Params{"tenant": opt.Tenant, "thr": int32(DefaultThreshold), "eod": eod, "known": int32(0),
+			"customers": chunk, "at_customers": cs, "at_dates": ds}
+	}
+	return pr.start()
 }
 
 // rangeFilter restricts a read to the customers in [{lo}, {hi}) of one
@@ -257,14 +330,14 @@ func customerBounds(ctx context.Context, eng warehouse.Engine, tenant string, pe
 	return bounds, n, nil
 }
 
-// partsReader reads a snapshot part after part: the parts between the
-// bounds, each run when the previous one is read.
+// partsReader reads a snapshot part after part: the query with each
+// part's parameters, each run when the previous one is read.
 type partsReader struct {
 	ctx      context.Context
 	eng      warehouse.Engine
 	query    string
-	params   warehouse.Params
-	bounds   []string
+	parts    int
+	params   func(part int) warehouse.Params
 	total    int64
 	progress func(done, total int64)
 	level    string
@@ -276,22 +349,23 @@ type partsReader struct {
 	refs atomic.Int64
 }
 
+// start reports the progress at 0 and runs the first part.
+func (r *partsReader) start() (*partsReader, error) {
+	r.refs.Store(1)
+	if r.progress != nil {
+		r.progress(0, r.total)
+	}
+	if err := r.open(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // open runs the query of part pr.part.
 func (r *partsReader) open() error {
-	p := r.params
-	if len(r.bounds) > 0 {
-		p = maps.Clone(r.params)
-		p["lo"], p["hi"] = "", ""
-		if r.part > 0 {
-			p["lo"] = r.bounds[r.part-1]
-		}
-		if r.part < len(r.bounds) {
-			p["hi"] = r.bounds[r.part]
-		}
-	}
-	rr, err := r.eng.Query(r.ctx, r.query, p)
+	rr, err := r.eng.Query(r.ctx, r.query, r.params(r.part))
 	if err != nil {
-		return fmt.Errorf("snapshot %s level (part %d of %d): %w", r.level, r.part+1, len(r.bounds)+1, err)
+		return fmt.Errorf("snapshot %s level (part %d of %d): %w", r.level, r.part+1, r.parts, err)
 	}
 	r.cur = rr
 	return nil
@@ -318,9 +392,9 @@ func (r *partsReader) Next() bool {
 			return false
 		}
 		if r.progress != nil {
-			r.progress(r.total*int64(r.part+1)/int64(len(r.bounds)+1), r.total)
+			r.progress(r.total*int64(r.part+1)/int64(r.parts), r.total)
 		}
-		if r.part == len(r.bounds) {
+		if r.part == r.parts-1 {
 			return false
 		}
 		r.part++

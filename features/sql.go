@@ -33,6 +33,7 @@ const (
 	keysCustomer   = "keys_customer.sql"
 	keysInvoice    = "keys_invoice.sql"
 	keysOnboarding = "keys_onboarding.sql"
+	keysAt         = "keys_at.sql"
 )
 
 func sqlFile(name string) string {

@@ -232,6 +232,23 @@ func TestComputeMatchesSQL(t *testing.T) {
 				t.Errorf("%s level: progress %v, want 0, 75 and 150 of 150 customers", level, done)
 			}
 		}
+		// Given customers at given dates, in chunks of 40 customers: the
+		// rows of the whole snapshot at those pairs.
+		var at []CustomerDate
+		var want table
+		want.schema = snaps[e.Backend()].schema
+		for i, r := range snaps[e.Backend()].rows {
+			if i%3 == 0 {
+				at = append(at, CustomerDate{Customer: r["customer_id"].(string), Date: r["as_of"].(time.Time)})
+				want.rows = append(want.rows, r)
+			}
+		}
+		at = append(at, CustomerDate{Customer: "NOBODY", Date: D("2025-06-01").Time})
+		rr, err = SnapshotAt(context.Background(), e, AtOptions{Tenant: tenant, At: at, Chunk: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareTables(t, readAll(t, rr), want)
 	})
 	for _, k := range []string{"", "/invoice"} {
 		a, okA := snaps["chdb"+k]

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/training/metrics"
 )
 
@@ -38,11 +39,7 @@ type NamedReport struct {
 
 // Group is the 90-day picture of the test rows per value of one customer
 // attribute (an input or not).
-type Group struct {
-	Attribute string            `json:"attribute"`
-	Input     bool              `json:"input"` // whether the model uses the attribute
-	Values    []metrics.Segment `json:"values"`
-}
+type Group = training.AttributeGroup
 
 // Step is the wall time of one stage of the run.
 type Step struct {

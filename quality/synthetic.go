@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/duewise/duewise/datasets/synth"
@@ -211,42 +210,11 @@ func monthsBetween(a, b time.Time) int {
 }
 
 // groups compares the model's mean 90-day risk with the observed rate on
-// the rows of d for every categorical attribute (postcode_area by its
-// country and first character, the region), whether or not the model uses it.
+// the rows of d for every customer attribute (training.ByAttribute).
 func groups(a *model.Artifact, d *training.Dataset) ([]Group, error) {
 	preds, err := training.Predictions(a, d, nil)
 	if err != nil {
 		return nil, err
 	}
-	r := &metrics.Rows{Duration: make([]float64, d.Len()), Event: make([]bool, d.Len()), Risk: make([][]float64, len(metrics.Horizons))}
-	r.Risk[2] = make([]float64, d.Len())
-	for i := range preds {
-		r.Duration[i], r.Event[i], r.Risk[2][i] = float64(d.Duration[i]), d.Event[i] == 1, preds[i].P[2]
-	}
-	used := map[string]bool{}
-	for _, f := range a.Features {
-		used[f.Name] = true
-	}
-	var out []Group
-	for j, name := range d.CatNames {
-		if s, ok := features.Lookup(name); ok && s.Window != "static" {
-			continue // a behaviour signal (last_dd_failure_reason), not a customer attribute
-		}
-		r.Segment = d.Cat[j]
-		if name == "postcode_area" {
-			country := slices.Index(d.CatNames, "country")
-			r.Segment = make([]string, d.Len())
-			for i, v := range d.Cat[j] {
-				if v != "" {
-					r.Segment[i] = v[:1]
-				}
-				if country >= 0 {
-					r.Segment[i] = d.Cat[country][i] + " " + r.Segment[i]
-				}
-			}
-			name = "postcode_area (country, first character)"
-		}
-		out = append(out, Group{Attribute: name, Input: used[d.CatNames[j]], Values: metrics.BySegment(r, nil)})
-	}
-	return out, nil
+	return training.ByAttribute(a, d, nil, training.Labelled(a, d, nil, preds)), nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -49,6 +50,9 @@ func indexes(n int) []int {
 	}
 	return idx
 }
+
+// ErrNoRows is Load's error for a reader without rows.
+var ErrNoRows = errors.New("no rows")
 
 // Load reads every record of rr (the snapshot schema of docs/features.md:
 // tenant, customer_id, [invoice_id], as_of, inputs..., duration_days,
@@ -137,7 +141,7 @@ func Load(rr array.RecordReader) (*Dataset, error) {
 	}
 	n := d.Len()
 	if n == 0 {
-		return nil, fmt.Errorf("load snapshots: no rows")
+		return nil, fmt.Errorf("load snapshots: %w", ErrNoRows)
 	}
 	if d.Tenant == nil {
 		d.Tenant = make([]string, n)

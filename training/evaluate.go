@@ -56,20 +56,12 @@ func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*me
 		return nil, err
 	}
 	invoice := a.Kind == model.Invoice
-	r := &metrics.Rows{Duration: make([]float64, len(rows)), Event: make([]bool, len(rows)), Segment: make([]string, len(rows)),
-		Risk: make([][]float64, len(metrics.Horizons))}
-	for h := range r.Risk {
-		r.Risk[h] = make([]float64, len(rows))
-	}
+	r := Labelled(a, d, rows, preds)
 	rep := &metrics.Report{Rows: len(rows)}
 	late := make([]float64, len(rows))
-	for i, row := range rows {
-		r.Duration[i], r.Event[i], r.Segment[i] = float64(d.Duration[row]), d.Event[row] == 1, d.Segment[row]
+	for i := range rows {
 		if r.Event[i] {
 			rep.Events++
-		}
-		for h := range metrics.Horizons {
-			r.Risk[h][i] = flip(invoice, preds[i].P[h])
 		}
 		late[i] = 1 - preds[i].PLate
 	}
@@ -120,6 +112,29 @@ func Evaluate(a *model.Artifact, d *Dataset, rows []int, refs ...Reference) (*me
 		return nil, err
 	}
 	return rep, nil
+}
+
+// Labelled returns the rows of d (nil = all) with their labels, segments
+// and preds (a's predictions of them, in order) as the metrics read them:
+// Risk[h] is the probability of the label's event within Horizons[h]
+// (for invoice models, of being paid within it).
+func Labelled(a *model.Artifact, d *Dataset, rows []int, preds []model.Prediction) *metrics.Rows {
+	if rows == nil {
+		rows = indexes(d.Len())
+	}
+	invoice := a.Kind == model.Invoice
+	r := &metrics.Rows{Duration: make([]float64, len(rows)), Event: make([]bool, len(rows)), Segment: make([]string, len(rows)),
+		Risk: make([][]float64, len(metrics.Horizons))}
+	for h := range r.Risk {
+		r.Risk[h] = make([]float64, len(rows))
+	}
+	for i, row := range rows {
+		r.Duration[i], r.Event[i], r.Segment[i] = float64(d.Duration[row]), d.Event[row] == 1, d.Segment[row]
+		for h := range metrics.Horizons {
+			r.Risk[h][i] = flip(invoice, preds[i].P[h])
+		}
+	}
+	return r
 }
 
 // flip turns an invoice model's risk (still unpaid after h) into the

@@ -210,6 +210,11 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	}
 	a.BandThresholds = bandThresholds(sc, xt, in)
 	a.Metrics = map[string]any{"baselines": fitBaselines(d, res.TrainRows, xt, in, opt.Kind)}
+	prof, err := Profile(a, d, res.TrainRows)
+	if err != nil {
+		return nil, fmt.Errorf("train: profile: %w", err)
+	}
+	a.Params[model.ProfileParam] = prof
 	rep, err := Evaluate(a, d, res.ValidRows)
 	if err != nil {
 		return nil, fmt.Errorf("train: evaluate: %w", err)

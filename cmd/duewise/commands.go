@@ -14,6 +14,7 @@ var commandSet = []func(g *globals) *cobra.Command{
 	newInitCmd,
 	newKeysCmd,
 	newModelsCmd,
+	newReportCmd,
 	newSQLCmd,
 	newScoreCmd,
 	newServeCmd,

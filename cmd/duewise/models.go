@@ -187,7 +187,7 @@ func showModel(w io.Writer, e registry.Entry, a *model.Artifact) error {
 		layers = append(layers, fmt.Sprintf("%dx%d %s", l.In, l.Out, l.Activation))
 	}
 	row("layers", strings.Join(layers, ", "))
-	keys := slices.DeleteFunc(slices.Sorted(maps.Keys(a.Params)), func(k string) bool { return k == "trained_on" })
+	keys := slices.DeleteFunc(slices.Sorted(maps.Keys(a.Params)), func(k string) bool { return k == "trained_on" || k == model.ProfileParam })
 	for i, k := range keys {
 		label := ""
 		if i == 0 {

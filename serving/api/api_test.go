@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/serving/auth"
 	"github.com/duewise/duewise/serving/scoring"
+	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/warehousetest"
 )
@@ -36,6 +38,7 @@ const (
 	rEvents     = "/v1/events"
 	rModels     = "/v1/models"
 	rActivate   = "/v1/models/{version}/activate"
+	rReport     = "/v1/models/{version}/report"
 	rChanges    = "/v1/changes"
 )
 
@@ -178,6 +181,7 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 				{"GET", rChanges, "/v1/changes", "score", nil},
 				{"GET", rModels, "/v1/models", "admin", nil},
 				{"POST", rActivate, "/v1/models/" + f.versions[model.Behaviour] + "/activate", "admin", nil},
+				{"GET", rReport, "/v1/models/" + f.versions[model.Behaviour] + "/report?format=json", "admin", nil},
 			}
 			st := auth.NewStore(e)
 			_, revoked, err := st.Create(context.Background(), f.tenantA, "to revoke", auth.AllScopes)
@@ -541,6 +545,72 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 			}
 		})
 
+		t.Run("model report", func(t *testing.T) {
+			v := f.versions[model.Behaviour]
+			to := f.asOf.AddDate(0, 0, -120)
+			from := to.AddDate(0, -3, 0)
+			q := "?format=json&from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly)
+			r := sv.call(t, "GET", rReport, "/v1/models/"+v+"/report"+q, f.keyAdmin, nil)
+			if r.code != 200 {
+				t.Fatal(r)
+			}
+			// The numbers are those of training.Evaluate on the same rows.
+			rr, err := features.Snapshot(context.Background(), e, features.SnapshotOptions{Tenant: f.tenantA, From: from, To: to, Every: "1mo"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := training.Load(rr)
+			rr.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			entry, err := f.reg.Get(context.Background(), f.tenantA, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := f.reg.Load(entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := training.Evaluate(a, d, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := r.m["models"].([]any)[0].(map[string]any)
+			if r.m["rows"] != float64(d.Len()) || m["version"] != v || m["metrics"].(map[string]any)["model"].(map[string]any)["auc"].(map[string]any)["90d"] != ev.Model.AUC["90d"] {
+				t.Errorf("report of %d rows, AUC %v; evaluate: %d rows, AUC %v", int(r.m["rows"].(float64)), m["metrics"].(map[string]any)["model"].(map[string]any)["auc"], d.Len(), ev.Model.AUC)
+			}
+			// The page by default, with a second model of the same kind.
+			page := sv.call(t, "GET", rReport, "/v1/models/"+v+"/report?compare="+v, f.keyAdmin, nil)
+			for _, id := range []string{"roc-90d", "calibration", "survival-band-0", "auc-by-horizon", "drift-0", "difference-table", "monotonicity-table-0"} {
+				if !bytes.Contains(page.body, []byte(`id="`+id+`"`)) {
+					t.Errorf("the page has no %s", id)
+				}
+			}
+			for name, c := range map[string]struct {
+				path  string
+				code  int
+				field string
+			}{
+				"unknown version": {"/v1/models/behaviour-nope/report", 404, "version"},
+				"bad date":        {"/v1/models/" + v + "/report?from=2025-13-01", 400, "from"},
+				"from after to":   {"/v1/models/" + v + "/report?from=" + to.Format(time.DateOnly) + "&to=" + from.Format(time.DateOnly), 400, "from"},
+				"bad step":        {"/v1/models/" + v + "/report?every=fortnightly", 400, "every"},
+				"bad format":      {"/v1/models/" + v + "/report?format=pdf", 400, "format"},
+				"another kind":    {"/v1/models/" + v + "/report?compare=" + f.versions[model.Invoice], 400, "compare"},
+				"no rows":         {"/v1/models/" + v + "/report?from=2001-01-01&to=2001-02-01", 400, "from"},
+				"another tenant":  {"/v1/models/" + f.versions[model.Behaviour] + "/report", 404, "version"},
+			} {
+				key := f.keyAdmin
+				if name == "another tenant" {
+					key = f.keyBAdmin
+				}
+				if r := sv.call(t, "GET", rReport, c.path, key, nil); r.code != c.code || r.m["field"] != c.field {
+					t.Errorf("%s: %s", name, r)
+				}
+			}
+		})
+
 		t.Run("models and hot switch", func(t *testing.T) {
 			r := sv.call(t, "GET", rModels, "/v1/models", f.keyAdmin, nil)
 			if r.code != 200 || r.m["serving"].(map[string]any)["behaviour"] != f.versions[model.Behaviour] || len(r.m["models"].([]any)) != 3 {
@@ -584,6 +654,11 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 				r := sv.call(t, "POST", rActivate, "/v1/models/"+v+"/activate", f.keyAdmin, nil)
 				if r.code != 422 {
 					t.Fatalf("%s model not refused: %s", name, r)
+				}
+				if name == "corrupt" {
+					if r := sv.call(t, "GET", rReport, "/v1/models/"+v+"/report", f.keyAdmin, nil); r.code != 422 || !strings.Contains(r.m["error"].(string), "checksum") {
+						t.Errorf("the report of a corrupt model: %s", r)
+					}
 				}
 				if want := map[string]string{"corrupt": "checksum", "foreign feature": "shoe_size"}[name]; !strings.Contains(r.m["error"].(string), want) {
 					t.Errorf("%s: error does not say %q: %s", name, want, r)

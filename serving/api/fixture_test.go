@@ -387,6 +387,12 @@ func (f *fixture) validate(t *testing.T, route, method string, r *reply) {
 	if err != nil {
 		t.Fatalf("%s %s %d: %v (%s)", method, route, r.code, err, r)
 	}
+	if ct == "text/html" {
+		if !bytes.HasPrefix(r.body, []byte("<!DOCTYPE html>")) {
+			t.Fatalf("%s %s %d: text/html that is no HTML page: %.200s", method, route, r.code, r.body)
+		}
+		return
+	}
 	if ct == "application/x-ndjson" {
 		sc := bufio.NewScanner(bytes.NewReader(r.body))
 		sc.Buffer(nil, 1<<24)

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -256,6 +258,42 @@ func (s *Server) listModels(c *gin.Context) (any, error) {
 
 func (s *Server) activate(c *gin.Context) (any, error) {
 	return s.core.Activate(c.Request.Context(), c.GetString(ctxTenant), c.Param("version"))
+}
+
+// modelReport answers the model report of a registered version: the HTML
+// page of `duewise report` (format=html, the default) or its numbers
+// (format=json), on a snapshot of the tenant's data computed now.
+func (s *Server) modelReport(c *gin.Context) (any, error) {
+	q := scoring.ReportQuery{Compare: c.Query("compare"), Every: c.Query("every")}
+	for _, d := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if v, ok := c.GetQuery(d.name); ok {
+			t, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				return nil, scoring.Invalid(d.name, "%q: want a date YYYY-MM-DD", v)
+			}
+			*d.t = t
+		}
+	}
+	format := c.DefaultQuery("format", "html")
+	if format != "html" && format != "json" {
+		return nil, scoring.Invalid("format", "%q: want html or json", format)
+	}
+	rep, err := s.core.ModelReport(c.Request.Context(), c.GetString(ctxTenant), c.Param("version"), q)
+	if err != nil {
+		return nil, err
+	}
+	if format == "json" {
+		return rep, nil
+	}
+	var page bytes.Buffer
+	if err := rep.WriteHTML(&page); err != nil {
+		return nil, err
+	}
+	c.Data(http.StatusOK, "text/html; charset=utf-8", page.Bytes())
+	return nil, nil
 }
 
 // readyz answers 200 when a model and the online features are loaded and

@@ -48,6 +48,7 @@ func (f *fixture) everyRoute() []routeCase {
 		{"GET", rChanges, "/v1/changes", nil},
 		{"GET", rModels, "/v1/models", nil},
 		{"POST", rActivate, "/v1/models/" + f.versions[model.Behaviour] + "/activate", nil},
+		{"GET", rReport, "/v1/models/" + f.versions[model.Behaviour] + "/report", nil},
 	}
 }
 
@@ -288,6 +289,7 @@ func checkOutage(t *testing.T, sv *served, key, customer, version string) {
 		{"POST", rEvents, "/v1/events", map[string]any{"customer_events": []any{map[string]any{"event_id": "o-1", "customer_id": customer, "occurred_at": "2026-01-02T10:00:00Z", "kind": "contact"}}}},
 		{"GET", rModels, "/v1/models", nil},
 		{"POST", rActivate, "/v1/models/" + version + "/activate", nil},
+		{"GET", rReport, "/v1/models/" + version + "/report", nil},
 		{"GET", rChanges, "/v1/changes", nil},
 	} {
 		if r := sv.call(t, rc.method, rc.route, rc.path, key, rc.body); r.code != 503 {

@@ -301,6 +301,7 @@ var apiRoutes = []struct {
 	{http.MethodGet, "/v1/changes", auth.ScopeScore, func(s *Server) handler { return s.changesSince }},
 	{http.MethodGet, "/v1/models", auth.ScopeAdmin, func(s *Server) handler { return s.listModels }},
 	{http.MethodPost, "/v1/models/:version/activate", auth.ScopeAdmin, func(s *Server) handler { return s.activate }},
+	{http.MethodGet, "/v1/models/:version/report", auth.ScopeAdmin, func(s *Server) handler { return s.modelReport }},
 }
 
 // requestID takes the caller's X-Request-ID when it is a plain token, or

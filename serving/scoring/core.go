@@ -399,6 +399,25 @@ func (s *Core) Models(ctx context.Context, tenant string) (Models, error) {
 	return out, nil
 }
 
+// entry finds tenant's registered version, given by the request field
+// field, for the operation op: an unknown version is ErrNotFound, a model
+// file that does not load ErrRefused (with refusal before its reason).
+func (s *Core) entry(ctx context.Context, tenant, field, version, op, refusal string) (registry.Entry, error) {
+	if err := s.cfg.Registry.Sync(ctx, tenant); err != nil {
+		return registry.Entry{}, unavailable("%s: %v", op, err)
+	}
+	e, err := s.cfg.Registry.Get(ctx, tenant, version)
+	if errors.Is(err, registry.ErrNotFound) {
+		if rerr := unloadable(s.cfg.Registry.Dir(), version); rerr != nil {
+			return registry.Entry{}, refused(field, "%s: %v", refusal, rerr)
+		}
+		return registry.Entry{}, notFound(field, "model %s is not registered for this tenant", version)
+	} else if err != nil {
+		return registry.Entry{}, unavailable("%s: %v", op, err)
+	}
+	return e, nil
+}
+
 // Activation is the outcome of Activate. A plain value.
 type Activation struct {
 	Activated string `json:"activated"`
@@ -411,17 +430,9 @@ type Activation struct {
 // (ErrRefused) and the current one keeps serving; an unknown version is
 // ErrNotFound.
 func (s *Core) Activate(ctx context.Context, tenant, version string) (Activation, error) {
-	if err := s.cfg.Registry.Sync(ctx, tenant); err != nil {
-		return Activation{}, unavailable("activate: %v", err)
-	}
-	e, err := s.cfg.Registry.Get(ctx, tenant, version)
-	if errors.Is(err, registry.ErrNotFound) {
-		if rerr := unloadable(s.cfg.Registry.Dir(), version); rerr != nil {
-			return Activation{}, refused("version", "refused, the current model keeps serving: %v", rerr)
-		}
-		return Activation{}, notFound("version", "model %s is not registered for this tenant", version)
-	} else if err != nil {
-		return Activation{}, unavailable("activate: %v", err)
+	e, err := s.entry(ctx, tenant, "version", version, "activate", "refused, the current model keeps serving")
+	if err != nil {
+		return Activation{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

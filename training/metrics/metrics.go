@@ -240,24 +240,15 @@ func Brier(p, duration []float64, event []bool, h float64) float64 {
 }
 
 func brier(p, duration []float64, event []bool, h float64, g km) float64 {
-	var sum float64
-	controls := false
-	gh := g.at(h, false) // > 0 when some row is followed beyond h
-	for i, d := range duration {
-		switch {
-		case event[i] && d <= h:
-			if w := g.at(d, true); w > 0 {
-				sum += (1 - p[i]) * (1 - p[i]) / w
-			}
-		case d > h:
-			sum += p[i] * p[i] / gh
-			controls = true
-		}
-	}
-	if !controls {
+	terms, ok := brierTerms(p, duration, event, h, g)
+	if !ok {
 		return math.NaN()
 	}
-	return sum / float64(len(duration))
+	var sum float64
+	for _, t := range terms {
+		sum += t
+	}
+	return sum / float64(len(terms))
 }
 
 // IntegratedBrier integrates the IPCW Brier score over the horizons
@@ -300,28 +291,18 @@ type Bin struct {
 // prediction with its Kaplan-Meier observed rate (censoring handled). ECE
 // is the row-weighted mean absolute difference.
 func Calibration(p, duration []float64, event []bool, h float64) (bins []Bin, ece float64) {
-	idx := make([]int, len(p))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
-	n := len(idx)
-	for b := range 10 {
-		lo, hi := b*n/10, (b+1)*n/10
-		if hi <= lo {
-			continue
-		}
+	for _, rows := range calibrationBins(p) {
 		var sum float64
-		ds, es := make([]float64, 0, hi-lo), make([]bool, 0, hi-lo)
-		for _, i := range idx[lo:hi] {
+		ds, es := make([]float64, len(rows)), make([]bool, len(rows))
+		for k, i := range rows {
 			sum += p[i]
-			ds, es = append(ds, duration[i]), append(es, event[i])
+			ds[k], es[k] = duration[i], event[i]
 		}
-		bin := Bin{N: hi - lo, Predicted: sum / float64(hi-lo), Observed: KaplanMeier(ds, es, h)}
+		bin := Bin{N: len(rows), Predicted: sum / float64(len(rows)), Observed: KaplanMeier(ds, es, h)}
 		bins = append(bins, bin)
 		ece += float64(bin.N) * math.Abs(bin.Predicted-bin.Observed)
 	}
-	if n > 0 {
+	if n := len(p); n > 0 {
 		ece /= float64(n)
 	}
 	return bins, ece

@@ -94,6 +94,16 @@ func main() {
 	emit("listChanges", ch, func() bool { return ch.JSON200 != nil && ch.JSON200.Changes != nil }, err)
 	lm, err := c.ListModelsWithResponse(ctx)
 	emit("listModels", lm, func() bool { return lm.JSON200 != nil }, err)
+	asJSON := ModelReportParamsFormatJson
+	mp, err := c.ModelReportWithResponse(ctx, *version, &ModelReportParams{})
+	if err == nil {
+		mj, jerr := c.ModelReportWithResponse(ctx, *version, &ModelReportParams{Format: &asJSON})
+		emit("modelReport", mj, func() bool {
+			return mp.StatusCode() == 200 && strings.Contains(string(mp.Body), "<svg") && mj.JSON200 != nil && mj.JSON200.Rows > 0
+		}, jerr)
+	} else {
+		emit("modelReport", mp, func() bool { return false }, err)
+	}
 	am, err := c.ActivateModelWithResponse(ctx, *version)
 	emit("activateModel", am, func() bool { return am.JSON200 != nil }, err)
 	fmt.Fprintln(os.Stderr, "genclient: done")
