@@ -11,6 +11,8 @@ CHDB_LIB     := $(CHDB_DIR)/libchdb.so
 REDOCLY_VERSION := 1.34.20
 REDOCLY_DIR  := third_party/redocly
 REDOCLY      := $(REDOCLY_DIR)/node_modules/.bin/redocly
+PROMTOOL_DIR := third_party/prometheus
+PROMTOOL     := $(PROMTOOL_DIR)/usr/bin/promtool
 DEMO_DIR     := .duewise/demo
 DEMO_STORE   := .duewise/store
 GOTESTFLAGS  ?= -count=1 -timeout 30m
@@ -23,12 +25,12 @@ LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buil
 
 export GOFLAGS := -mod=mod
 
-.PHONY: all build deps chdb chromium clickhouse-server redocly run test test-race fuzz vet bench clean install
+.PHONY: all build deps chdb chromium promtool clickhouse-server redocly run test test-race fuzz vet bench clean install
 
 all: build
 
 ## deps: install everything the build and the tests need.
-deps: chdb clickhouse-server redocly chromium
+deps: chdb clickhouse-server redocly chromium promtool
 	$(GO) mod download
 
 ## redocly: the pinned OpenAPI linter (@redocly/cli from npm) in third_party/redocly.
@@ -64,6 +66,17 @@ chromium:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+## promtool: Prometheus's rule checker, for deploy/prometheus: taken out of
+## Debian's prometheus package into third_party/prometheus (the package is
+## not installed, so that no Prometheus server starts).
+promtool: $(PROMTOOL)
+$(PROMTOOL):
+	mkdir -p $(PROMTOOL_DIR)/.dl
+	cd $(PROMTOOL_DIR)/.dl && apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus; }
+	dpkg-deb -x $(PROMTOOL_DIR)/.dl/prometheus_*.deb $(PROMTOOL_DIR)
+	rm -rf $(PROMTOOL_DIR)/.dl
+	$(PROMTOOL) --version
+
 ## build: the duewise binary in bin/ (finds libchdb in third_party/chdb).
 build: $(CHDB_LIB)
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/duewise
@@ -75,7 +88,7 @@ vet:
 ## test: every test, against embedded chDB and a real ClickHouse server,
 ## and the concurrent parts again under the race detector.
 test: deps vet test-race
-	DUEWISE_REDOCLY=$(abspath $(REDOCLY)) scripts/test.sh $(GOTESTFLAGS) ./...
+	DUEWISE_REDOCLY=$(abspath $(REDOCLY)) DUEWISE_PROMTOOL=$(abspath $(PROMTOOL)) scripts/test.sh $(GOTESTFLAGS) ./...
 	scripts/fuzz.sh
 
 ## fuzz: every fuzz target for FUZZTIME each (default 5s; seeds in testdata/fuzz).

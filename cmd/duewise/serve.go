@@ -164,6 +164,7 @@ the command line wins over the file, the file over the environment.`,
 	fl.DurationVar(&f.cfg.Reload, "reload", sd.Reload, "how often to check for new online features and active models")
 	fl.DurationVar(&f.cfg.RefreshEvery, "refresh-every", 24*time.Hour, "how often to recompute every customer's online features as of now (0: never); the customers that events touch are refreshed at once")
 	fl.BoolVar(&f.cfg.Histories, "histories-in-memory", false, "keep every customer's raw history in memory (about 1.8 GB per 1,000,000 customers over 24 months, computed), so that the customers that events touch are recomputed in Go instead of read from the warehouse (off by default: its load of a 1,000,000-customer chDB store stalls, docs/benchmarks.md \"Events to scores\")")
+	fl.Float64Var(&f.cfg.DriftWarn, "drift-warn", scoring.DefaultDriftWarn, "population stability index above which /readyz warns that a served behaviour model's inputs or scores drifted from its training rows (measured after every load of the features or switch of model; gauges duewise_drift_psi, duewise_score_drift_psi); 0 measures none")
 	fl.DurationVar(&f.changes.Retention, "changes-retention", changes.DefaultConfig().Retention, "how long the change feed (GET /v1/changes) keeps its changes (whole days)")
 	fl.Float64Var(&f.api.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
 	fl.IntVar(&f.api.Burst, "burst", d.Burst, "burst of requests allowed per API key above --rate")

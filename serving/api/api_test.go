@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -555,15 +557,7 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 				t.Fatal(r)
 			}
 			// The numbers are those of training.Evaluate on the same rows.
-			rr, err := features.Snapshot(context.Background(), e, features.SnapshotOptions{Tenant: f.tenantA, From: from, To: to, Every: "1mo"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := training.Load(rr)
-			rr.Release()
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := snapshotRows(t, e, features.SnapshotOptions{Tenant: f.tenantA, From: from, To: to, Every: "1mo"})
 			entry, err := f.reg.Get(context.Background(), f.tenantA, v)
 			if err != nil {
 				t.Fatal(err)
@@ -667,6 +661,23 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 					t.Fatalf("after the %s model, not the current one: %s", name, r)
 				}
 			}
+			// A version whose training profile puts all of one input's
+			// rows where the served customers are not: its drift warns.
+			prof, ok := model.ProfileOf(a)
+			if !ok {
+				t.Fatal("the trained model has no training profile")
+			}
+			shifted := *prof
+			shifted.Inputs = slices.Clone(prof.Inputs)
+			in := slices.IndexFunc(shifted.Inputs, func(h model.Histogram) bool { return h.Type == model.Numeric && h.Name != "as_of_month" })
+			h := &shifted.Inputs[in]
+			h.Shares = make([]float64, h.Bins())
+			h.Shares[h.Missing()] = 1
+			drifted := write(func(b *model.Artifact) {
+				b.CreatedAt = b.CreatedAt.Add(3 * time.Second)
+				b.Params = maps.Clone(b.Params)
+				b.Params[model.ProfileParam] = &shifted
+			}, false)
 			// Switch while requests run: none fails, each is scored by the
 			// old or the new model, and the new one serves afterwards.
 			var wg sync.WaitGroup
@@ -711,10 +722,47 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 			if r := sv.call(t, "POST", rActivate, "/v1/models/nope/activate", f.keyAdmin, nil); r.code != 404 {
 				t.Errorf("unknown version: %s", r)
 			}
+			// Drift: every input of the served model has its gauge; the
+			// drifted version warns in /readyz, and the warning goes with it.
+			if r := sv.call(t, "POST", rActivate, "/v1/models/"+drifted+"/activate", f.keyAdmin, nil); r.code != 200 {
+				t.Fatalf("activate the drifted version: %s", r)
+			}
+			name := h.Name
+			warns := func() string {
+				r := sv.call(t, "GET", "/readyz", "/readyz", "", nil)
+				ws, _ := r.m["warnings"].([]any)
+				for _, w := range ws {
+					if strings.HasPrefix(w.(string), "tenant "+f.tenantA+":") {
+						return w.(string)
+					}
+				}
+				return ""
+			}
+			waitFor(t, "the drift warning", func() bool {
+				w := warns()
+				return strings.Contains(w, drifted) && strings.Contains(w, name+" ")
+			})
+			gauges := driftGauges(t, sv, f.tenantA, drifted)
+			if g := gauges[name]; !(g > 5) {
+				t.Errorf("duewise_drift_psi of %s with all training rows missing it: %v", name, g)
+			}
+			want := 0
+			for _, ft := range a.Features {
+				if ft.Name != "as_of_month" {
+					want++
+				}
+			}
+			if len(gauges) != want {
+				t.Errorf("%d drift gauges for %d inputs: %v", len(gauges), want, gauges)
+			}
 			// Roll back for the other subtests.
 			if r := sv.call(t, "POST", rActivate, "/v1/models/"+cur+"/activate", f.keyAdmin, nil); r.code != 200 {
 				t.Fatalf("roll back: %s", r)
 			}
+			waitFor(t, "the drift of the rolled-back model", func() bool {
+				g := driftGauges(t, sv, f.tenantA, cur)
+				return !strings.Contains(warns(), drifted) && len(g) == want && g[name] < gauges[name]
+			})
 		})
 
 		t.Run("health, readiness, metrics, openapi", func(t *testing.T) {
@@ -739,6 +787,7 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 					t.Errorf("metric %s missing", m)
 				}
 			}
+			t.Run("dashboard and alerts", func(t *testing.T) { checkMonitoring(t, r.body) })
 			r = sv.call(t, "GET", "/openapi.json", "/openapi.json", "", nil)
 			if string(r.body) != string(openAPI) {
 				t.Error("/openapi.json differs from the document")
@@ -836,4 +885,41 @@ func sameValue(a, b any) bool {
 		return math.Abs(fa-fb) <= 1e-9*math.Max(1, math.Abs(fb))
 	}
 	return a == b
+}
+
+// waitFor polls cond every 20 ms for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("no %s within 10 s", what)
+}
+
+// driftGauges reads the duewise_drift_psi gauges of tenant's version from
+// /metrics, by input.
+func driftGauges(t *testing.T, sv *served, tenant, version string) map[string]float64 {
+	t.Helper()
+	r := sv.call(t, "GET", "/metrics", "/metrics", "", nil)
+	out := map[string]float64{}
+	prefix := `duewise_drift_psi{input="`
+	for _, line := range strings.Split(string(r.body), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		in, rest, _ := strings.Cut(rest, `"`)
+		labels, value, _ := strings.Cut(rest, "} ")
+		if labels != `,tenant="`+tenant+`",version="`+version+`"` {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil || math.IsNaN(v) || v < 0 {
+			t.Fatalf("drift gauge %q", line)
+		}
+		out[in] = v
+	}
+	return out
 }

@@ -171,6 +171,21 @@ func setup(t *testing.T, e warehouse.Engine) *fixture {
 	return f
 }
 
+// snapshotRows computes the labelled snapshot rows of opt.
+func snapshotRows(t *testing.T, e warehouse.Engine, opt features.SnapshotOptions) *training.Dataset {
+	t.Helper()
+	rr, err := features.Snapshot(context.Background(), e, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	d, err := training.Load(rr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // train trains a small model of kind for tenant on the warehouse.
 func train(t *testing.T, e warehouse.Engine, tenant string, kind model.Kind, eod time.Time, seed int64) *model.Artifact {
 	t.Helper()
@@ -179,15 +194,7 @@ func train(t *testing.T, e warehouse.Engine, tenant string, kind model.Kind, eod
 	if kind == model.Onboarding {
 		from = eod.AddDate(0, -18, 0)
 	}
-	rr, err := features.Snapshot(context.Background(), e, features.SnapshotOptions{Tenant: tenant, From: from, To: eod.AddDate(0, -2, 0), Every: "1mo", Level: level})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := training.Load(rr)
-	rr.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := snapshotRows(t, e, features.SnapshotOptions{Tenant: tenant, From: from, To: eod.AddDate(0, -2, 0), Every: "1mo", Level: level})
 	res, err := training.Train(context.Background(), d, training.Options{Kind: kind, Hidden: []int{8}, Epochs: 2, BatchSize: 64, Seed: seed, Tenant: tenant})
 	if err != nil {
 		t.Fatalf("train %s: %v", kind, err)
@@ -238,7 +245,8 @@ func (f *fixture) newServer(t *testing.T, o opts) *Server {
 		t.Fatal(err)
 	}
 	core, err := scoring.New(context.Background(), scoring.Config{Engine: o.Engine, Registry: o.Registry, Policy: f.pol,
-		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace, Now: o.Clock, Changes: feed, Histories: o.Histories})
+		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace, Now: o.Clock, Changes: feed, Histories: o.Histories,
+		DriftWarn: scoring.DefaultDriftWarn})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,14 @@ type Config struct {
 	// FullRefreshAbove is how many touched customers waiting make Run do
 	// a full refresh instead (a large file ingested through the server).
 	FullRefreshAbove int
+	// DriftWarn, when above 0, makes the core measure the drift of every
+	// tenant's served behaviour model (Drift: the population stability
+	// index of its inputs and of its 90-day risk over the online features
+	// against its training rows) after every load of the features or
+	// switch of model, as the gauges duewise_drift_psi and
+	// duewise_score_drift_psi, and warn in Readiness above it; 0 measures
+	// none (commands that score once). serve sets DefaultDriftWarn.
+	DriftWarn float64
 	// Histories keeps every customer's raw history in memory
 	// (online.Histories: about 1.8 GB for 1,000,000 customers over 24
 	// months, computed from the row sizes), loaded by Run in the
@@ -121,6 +129,11 @@ type Core struct {
 	down     atomic.Pointer[outage]
 	modelErr atomic.Pointer[error]
 
+	dmet       *driftMetrics
+	drift      atomic.Pointer[[]Drift] // the last measurement
+	driftBusy  atomic.Bool             // a measurement runs
+	driftAgain atomic.Bool             // and another is asked for
+
 	pend  *pending
 	hist  *online.Histories // nil without Config.Histories
 	hmet  *historyMetrics
@@ -146,6 +159,7 @@ func New(ctx context.Context, cfg Config) (*Core, error) {
 	cfg.defaults()
 	s := &Core{cfg: cfg, log: cfg.Log, cat: NewCatalog(), pend: newPending(), bgCtx: context.WithoutCancel(ctx)}
 	s.met = newMetrics(cfg.Metrics, s)
+	s.dmet = newDriftMetrics(cfg.Metrics)
 	if cfg.Histories {
 		s.hist = online.NewHistories()
 	}
@@ -205,6 +219,11 @@ func (s *Core) Reload(ctx context.Context) {
 	defer s.mu.Unlock()
 	mb := s.models.all()
 	before, after := s.reloadFeatures(ctx)
+	defer func() {
+		if before != after || !sameBehaviour(mb, s.models.all()) {
+			s.driftSoon()
+		}
+	}()
 	var t *online.Table
 	if after != nil {
 		t = after.t
@@ -320,6 +339,9 @@ type Readiness struct {
 		Customers int    `json:"customers"`
 	} `json:"features"`
 	Models int `json:"models"`
+	// Warnings are what degrades the answers without making the core
+	// unready: drift of a served model above Config.DriftWarn.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Readiness returns the core's readiness with the reasons it is not ready.
@@ -357,6 +379,7 @@ func (s *Core) Readiness() Readiness {
 		r.Warehouse = "unreachable since " + since + ": " + o.err.Error()
 		r.Reasons = append(r.Reasons, "warehouse unreachable since "+since+" ("+o.err.Error()+"): customer lookups answer 503, inline scoring works")
 	}
+	r.Warnings = s.driftWarnings()
 	wDown := o != nil && s.cfg.Now().Sub(o.since) >= s.cfg.StaleGrace
 	r.Ready = t != nil && r.Models > 0 && !wDown
 	return r
@@ -455,6 +478,9 @@ func (s *Core) Activate(ctx context.Context, tenant, version string) (Activation
 		s.announceAll(m, m, mb, next, []string{tenant})
 	}
 	s.met.refresh()
+	if e.Kind == string(model.Behaviour) {
+		s.driftSoon()
+	}
 	s.log.Info("model activated", "tenant", tenant, "kind", e.Kind, "version", version, "previous", out.Previous)
 	return out, nil
 }

@@ -79,43 +79,21 @@ type KMPoint struct {
 // KaplanMeierCurve returns the Kaplan-Meier survival of the rows at each
 // time of at (increasing), with its 95% interval.
 func KaplanMeierCurve(duration []float64, event []bool, at []float64) []KMPoint {
-	idx := make([]int, len(duration))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return duration[idx[a]] < duration[idx[b]] })
+	steps := kmSteps(duration, event)
 	out := make([]KMPoint, len(at))
-	s, green, atRisk := 1.0, 0.0, len(duration)
-	p := 0
 	for k, t := range at {
-		// Every distinct time up to t: events at time u happen to the
-		// rows at risk at u (duration >= u).
-		for p < len(idx) && duration[idx[p]] <= t {
-			u := duration[idx[p]]
-			var d, c int
-			for p < len(idx) && duration[idx[p]] == u {
-				if event[idx[p]] {
-					d++
-				} else {
-					c++
-				}
-				p++
+		pt := KMPoint{T: t, Survival: 1, Lo: 1, Hi: 1, AtRisk: len(duration)}
+		// The last step at or before t.
+		if i := sort.Search(len(steps), func(i int) bool { return steps[i].t > t }); i > 0 {
+			st := steps[i-1]
+			pt.Survival, pt.Lo, pt.Hi, pt.AtRisk = st.s, st.s, st.s, st.atRisk
+			if s := st.s; s > 0 && s < 1 {
+				// log(-log S) +- z se, se = sqrt(green) / |log S|; S^exp(x)
+				// decreases in x, so the upper bound of the log-log scale is
+				// the lower bound of S.
+				se := math.Sqrt(st.green) / math.Abs(math.Log(s))
+				pt.Lo, pt.Hi = math.Pow(s, math.Exp(z95*se)), math.Pow(s, math.Exp(-z95*se))
 			}
-			if d > 0 {
-				s *= 1 - float64(d)/float64(atRisk)
-				if atRisk > d {
-					green += float64(d) / (float64(atRisk) * float64(atRisk-d))
-				}
-			}
-			atRisk -= d + c
-		}
-		pt := KMPoint{T: t, Survival: s, Lo: s, Hi: s, AtRisk: atRisk}
-		if s > 0 && s < 1 {
-			// log(-log S) +- z se, se = sqrt(green) / |log S|; S^exp(x)
-			// decreases in x, so the upper bound of the log-log scale is
-			// the lower bound of S.
-			se := math.Sqrt(green) / math.Abs(math.Log(s))
-			pt.Lo, pt.Hi = math.Pow(s, math.Exp(z95*se)), math.Pow(s, math.Exp(-z95*se))
 		}
 		out[k] = pt
 	}

@@ -171,18 +171,30 @@ type km struct {
 	s []float64 // S just after t[i]
 }
 
-// kaplanMeier estimates S(t) from durations and events.
-func kaplanMeier(duration []float64, event []bool) km {
+// kmStep is the Kaplan-Meier estimate just after one distinct time of the
+// rows.
+type kmStep struct {
+	t      float64
+	events int     // rows with the event at t
+	s      float64 // S just after t
+	green  float64 // Greenwood's sum up to t
+	atRisk int     // rows still at risk after t
+}
+
+// kmSteps returns the Kaplan-Meier steps at the distinct durations, in
+// increasing order: the events at time t happen to the rows at risk at t
+// (duration >= t).
+func kmSteps(duration []float64, event []bool) []kmStep {
 	idx := make([]int, len(duration))
 	for i := range idx {
 		idx[i] = i
 	}
 	sort.Slice(idx, func(a, b int) bool { return duration[idx[a]] < duration[idx[b]] })
-	var f km
-	s, atRisk := 1.0, float64(len(duration))
+	var out []kmStep
+	s, green, atRisk := 1.0, 0.0, len(duration)
 	for p := 0; p < len(idx); {
 		t := duration[idx[p]]
-		var d, c float64
+		var d, c int
 		for p < len(idx) && duration[idx[p]] == t {
 			if event[idx[p]] {
 				d++
@@ -192,11 +204,25 @@ func kaplanMeier(duration []float64, event []bool) km {
 			p++
 		}
 		if d > 0 {
-			s *= 1 - d/atRisk
-			f.t = append(f.t, t)
-			f.s = append(f.s, s)
+			s *= 1 - float64(d)/float64(atRisk)
+			if atRisk > d {
+				green += float64(d) / (float64(atRisk) * float64(atRisk-d))
+			}
 		}
 		atRisk -= d + c
+		out = append(out, kmStep{t: t, events: d, s: s, green: green, atRisk: atRisk})
+	}
+	return out
+}
+
+// kaplanMeier estimates S(t) from durations and events.
+func kaplanMeier(duration []float64, event []bool) km {
+	var f km
+	for _, st := range kmSteps(duration, event) {
+		if st.events > 0 {
+			f.t = append(f.t, st.t)
+			f.s = append(f.s, st.s)
+		}
 	}
 	return f
 }

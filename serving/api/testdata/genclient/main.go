@@ -94,7 +94,7 @@ func main() {
 	emit("listChanges", ch, func() bool { return ch.JSON200 != nil && ch.JSON200.Changes != nil }, err)
 	lm, err := c.ListModelsWithResponse(ctx)
 	emit("listModels", lm, func() bool { return lm.JSON200 != nil }, err)
-	asJSON := ModelReportParamsFormatJson
+	asJSON := ModelReportParamsFormat("json")
 	mp, err := c.ModelReportWithResponse(ctx, *version, &ModelReportParams{})
 	if err == nil {
 		mj, jerr := c.ModelReportWithResponse(ctx, *version, &ModelReportParams{Format: &asJSON})
