@@ -25,12 +25,12 @@ LDFLAGS      := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buil
 
 export GOFLAGS := -mod=mod
 
-.PHONY: all build deps chdb chromium promtool clickhouse-server redocly run test test-race fuzz vet bench clean install
+.PHONY: all build deps chdb chromium notebooks promtool clickhouse-server redocly run test test-race fuzz vet bench clean install
 
 all: build
 
 ## deps: install everything the build and the tests need.
-deps: chdb clickhouse-server redocly chromium promtool
+deps: chdb clickhouse-server redocly chromium promtool notebooks
 	$(GO) mod download
 
 ## redocly: the pinned OpenAPI linter (@redocly/cli from npm) in third_party/redocly.
@@ -65,6 +65,13 @@ chromium:
 	@command -v chromium >/dev/null || { \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+## notebooks: what executes notebooks/ (Debian's jupyter-nbconvert, an
+## IPython kernel, pandas, scikit-learn, matplotlib).
+notebooks:
+	@python3 -c 'import nbconvert, ipykernel, pandas, sklearn, matplotlib' 2>/dev/null || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq jupyter-nbconvert python3-ipykernel python3-pandas python3-sklearn python3-matplotlib >/dev/null; }
 
 ## promtool: Prometheus's rule checker, for deploy/prometheus: taken out of
 ## Debian's prometheus package into third_party/prometheus (the package is
