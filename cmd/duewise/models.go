@@ -33,7 +33,7 @@ func (r *registryFlags) add(c *cobra.Command) {
 
 func newModelsCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "models list|show|promote",
+		Use:   "models list|show|promote|rollback|history|compare",
 		Short: "List, inspect and promote trained models (one active model per kind and tenant)",
 		Long: `The registry is a folder of model files (--registry, default .duewise/models,
 where 'duewise train --out' writes them) recorded in the warehouse table
@@ -42,7 +42,7 @@ version makes it the tenant's active model of its kind; the previous one is
 kept, so promoting it again rolls back. 'duewise serve' serves the active
 models.`,
 	}
-	c.AddCommand(newModelsListCmd(g), newModelsShowCmd(g), newModelsPromoteCmd(g))
+	c.AddCommand(newModelsListCmd(g), newModelsShowCmd(g), newModelsPromoteCmd(g), newModelsRollbackCmd(g), newModelsHistoryCmd(g), newModelsCompareCmd(g))
 	return c
 }
 
@@ -279,6 +279,66 @@ func newModelsPromoteCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is now the active %s model of tenant %s (a running 'duewise serve' picks it up within its reload interval, or POST /v1/models/%s/activate)\n", e.Version, e.Kind, rf.tenant, e.Version)
 			return nil
+		},
+	}
+	rf.add(c)
+	return c
+}
+
+func newModelsRollbackCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	c := &cobra.Command{
+		Use:   "rollback KIND",
+		Short: "Make the model that was active before the current one of KIND active again (recorded; again goes one more step back)",
+		Long: `Rollback undoes the last promotion of a kind (behaviour, onboarding or
+invoice): the model active before the current one becomes active again, and
+the rollback is recorded in model_promotions. Promotions stack up: promote
+A, promote B, rollback gives A; rollback again gives what was active before
+A. 'duewise models history KIND' lists them.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !model.Kind(args[0]).Valid() {
+				return fmt.Errorf("kind %q: want behaviour, onboarding or invoice", args[0])
+			}
+			r, done, err := g.openRegistry(cmd, &rf)
+			if err != nil {
+				return err
+			}
+			defer done()
+			e, err := r.Rollback(cmd.Context(), rf.tenant, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rolled back: %s is again the active %s model of tenant %s (a running 'duewise serve' picks it up within its reload interval)\n", e.Version, e.Kind, rf.tenant)
+			return nil
+		},
+	}
+	rf.add(c)
+	return c
+}
+
+func newModelsHistoryCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	c := &cobra.Command{
+		Use:   "history KIND",
+		Short: "List the promotions and rollbacks of the tenant's models of KIND, oldest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, done, err := g.openRegistry(cmd, &rf)
+			if err != nil {
+				return err
+			}
+			defer done()
+			hist, err := r.History(cmd.Context(), rf.tenant, args[0])
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "AT\tACTION\tVERSION\tPREVIOUS")
+			for _, p := range hist {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.At.UTC().Format("2006-01-02 15:04:05"), p.Action, p.Version, p.Previous)
+			}
+			return w.Flush()
 		},
 	}
 	rf.add(c)

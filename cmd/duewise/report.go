@@ -6,11 +6,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
+	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/training/report"
+	"github.com/duewise/duewise/warehouse"
 )
 
 func newReportCmd(g *globals) *cobra.Command {
@@ -121,4 +125,117 @@ func writeFile(path string, write func(*os.File) error) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+func newModelsCompareCmd(g *globals) *cobra.Command {
+	var rf registryFlags
+	var snapshots, since, format string
+	var fromAudit bool
+	c := &cobra.Command{
+		Use:   "compare A B (--snapshots FILE | --from-audit --since DATE) [--format text|json]",
+		Short: "Compare two models of one kind on the same rows: AUC and Brier per horizon with the difference and its 95% interval",
+		Long: `Compare scores the same labelled rows with models A and B (files or versions
+in the registry) and prints, per horizon, each model's AUC and Brier score,
+the difference A - B and its 95% interval (DeLong's method for correlated
+ROC curves; the per-row IPCW terms for Brier), then the concordance and the
+calibration error of each. An interval that excludes 0 is a real difference
+on these rows.
+
+The rows are a snapshot file (--snapshots), or, with --from-audit, the
+customers the server scored since --since (score_audit), each at the day it
+was scored, with its features computed as of that day and its outcome as
+known now (censored at the end of the data): the comparison on the
+customers the models were actually asked about. 'duewise report --compare'
+draws the same in a page.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case fromAudit == (snapshots != ""):
+				return errors.New("give the rows: --snapshots FILE, or --from-audit --since DATE")
+			case fromAudit && since == "":
+				return errors.New("--from-audit needs --since DATE (YYYY-MM-DD): the scores given since then")
+			case format != "text" && format != "json":
+				return fmt.Errorf("--format %q: want text or json", format)
+			}
+			a, err := readModel(cmd, g, &rf, args[0])
+			if err != nil {
+				return fmt.Errorf("model A: %w", err)
+			}
+			b, err := readModel(cmd, g, &rf, args[1])
+			if err != nil {
+				return fmt.Errorf("model B: %w", err)
+			}
+			var d *training.Dataset
+			src := snapshots
+			if fromAudit {
+				from, err := time.Parse(time.DateOnly, since)
+				if err != nil {
+					return fmt.Errorf("--since %q: want a date YYYY-MM-DD", since)
+				}
+				if d, err = auditedRows(cmd, g, &rf, a.Kind, from); err != nil {
+					return err
+				}
+				src = fmt.Sprintf("the customers scored since %s (score_audit of tenant %s)", since, rf.tenant)
+			} else if d, err = loadSnapshots(snapshots); err != nil {
+				return err
+			}
+			rep, err := report.Build(report.Options{Model: a, Compare: b, Data: d, Source: src, Explained: 1})
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return rep.WriteJSON(cmd.OutOrStdout())
+			}
+			return rep.WriteComparison(cmd.OutOrStdout())
+		},
+	}
+	rf.add(c)
+	c.Flags().StringVar(&snapshots, "snapshots", "", "labelled snapshot file (.parquet or .arrow)")
+	c.Flags().BoolVar(&fromAudit, "from-audit", false, "compare on the customers the server scored (score_audit), with the outcomes known now")
+	c.Flags().StringVar(&since, "since", "", "with --from-audit: the first day of scores (YYYY-MM-DD)")
+	c.Flags().StringVar(&format, "format", "text", "text or json")
+	return c
+}
+
+// auditedRows are the labelled rows of the behaviour customers of the
+// audit since from, each at the day it was scored.
+func auditedRows(cmd *cobra.Command, g *globals, rf *registryFlags, kind model.Kind, from time.Time) (*training.Dataset, error) {
+	if kind != model.Behaviour {
+		return nil, fmt.Errorf("--from-audit compares behaviour models (the audit's customers at the days they were scored); these are %s models", kind)
+	}
+	ctx := cmd.Context()
+	e, err := g.openWarehouse(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	if rf.tenant, err = rf.tf.inStore(ctx, g, e); err != nil {
+		return nil, err
+	}
+	rr, err := e.Query(ctx, `SELECT DISTINCT customer_id, toDate(scored_at) AS day FROM score_audit
+WHERE tenant = {tenant:String} AND kind = 'behaviour' AND scored_at >= {from:DateTime} ORDER BY customer_id, day`,
+		warehouse.Params{"tenant": rf.tenant, "from": from})
+	if err != nil {
+		return nil, fmt.Errorf("read the audit: %w", err)
+	}
+	var at []features.CustomerDate
+	var cd features.CustomerDate
+	err = warehouse.Scan(rr, func() error { at = append(at, cd); return nil }, &cd.Customer, &cd.Date)
+	rr.Release()
+	if err != nil {
+		return nil, fmt.Errorf("read the audit: %w", err)
+	}
+	if len(at) == 0 {
+		return nil, fmt.Errorf("no behaviour scores of tenant %s since %s in the audit", rf.tenant, from.Format(time.DateOnly))
+	}
+	snap, err := features.SnapshotAt(ctx, e, features.AtOptions{Tenant: rf.tenant, At: at})
+	if err != nil {
+		return nil, err
+	}
+	defer snap.Release()
+	d, err := training.Load(snap)
+	if errors.Is(err, training.ErrNoRows) {
+		return nil, fmt.Errorf("the %d customer-days scored since %s have no labelled rows (customers unknown to the store, or already behind)", len(at), from.Format(time.DateOnly))
+	}
+	return d, err
 }

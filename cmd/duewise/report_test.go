@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -20,20 +22,7 @@ import (
 // prints for the same rows, and the screenshot shows drawn charts.
 func TestReportInBrowser(t *testing.T) {
 	browser := chromium(t)
-	c, work := newCLI(t)
-	c.ok(t, work, "generate", "--customers", "400", "--months", "18", "--seed", "5", "--tenant", "demo", "--out", "world")
-	c.ok(t, work, "ingest", "world")
-	c.ok(t, work, "features", "snapshot", "--from", "2025-03-01", "--to", "2025-12-01", "--every", "1mo", "--out", "train.parquet")
-	c.ok(t, work, "features", "snapshot", "--from", "2026-01-01", "--to", "2026-06-01", "--every", "1mo", "--out", "test.parquet")
-	var versions []string
-	for _, epochs := range []string{"2", "4"} {
-		out := c.ok(t, work, "train", "--snapshots", "train.parquet", "--epochs", epochs, "--hidden", "8", "--batch", "128", "--out", "models")
-		_, after, ok := strings.Cut(out, "model written to models/")
-		if !ok {
-			t.Fatalf("train printed %q", out)
-		}
-		versions = append(versions, strings.TrimSuffix(strings.Fields(after)[0], ".model"))
-	}
+	c, work, versions := twoModels(t)
 	c.ok(t, work, "evaluate", "--model", "models/"+versions[0]+".model", "--snapshots", "test.parquet", "--out", "ev")
 	// The first model as a file, the second as a registry version.
 	c.ok(t, work, "report", "--model", "models/"+versions[0]+".model", "--compare", versions[1], "--snapshots", "test.parquet", "--out", "report.html")
@@ -108,6 +97,95 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if colours, inked := inkOf(img); colours < 16 || inked < 0.02 {
 		t.Errorf("the screenshot shows %d colours, %.3f of it not white: no charts drawn", colours, inked)
+	}
+}
+
+// twoModels makes a world of 400 customers over 18 months in a fresh
+// store, training rows of 2025 (train.parquet) and test rows of the first
+// half of 2026 (test.parquet), and two behaviour models trained on them.
+func twoModels(t *testing.T) (*cli, string, []string) {
+	c, work := newCLI(t)
+	c.ok(t, work, "generate", "--customers", "400", "--months", "18", "--seed", "5", "--tenant", "demo", "--out", "world")
+	c.ok(t, work, "ingest", "world")
+	c.ok(t, work, "features", "snapshot", "--from", "2025-03-01", "--to", "2025-12-01", "--every", "1mo", "--out", "train.parquet")
+	c.ok(t, work, "features", "snapshot", "--from", "2026-01-01", "--to", "2026-06-01", "--every", "1mo", "--out", "test.parquet")
+	var versions []string
+	for _, epochs := range []string{"2", "4"} {
+		out := c.ok(t, work, "train", "--snapshots", "train.parquet", "--epochs", epochs, "--hidden", "8", "--batch", "128", "--out", "models")
+		_, after, ok := strings.Cut(out, "model written to models/")
+		if !ok {
+			t.Fatalf("train printed %q", out)
+		}
+		versions = append(versions, strings.TrimSuffix(strings.Fields(after)[0], ".model"))
+	}
+	return c, work, versions
+}
+
+// TestModelsCompareAndRollback compares two models on a snapshot file and
+// on the customers of the audit (the same customers and day, so the same
+// numbers), and rolls promotions back step by step.
+func TestModelsCompareAndRollback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	c, work, v := twoModels(t)
+	out := c.ok(t, work, "models", "compare", v[0], "models/"+v[1]+".model", "--snapshots", "test.parquet")
+	for _, want := range []string{"A = " + v[0], "B = " + v[1], "90d", "A - B [95%]", "Harrell C"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("models compare prints no %q:\n%s", want, out)
+		}
+	}
+	// Every customer scored on 2026-02-01 (as the server's audit records
+	// them): the rows are those of the snapshot of that day.
+	c.ok(t, work, "sql", "INSERT INTO score_audit (tenant, customer_id, kind, scored_at) SELECT tenant, customer_id, 'behaviour', toDateTime('2026-02-01 10:00:00') FROM customers FINAL")
+	c.ok(t, work, "sql", "INSERT INTO score_audit (tenant, customer_id, kind, scored_at) SELECT tenant, customer_id, 'behaviour', toDateTime('2025-06-01 10:00:00') FROM customers FINAL")
+	c.ok(t, work, "features", "snapshot", "--from", "2026-02-01", "--to", "2026-02-01", "--every", "1mo", "--out", "day.parquet")
+	type comparison struct {
+		Rows        int `json:"rows"`
+		Differences []struct {
+			Horizon string `json:"horizon"`
+			AUC     struct {
+				A, B, Diff float64
+				Valid      bool
+			} `json:"auc"`
+		} `json:"differences"`
+	}
+	var fromFile, fromAudit comparison
+	for p, args := range map[*comparison][]string{&fromFile: {"--snapshots", "day.parquet"}, &fromAudit: {"--from-audit", "--since", "2026-01-15"}} {
+		out := c.ok(t, work, append([]string{"models", "compare", v[0], v[1], "--format", "json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), p); err != nil {
+			t.Fatalf("models compare %v: %v\n%s", args, err, out)
+		}
+	}
+	if fromAudit.Rows == 0 || fromAudit.Rows != fromFile.Rows || len(fromAudit.Differences) != len(fromFile.Differences) {
+		t.Fatalf("from the audit %d rows, from the snapshot of that day %d", fromAudit.Rows, fromFile.Rows)
+	}
+	for i, d := range fromAudit.Differences {
+		if f := fromFile.Differences[i]; d.AUC.Valid != f.AUC.Valid || math.Abs(d.AUC.A-f.AUC.A) > 1e-9 || math.Abs(d.AUC.B-f.AUC.B) > 1e-9 {
+			t.Errorf("%s: from the audit %+v, from the snapshot %+v", d.Horizon, d.AUC, f.AUC)
+		}
+	}
+	if e := c.fails(t, work, "models", "compare", v[0], v[1], "--from-audit", "--since", "2027-01-01"); !strings.Contains(e, "no behaviour scores") {
+		t.Errorf("no scores since: %q", e)
+	}
+	if e := c.fails(t, work, "models", "compare", v[0], v[1]); !strings.Contains(e, "--snapshots FILE, or --from-audit") {
+		t.Errorf("no rows: %q", e)
+	}
+
+	// Promote A, then B; rollback gives A, then nothing earlier.
+	c.ok(t, work, "models", "promote", v[0])
+	c.ok(t, work, "models", "promote", v[1])
+	if out := c.ok(t, work, "models", "rollback", "behaviour"); !strings.Contains(out, v[0]+" is again the active behaviour model") {
+		t.Errorf("rollback: %q", out)
+	}
+	if out := c.ok(t, work, "models", "list"); !regexp.MustCompile(v[0] + `\s+behaviour\s+\S+ \S+\s+active`).MatchString(out) {
+		t.Errorf("after the rollback: %s", out)
+	}
+	if e := c.fails(t, work, "models", "rollback", "behaviour"); !strings.Contains(e, "no earlier active model recorded") {
+		t.Errorf("rollback past the first promotion: %q", e)
+	}
+	if out := c.ok(t, work, "models", "history", "behaviour"); strings.Count(out, "\n") != 4 || !strings.Contains(out, "rollback") {
+		t.Errorf("history: %q", out)
 	}
 }
 

@@ -39,7 +39,20 @@ CREATE TABLE IF NOT EXISTS model_registry
     seq UInt64
 )
 ENGINE = ReplacingMergeTree(seq)
-ORDER BY (tenant, kind, version)`}}}
+ORDER BY (tenant, kind, version)`}},
+		{Component: "registry", Version: 2, Name: "model_promotions log", Statements: []string{`
+CREATE TABLE IF NOT EXISTS model_promotions
+(
+    tenant String,
+    kind String,
+    version String,
+    previous String,
+    action String,
+    at DateTime,
+    seq UInt64
+)
+ENGINE = MergeTree
+ORDER BY (tenant, kind, seq)`}}}
 }
 
 // Entry is one registered model. A plain value.
@@ -196,22 +209,101 @@ func (r *Registry) Load(e Entry) (*model.Artifact, error) {
 
 // Promote makes version tenant's active model of its kind; the previously
 // active one stays registered (inactive) for rollback. The file must pass
-// its checksum.
+// its checksum. Every promotion is recorded in model_promotions.
 func (r *Registry) Promote(ctx context.Context, tenant, version string) (Entry, error) {
 	e, err := r.Get(ctx, tenant, version)
 	if err != nil {
 		return Entry{}, err
 	}
-	if _, err := r.Load(e); err != nil {
-		return Entry{}, fmt.Errorf("promote %s: %w", version, err)
+	return r.promote(ctx, e, ActionPromote)
+}
+
+// The actions of a Promotion.
+const (
+	ActionPromote  = "promote"
+	ActionRollback = "rollback"
+)
+
+// Promotion is one change of a tenant's active model of a kind. A plain
+// value.
+type Promotion struct {
+	Kind     string    `json:"kind"`
+	Version  string    `json:"version"`
+	Previous string    `json:"previous"`
+	Action   string    `json:"action"`
+	At       time.Time `json:"at"`
+}
+
+// ErrNoRollback is Rollback's error when no earlier active model of the
+// kind is recorded.
+var ErrNoRollback = errors.New("no earlier active model recorded")
+
+// Rollback makes the model that was active before the current one of kind
+// active again, and records it: promotions stack up, and each rollback
+// goes one step down the stack (promote A, promote B, rollback: A;
+// rollback again: what was active before A).
+func (r *Registry) Rollback(ctx context.Context, tenant, kind string) (Entry, error) {
+	hist, err := r.History(ctx, tenant, kind)
+	if err != nil {
+		return Entry{}, err
 	}
-	es, err := r.List(ctx, tenant)
+	var stack []string
+	for _, p := range hist {
+		switch p.Action {
+		case ActionRollback:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		default:
+			if len(stack) == 0 && p.Previous != "" {
+				stack = append(stack, p.Previous)
+			}
+			if len(stack) == 0 || stack[len(stack)-1] != p.Version {
+				stack = append(stack, p.Version)
+			}
+		}
+	}
+	if len(stack) < 2 {
+		return Entry{}, fmt.Errorf("%w for kind %s of tenant %q", ErrNoRollback, kind, tenant)
+	}
+	e, err := r.Get(ctx, tenant, stack[len(stack)-2])
+	if err != nil {
+		return Entry{}, err
+	}
+	return r.promote(ctx, e, ActionRollback)
+}
+
+// History returns the promotions of tenant's models of kind, oldest first.
+func (r *Registry) History(ctx context.Context, tenant, kind string) ([]Promotion, error) {
+	rr, err := r.eng.Query(ctx, `SELECT kind, version, previous, action, at FROM model_promotions
+WHERE tenant = {tenant:String} AND kind = {kind:String} ORDER BY seq`, warehouse.Params{"tenant": tenant, "kind": kind})
+	if err != nil {
+		return nil, fmt.Errorf("model history: %w", err)
+	}
+	defer rr.Release()
+	var out []Promotion
+	var p Promotion
+	if err := warehouse.Scan(rr, func() error { out = append(out, p); return nil }, &p.Kind, &p.Version, &p.Previous, &p.Action, &p.At); err != nil {
+		return nil, fmt.Errorf("model history: %w", err)
+	}
+	return out, nil
+}
+
+// promote makes e active, deactivates the kind's other active model and
+// records the change as action.
+func (r *Registry) promote(ctx context.Context, e Entry, action string) (Entry, error) {
+	if _, err := r.Load(e); err != nil {
+		return Entry{}, fmt.Errorf("promote %s: %w", e.Version, err)
+	}
+	es, err := r.List(ctx, e.Tenant)
 	if err != nil {
 		return Entry{}, err
 	}
 	now := r.now().UTC().Truncate(time.Second)
+	previous := ""
 	for _, o := range es {
-		if o.Kind == e.Kind && o.Active && o.Version != version {
+		if o.Kind == e.Kind && o.Active && o.Version != e.Version {
+			previous = o.Version
 			o.Active, o.Updated = false, now
 			if err := r.write(ctx, o); err != nil {
 				return Entry{}, err
@@ -219,7 +311,16 @@ func (r *Registry) Promote(ctx context.Context, tenant, version string) (Entry, 
 		}
 	}
 	e.Active, e.Updated = true, now
-	return e, r.write(ctx, e)
+	if err := r.write(ctx, e); err != nil {
+		return Entry{}, err
+	}
+	err = r.eng.Exec(ctx, `INSERT INTO model_promotions (tenant, kind, version, previous, action, at, seq)
+SELECT {tenant:String}, {kind:String}, {version:String}, {previous:String}, {action:String}, {at:DateTime}, {seq:UInt64}`,
+		warehouse.Params{"tenant": e.Tenant, "kind": e.Kind, "version": e.Version, "previous": previous, "action": action, "at": now, "seq": uint64(time.Now().UnixNano())})
+	if err != nil {
+		return Entry{}, fmt.Errorf("record the %s of %s: %w", action, e.Version, err)
+	}
+	return e, nil
 }
 
 // Active returns tenant's active entries, one per kind.

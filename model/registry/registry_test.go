@@ -97,6 +97,39 @@ func TestRegistry(t *testing.T) {
 				t.Fatalf("after rollback active behaviour = %s, want %s", a.Version, e1.Version)
 			}
 		}
+		// Rollback walks down the promotions: e1, e2, e1 were promoted, so
+		// it goes back to e2, then e1, then there is nothing before.
+		p4 := tiny(t, dir, model.Behaviour, -1.5, t0.Add(2*time.Hour))
+		if err := r.Sync(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		e4 := filepath.Base(p4)
+		e4 = e4[:len(e4)-len(".model")]
+		if _, err := r.Promote(ctx, tenant, e4); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{e1.Version, e2.Version, e1.Version} {
+			got, err := r.Rollback(ctx, tenant, "behaviour")
+			if err != nil || got.Version != want {
+				t.Fatalf("rollback %d: %s, %v; want %s", i+1, got.Version, err, want)
+			}
+			act, _ = r.Active(ctx, tenant)
+			for _, a := range act {
+				if a.Kind == "behaviour" && a.Version != want {
+					t.Fatalf("rollback %d: active %s, want %s", i+1, a.Version, want)
+				}
+			}
+		}
+		if _, err := r.Rollback(ctx, tenant, "behaviour"); !errors.Is(err, ErrNoRollback) {
+			t.Fatalf("rollback past the first promotion: %v", err)
+		}
+		hist, err := r.History(ctx, tenant, "behaviour")
+		if err != nil || len(hist) != 7 || hist[0].Version != e1.Version || hist[0].Previous != "" || hist[6].Action != ActionRollback || hist[6].Previous != e2.Version {
+			t.Fatalf("history %v: %+v", err, hist)
+		}
+		if _, err := r.Rollback(ctx, tenant, "invoice"); !errors.Is(err, ErrNoRollback) {
+			t.Fatalf("rollback of a kind promoted once: %v", err)
+		}
 		// Another tenant sees nothing.
 		if es, _ := r.List(ctx, tenant+"-other"); len(es) != 0 {
 			t.Fatalf("other tenant sees %d models", len(es))

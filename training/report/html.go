@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training/metrics"
@@ -404,4 +405,57 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// WriteComparison writes the comparison of the report's two models as
+// text: per horizon each model's AUC and Brier score and the difference
+// with its 95% interval, then each model's concordance and calibration
+// error. For a report of one model it writes that model's figures.
+func (r *Report) WriteComparison(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "%d rows, %d events, as_of %s to %s: %s\n", r.Rows, r.Events, r.AsOfFrom, r.AsOfTo, r.Source)
+	for i, m := range r.Models {
+		fmt.Fprintf(w, "%c = %s\n", 'A'+i, m.Version)
+	}
+	fmt.Fprintln(w)
+	num := func(d metrics.Difference, x float64) string {
+		if !d.Valid {
+			return "-"
+		}
+		return fmt.Sprintf("%.4f", x)
+	}
+	diff := func(d metrics.Difference) string {
+		if !d.Valid {
+			return "-"
+		}
+		mark := ""
+		if d.Lo > 0 || d.Hi < 0 {
+			mark = " *"
+		}
+		return fmt.Sprintf("%+.4f [%+.4f, %+.4f]%s", d.Diff, d.Lo, d.Hi, mark)
+	}
+	if len(r.Differences) > 0 {
+		fmt.Fprintln(tw, "horizon\tAUC A\tAUC B\tA - B [95%]\tBrier A\tBrier B\tA - B [95%]\t")
+		for _, d := range r.Differences {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", d.Horizon, num(d.AUC, d.AUC.A), num(d.AUC, d.AUC.B), diff(d.AUC),
+				num(d.Brier, d.Brier.A), num(d.Brier, d.Brier.B), diff(d.Brier))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "* the interval excludes 0: a real difference on these rows (a higher AUC and a lower Brier score are better)")
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(tw, "model\tHarrell C\tUno C\tint. Brier\tECE 90d\t")
+	for i, m := range r.Models {
+		s := m.Metrics.Model
+		fmt.Fprintf(tw, "%c\t%.4f\t%.4f\t%.4f\t%.4f\t\n", 'A'+i, s.HarrellC, s.UnoC, s.IntegratedBrier, s.ECE90)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	return nil
 }
