@@ -25,6 +25,7 @@ import (
 
 	"github.com/duewise/duewise/cmd/duewise/internal/admin"
 	"github.com/duewise/duewise/datasets"
+	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/serving/api"
 	"github.com/duewise/duewise/serving/audit"
@@ -70,6 +71,7 @@ type serverFlags struct {
 	sync     time.Duration
 	api      api.Config
 	changes  changes.Config
+	shadow   []string // KIND=VERSION
 }
 
 // newServer opens the API server on e (without listening): the scoring
@@ -87,6 +89,9 @@ func (g *globals) newServer(ctx context.Context, e warehouse.Engine, f serverFla
 		return nil, err
 	}
 	f.cfg.Changes = feed
+	if f.cfg.Shadow, err = parseShadow(f.shadow); err != nil {
+		return nil, err
+	}
 	core, err := g.newCore(ctx, e, f.serveFlags, reg)
 	if err != nil {
 		return nil, err
@@ -164,6 +169,7 @@ the command line wins over the file, the file over the environment.`,
 	fl.DurationVar(&f.cfg.Reload, "reload", sd.Reload, "how often to check for new online features and active models")
 	fl.DurationVar(&f.cfg.RefreshEvery, "refresh-every", 24*time.Hour, "how often to recompute every customer's online features as of now (0: never); the customers that events touch are refreshed at once")
 	fl.BoolVar(&f.cfg.Histories, "histories-in-memory", false, "keep every customer's raw history in memory (about 1.8 GB per 1,000,000 customers over 24 months, computed), so that the customers that events touch are recomputed in Go instead of read from the warehouse (off by default: its load of a 1,000,000-customer chDB store stalls, docs/benchmarks.md \"Events to scores\")")
+	fl.StringArrayVar(&f.shadow, "shadow", nil, "KIND=VERSION: score every answer of that model kind also with the challenger VERSION (of the tenants that have it registered), without answering with it, and record its risk in the audit (shadow_version, shadow_risk_90d) to compare the two on the same requests (duewise models compare, docs/report.md); repeatable, one per kind")
 	fl.Float64Var(&f.cfg.DriftWarn, "drift-warn", scoring.DefaultDriftWarn, "population stability index above which /readyz warns that a served behaviour model's inputs or scores drifted from its training rows (measured after every load of the features or switch of model; gauges duewise_drift_psi, duewise_score_drift_psi); 0 measures none")
 	fl.DurationVar(&f.changes.Retention, "changes-retention", changes.DefaultConfig().Retention, "how long the change feed (GET /v1/changes) keeps its changes (whole days)")
 	fl.Float64Var(&f.api.RatePerSecond, "rate", d.RatePerSecond, "requests per second allowed per API key (token bucket)")
@@ -456,4 +462,25 @@ func (s *scoreSink) abort() {
 	}
 	s.file.Close()
 	os.Remove(s.path)
+}
+
+// parseShadow reads the --shadow values (KIND=VERSION, one per kind).
+func parseShadow(vals []string) (map[string]string, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, v := range vals {
+		kind, version, ok := strings.Cut(v, "=")
+		switch {
+		case !ok || version == "":
+			return nil, fmt.Errorf("--shadow %q: want KIND=VERSION, e.g. behaviour=behaviour-20261207193257-43cf1bd1", v)
+		case !model.Kind(kind).Valid():
+			return nil, fmt.Errorf("--shadow %q: kind %q: want behaviour, onboarding or invoice", v, kind)
+		case out[kind] != "":
+			return nil, fmt.Errorf("--shadow %q: a shadow of %s is given twice", v, kind)
+		}
+		out[kind] = version
+	}
+	return out, nil
 }

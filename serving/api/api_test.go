@@ -617,24 +617,7 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 			}
 			// A new version (a changed bias), a corrupt one and one that
 			// needs a feature the server does not have.
-			write := func(edit func(a *model.Artifact), corrupt bool) string {
-				b := *a
-				b.Layers = slices.Clone(a.Layers)
-				b.Features = slices.Clone(a.Features)
-				b.Version, b.CreatedAt = "", time.Now().UTC().Add(time.Duration(len(f.customersA))*time.Second)
-				edit(&b)
-				data, err := model.Marshal(&b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if corrupt {
-					data[len(data)/2] ^= 1
-				}
-				if err := os.WriteFile(filepath.Join(f.reg.Dir(), b.Version+".model"), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return b.Version
-			}
+			write := func(edit func(a *model.Artifact), corrupt bool) string { return f.writeModel(t, a, edit, corrupt) }
 			good := write(func(b *model.Artifact) {
 				b.Layers[0].B = slices.Clone(b.Layers[0].B)
 				b.Layers[0].B[0] += 0.5
@@ -763,6 +746,69 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 				g := driftGauges(t, sv, f.tenantA, cur)
 				return !strings.Contains(warns(), drifted) && len(g) == want && g[name] < gauges[name]
 			})
+		})
+
+		t.Run("shadow model", func(t *testing.T) {
+			cur := f.versions[model.Behaviour]
+			a, err := model.Read(filepath.Join(f.reg.Dir(), cur+".model"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			challenger := f.writeModel(t, a, func(b *model.Artifact) {
+				b.CreatedAt = b.CreatedAt.Add(5 * time.Second)
+				last := len(b.Layers) - 1
+				b.Layers[last].B = slices.Clone(b.Layers[last].B)
+				for j := range b.Layers[last].B {
+					b.Layers[last].B[j] -= 0.7 // lower hazards: a lower risk for everyone
+				}
+			}, false)
+			sv2 := f.start(t, opts{Shadow: map[string]string{"behaviour": challenger}})
+			ids := f.customersA[:5]
+			for _, id := range ids {
+				r := sv2.callH(t, "GET", rCustomer, "/v1/customers/"+id+"/risk", f.keyA, nil, http.Header{"X-Request-Id": {"shadow-" + id}})
+				if r.code != 200 || r.m["model"].(map[string]any)["version"] != cur || strings.Contains(string(r.body), "shadow") {
+					t.Fatalf("an answer with a shadow model: %s", r)
+				}
+			}
+			// The challenger's risk of the same request (1 for a customer
+			// already behind, as for the served model) is the risk it
+			// answers when it is the served model.
+			if r := sv2.call(t, "POST", rActivate, "/v1/models/"+challenger+"/activate", f.keyAdmin, nil); r.code != 200 {
+				t.Fatal(r)
+			}
+			for _, id := range ids {
+				sv2.callH(t, "GET", rCustomer, "/v1/customers/"+id+"/risk", f.keyA, nil, http.Header{"X-Request-Id": {"served-" + id}})
+			}
+			if r := sv2.call(t, "POST", rActivate, "/v1/models/"+cur+"/activate", f.keyAdmin, nil); r.code != 200 {
+				t.Fatal(r)
+			}
+			sv2.srv.trail.Flush(context.Background())
+			rr, err := e.Query(context.Background(), `SELECT request_id, model_version, shadow_version, risk_90d, shadow_risk_90d FROM score_audit
+WHERE tenant = {t:String} AND (startsWith(request_id, 'shadow-') OR startsWith(request_id, 'served-'))`, warehouse.Params{"t": f.tenantA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type audited struct {
+				version, shadow  string
+				risk, shadowRisk float64
+			}
+			got := map[string]audited{}
+			var req string
+			var x audited
+			err = warehouse.Scan(rr, func() error { got[req] = x; return nil }, &req, &x.version, &x.shadow, &x.risk, &x.shadowRisk)
+			rr.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				sh, sd := got["shadow-"+id], got["served-"+id]
+				if sh.version != cur || sh.shadow != challenger || sd.version != challenger || math.Abs(sh.shadowRisk-sd.risk) > 1e-12 || (sh.shadowRisk == sh.risk && sh.risk != 1) {
+					t.Errorf("%s: audited with the shadow %+v, served by the challenger %+v", id, sh, sd)
+				}
+			}
+			if got["served-"+ids[0]].shadow != "" {
+				t.Errorf("the challenger, served, is its own shadow: %+v", got["served-"+ids[0]])
+			}
 		})
 
 		t.Run("health, readiness, metrics, openapi", func(t *testing.T) {
@@ -922,4 +968,26 @@ func driftGauges(t *testing.T, sv *served, tenant, version string) map[string]fl
 		out[in] = v
 	}
 	return out
+}
+
+// writeModel writes a copy of a, changed by edit (and corrupted when
+// corrupt), into the fixture's registry folder and returns its version.
+func (f *fixture) writeModel(t *testing.T, a *model.Artifact, edit func(a *model.Artifact), corrupt bool) string {
+	t.Helper()
+	b := *a
+	b.Layers = slices.Clone(a.Layers)
+	b.Features = slices.Clone(a.Features)
+	b.Version, b.CreatedAt = "", time.Now().UTC().Add(time.Duration(len(f.customersA))*time.Second)
+	edit(&b)
+	data, err := model.Marshal(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if corrupt {
+		data[len(data)/2] ^= 1
+	}
+	if err := os.WriteFile(filepath.Join(f.reg.Dir(), b.Version+".model"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b.Version
 }

@@ -73,7 +73,8 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 		b.Fatal(err)
 	}
 	core, err := scoring.New(ctx, scoring.Config{Engine: e, Registry: registry.New(os.Getenv("DUEWISE_BENCH_MODELS"), e), Policy: pol,
-		Metrics: reg, Reload: time.Hour, Ping: time.Minute, Changes: feed, Histories: os.Getenv("DUEWISE_BENCH_HISTORIES") == "1"})
+		Metrics: reg, Reload: time.Hour, Ping: time.Minute, Changes: feed, Histories: os.Getenv("DUEWISE_BENCH_HISTORIES") == "1",
+		Shadow: benchShadow(), DriftWarn: scoring.DefaultDriftWarn})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -340,4 +341,13 @@ func BenchmarkBatchInline(b *testing.B) {
 	b.ReportMetric(float64(p90.Microseconds())/1000, "p90-ms")
 	b.ReportMetric(float64(times[len(times)-1].Microseconds())/1000, "max-ms")
 	b.Logf("10,000 records: median %v, p90 %v, max %v over %d posts; %s", times[len(times)/2], p90, times[len(times)-1], len(times), memUse())
+}
+
+// benchShadow is the shadow model of DUEWISE_BENCH_SHADOW (a behaviour
+// version in the bench registry), as serve --shadow behaviour=VERSION.
+func benchShadow() map[string]string {
+	if v := os.Getenv("DUEWISE_BENCH_SHADOW"); v != "" {
+		return map[string]string{"behaviour": v}
+	}
+	return nil
 }

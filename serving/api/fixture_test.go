@@ -224,6 +224,8 @@ type opts struct {
 	Clock func() time.Time
 	// Histories keeps the raw histories in memory (scoring.Config).
 	Histories bool
+	// Shadow are the shadow models (scoring.Config).
+	Shadow map[string]string
 }
 
 // newServer builds a server over the fixture's warehouse (or o.Engine)
@@ -245,7 +247,7 @@ func (f *fixture) newServer(t *testing.T, o opts) *Server {
 		t.Fatal(err)
 	}
 	core, err := scoring.New(context.Background(), scoring.Config{Engine: o.Engine, Registry: o.Registry, Policy: f.pol,
-		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace, Now: o.Clock, Changes: feed, Histories: o.Histories,
+		Metrics: reg, Log: o.Log, Ping: o.Ping, StaleGrace: o.StaleGrace, Now: o.Clock, Changes: feed, Histories: o.Histories, Shadow: o.Shadow,
 		DriftWarn: scoring.DefaultDriftWarn})
 	if err != nil {
 		t.Fatal(err)

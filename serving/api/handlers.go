@@ -35,7 +35,8 @@ func auditRecord(c *gin.Context, customer string, a *scoring.RiskAnswer) audit.R
 		reasons[i] = audit.Reason{Code: r.Code, Weight: r.Weight}
 	}
 	return audit.Record{Tenant: c.GetString(ctxTenant), KeyID: c.GetString(ctxKeyID), RequestID: c.GetString(ctxRequestID),
-		Kind: a.Model.Kind, Customer: customer, ModelVersion: a.Model.Version, Risk: a.Risk, Band: a.Band, Reasons: reasons, RulesFired: a.RulesFired}
+		Kind: a.Model.Kind, Customer: customer, ModelVersion: a.Model.Version, Risk: a.Risk, Band: a.Band, Reasons: reasons, RulesFired: a.RulesFired,
+		ShadowVersion: a.ShadowVersion, ShadowRisk: a.ShadowRisk}
 }
 
 // record spools the audit records of answers before they are answered; an

@@ -56,6 +56,8 @@ ORDER BY (tenant, customer_id, scored_at)`}},
 			`ALTER TABLE score_audit ADD COLUMN kind String, ADD COLUMN rules_fired String`}},
 		{Component: "audit", Version: 3, Name: "score_audit record id", Statements: []string{
 			`ALTER TABLE score_audit ADD COLUMN audit_id String`}},
+		{Component: "audit", Version: 4, Name: "score_audit shadow model", Statements: []string{
+			`ALTER TABLE score_audit ADD COLUMN shadow_version String, ADD COLUMN shadow_risk_90d Float64`}},
 	}
 }
 
@@ -80,6 +82,11 @@ type Record struct {
 	RulesFired []string
 	// At is when it was scored; zero is now.
 	At time.Time
+	// ShadowVersion names the challenger that scored the same request
+	// without answering it (serve --shadow), ShadowRisk its risk; "" when
+	// there is none.
+	ShadowVersion string
+	ShadowRisk    float64
 }
 
 // Warehouse is what the trail needs of the warehouse: Insert to write the

@@ -15,6 +15,8 @@ type row struct {
 	id, tenant, key, request, kind, customer, version, band, reasons, rules string
 	risk                                                                    float64
 	at                                                                      int64 // Unix seconds
+	shadow                                                                  string
+	shadowRisk                                                              float64
 }
 
 func newRow(r *Record, now time.Time) row {
@@ -23,7 +25,8 @@ func newRow(r *Record, now time.Time) row {
 		at = now
 	}
 	return row{tenant: r.Tenant, key: r.KeyID, request: r.RequestID, kind: r.Kind, customer: r.Customer, version: r.ModelVersion,
-		band: r.Band, reasons: reasonsJSON(r.Reasons), rules: rulesJSON(r.RulesFired), risk: r.Risk, at: at.Unix()}
+		band: r.Band, reasons: reasonsJSON(r.Reasons), rules: rulesJSON(r.RulesFired), risk: r.Risk, at: at.Unix(),
+		shadow: r.ShadowVersion, shadowRisk: r.ShadowRisk}
 }
 
 // reasonsJSON encodes reasons compactly as [{"code":..,"weight":..}].
@@ -69,7 +72,9 @@ func appendJSONString(b []byte, s string) []byte {
 
 // A spool frame is the length of the payload (uint32, little endian), its
 // CRC-32C, and the payload: the row's strings, each with its uvarint
-// length, then the risk (float64 bits) and the time (int64).
+// length, then the risk (float64 bits) and the time (int64); a score with
+// a shadow model adds its version (uvarint length and bytes) and its risk
+// (float64 bits), so that frames without one keep the first format.
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func (r *row) strings() [10]*string {
@@ -85,6 +90,11 @@ func appendFrame(b []byte, r *row) []byte {
 	}
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.risk))
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.at))
+	if r.shadow != "" {
+		b = binary.AppendUvarint(b, uint64(len(r.shadow)))
+		b = append(b, r.shadow...)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.shadowRisk))
+	}
 	payload := b[start+8:]
 	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(payload, crcTable))
@@ -112,10 +122,18 @@ func readFrame(b []byte) (row, []byte, error) {
 		}
 		*s, p = string(p[k:k+int(l)]), p[k+int(l):]
 	}
-	if len(p) != 16 {
+	if len(p) < 16 {
 		return r, nil, errTorn
 	}
 	r.risk = math.Float64frombits(binary.LittleEndian.Uint64(p))
 	r.at = int64(binary.LittleEndian.Uint64(p[8:]))
+	if p = p[16:]; len(p) > 0 {
+		l, k := binary.Uvarint(p)
+		if k <= 0 || l == 0 || uint64(len(p)-k) != l+8 {
+			return r, nil, errTorn
+		}
+		r.shadow, p = string(p[k:k+int(l)]), p[k+int(l):]
+		r.shadowRisk = math.Float64frombits(binary.LittleEndian.Uint64(p))
+	}
 	return r, rest, nil
 }

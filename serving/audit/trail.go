@@ -215,8 +215,10 @@ func (t *Trail) Record(ctx context.Context, recs ...Record) error {
 	rows := make([]row, len(recs))
 	now := time.Now().UTC()
 	for i := range recs {
-		if math.IsNaN(recs[i].Risk) || math.IsInf(recs[i].Risk, 0) {
-			return fmt.Errorf("audit: record of %s: risk %v is not a finite number", recs[i].Customer, recs[i].Risk)
+		for _, x := range []float64{recs[i].Risk, recs[i].ShadowRisk} {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("audit: record of %s: risk %v is not a finite number", recs[i].Customer, x)
+			}
 		}
 		rows[i] = newRow(&recs[i], now)
 	}

@@ -68,6 +68,7 @@ var schema = arrow.NewSchema([]arrow.Field{
 	{Name: "band", Type: arrow.BinaryTypes.String}, {Name: "reasons", Type: arrow.BinaryTypes.String},
 	{Name: "rules_fired", Type: arrow.BinaryTypes.String},
 	{Name: "risk_90d", Type: arrow.PrimitiveTypes.Float64}, {Name: "scored_at", Type: &arrow.TimestampType{Unit: arrow.Second, TimeZone: "UTC"}},
+	{Name: "shadow_version", Type: arrow.BinaryTypes.String}, {Name: "shadow_risk_90d", Type: arrow.PrimitiveTypes.Float64},
 }, nil)
 
 // writeSegment inserts the records of s that the warehouse does not have
@@ -126,7 +127,9 @@ func (t *Trail) insert(ctx context.Context, rows []row) error {
 	}
 	risk, ok1 := b.Field(10).(*array.Float64Builder)
 	at, ok2 := b.Field(11).(*array.TimestampBuilder)
-	if !ok1 || !ok2 {
+	shadow, ok3 := b.Field(12).(*array.StringBuilder)
+	shadowRisk, ok4 := b.Field(13).(*array.Float64Builder)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return fmt.Errorf("audit: unexpected builder types")
 	}
 	for i := range rows {
@@ -135,6 +138,8 @@ func (t *Trail) insert(ctx context.Context, rows []row) error {
 		}
 		risk.Append(rows[i].risk)
 		at.Append(arrow.Timestamp(rows[i].at))
+		shadow.Append(rows[i].shadow)
+		shadowRisk.Append(rows[i].shadowRisk)
 	}
 	rec := b.NewRecord()
 	defer rec.Release()

@@ -50,23 +50,49 @@ type RiskAnswer struct {
 	// Risk is the unrounded score the audit trail records: the 90-day
 	// risk (for the invoice model the probability of paying late).
 	Risk float64 `json:"-"`
+	// ShadowVersion and ShadowRisk are the challenger's score of the same
+	// request (Config.Shadow), for the audit only.
+	ShadowVersion string  `json:"-"`
+	ShadowRisk    float64 `json:"-"`
 }
 
 // TopReasons is the number of reasons in an answer.
 const TopReasons = 5
 
-// prediction scores v with l: the model's prediction and its reasons.
-func (s *Core) prediction(l *loaded, v *Values, lang string) (model.Prediction, []Reason, []string) {
+// inputBufs are the model inputs of one prediction, on the stack for
+// models of up to 96 inputs.
+type inputBufs struct {
+	num [96]float64
+	cat [96]string
+}
+
+// inputs returns l's inputs from v, in b when they fit.
+func (b *inputBufs) inputs(l *loaded, v *Values) ([]float64, []string) {
 	n := len(l.a.Features)
-	var numBuf [96]float64
-	var catBuf [96]string
-	num, cat := numBuf[:0], catBuf[:0]
-	if n <= len(numBuf) {
-		num, cat = numBuf[:n], catBuf[:n]
+	num, cat := b.num[:0], b.cat[:0]
+	if n <= len(b.num) {
+		num, cat = b.num[:n], b.cat[:n]
 	} else {
 		num, cat = make([]float64, n), make([]string, n)
 	}
 	l.inputs(v, num, cat)
+	return num, cat
+}
+
+// risk is l's risk of v (Prediction.Risk90), without reasons: a shadow
+// model's score.
+func (s *Core) risk(l *loaded, v *Values) float64 {
+	var b inputBufs
+	num, cat := b.inputs(l, v)
+	var p model.Prediction
+	l.scorer.Predict(num, cat, &p)
+	return p.Risk90
+}
+
+// prediction scores v with l: the model's prediction and its reasons.
+func (s *Core) prediction(l *loaded, v *Values, lang string) (model.Prediction, []Reason, []string) {
+	var b inputBufs
+	num, cat := b.inputs(l, v)
 	var p model.Prediction
 	var atBuf [TopReasons]model.Attribution
 	ats := l.scorer.PredictExplain(num, cat, &p, TopReasons, atBuf[:0])
@@ -104,6 +130,12 @@ func (s *Core) decide(l *loaded, v *Values, customer string, asOf time.Time, sta
 	res := s.cfg.Policy.Evaluate(&sit)
 	ans.Actions, ans.RulesFired = res.Actions, res.RulesFired
 	ans.Risk = p.Risk90
+	if sh := l.shadow; sh != nil {
+		ans.ShadowVersion, ans.ShadowRisk = sh.entry.Version, s.risk(sh, v)
+		if status == "behind" && l.a.Kind == model.Behaviour {
+			ans.ShadowRisk = 1 // as behindNow states it for the served model
+		}
+	}
 	return ans, p
 }
 

@@ -57,6 +57,12 @@ type Config struct {
 	// FullRefreshAbove is how many touched customers waiting make Run do
 	// a full refresh instead (a large file ingested through the server).
 	FullRefreshAbove int
+	// Shadow maps a model kind to a challenger version: every answer of
+	// that kind is also scored by the challenger (for each tenant that has
+	// it registered), not returned, and recorded in the audit
+	// (shadow_version, shadow_risk_90d) to compare the two on the same
+	// requests (serve --shadow KIND=VERSION).
+	Shadow map[string]string
 	// DriftWarn, when above 0, makes the core measure the drift of every
 	// tenant's served behaviour model (Drift: the population stability
 	// index of its inputs and of its 90-day risk over the online features
@@ -459,7 +465,7 @@ func (s *Core) Activate(ctx context.Context, tenant, version string) (Activation
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, err := s.load(e, s.online.Current())
+	l, err := s.loadWithShadow(ctx, e, s.online.Current())
 	if err != nil {
 		return Activation{}, refused("version", "refused, the current model keeps serving: %v", err)
 	}

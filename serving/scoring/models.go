@@ -23,6 +23,9 @@ type loaded struct {
 	in []int
 	// bands counts scores per band ("A".."E").
 	bands [5]prometheus.Counter
+	// shadow is the challenger that also scores every answer of this
+	// model without answering (Config.Shadow); nil without one.
+	shadow *loaded
 }
 
 // inputs fills the model's inputs from v.
@@ -133,6 +136,36 @@ func (s *Core) load(e registry.Entry, t *online.Table) (*loaded, error) {
 	return l, nil
 }
 
+// loadWithShadow loads e and, when Config.Shadow names a challenger of its
+// kind that e's tenant has registered, that challenger as its shadow. A
+// challenger that does not load is logged; e serves without it.
+func (s *Core) loadWithShadow(ctx context.Context, e registry.Entry, t *online.Table) (*loaded, error) {
+	l, err := s.load(e, t)
+	if err != nil {
+		return nil, err
+	}
+	v := s.cfg.Shadow[e.Kind]
+	if v == "" || v == e.Version {
+		return l, nil
+	}
+	se, err := s.cfg.Registry.Get(ctx, e.Tenant, v)
+	if errors.Is(err, registry.ErrNotFound) { // a file not registered yet
+		if err = s.cfg.Registry.Sync(ctx, e.Tenant); err == nil {
+			se, err = s.cfg.Registry.Get(ctx, e.Tenant, v)
+		}
+	}
+	if err == nil {
+		l.shadow, err = s.load(se, t)
+	}
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		s.log.Debug("no shadow model for this tenant", "tenant", e.Tenant, "kind", e.Kind, "shadow", v)
+	case err != nil:
+		s.log.Warn("shadow model not loaded: the answers are not scored by it", "tenant", e.Tenant, "kind", e.Kind, "shadow", v, "err", err)
+	}
+	return l, nil
+}
+
 // loadActive returns every tenant's active models, reusing the loaded ones
 // whose version did not change. A model that fails to load is reported
 // and the tenant keeps the one it had.
@@ -159,7 +192,7 @@ func (s *Core) loadActive(ctx context.Context, t *online.Table) (modelSet, []err
 				set[tn][e.Kind] = old
 				continue
 			}
-			l, err := s.load(e, t)
+			l, err := s.loadWithShadow(ctx, e, t)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("tenant %s: %w", tn, err))
 				if old := cur[tn][e.Kind]; old != nil {
