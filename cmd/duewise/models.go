@@ -46,6 +46,19 @@ models.`,
 	return c
 }
 
+// registryRun is a command's RunE that opens the registry (resolving the
+// tenant into rf) and runs fn on it.
+func registryRun(g *globals, rf *registryFlags, fn func(cmd *cobra.Command, args []string, r *registry.Registry) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		r, done, err := g.openRegistry(cmd, rf)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return fn(cmd, args, r)
+	}
+}
+
 func (g *globals) openRegistry(cmd *cobra.Command, rf *registryFlags) (*registry.Registry, func(), error) {
 	e, err := g.openWarehouse(cmd.Context())
 	if err != nil {
@@ -70,12 +83,7 @@ func newModelsListCmd(g *globals) *cobra.Command {
 		Use:   "list [--format table|ids|json]",
 		Short: "List the tenant's models, newest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, done, err := g.openRegistry(cmd, &rf)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: registryRun(g, &rf, func(cmd *cobra.Command, _ []string, r *registry.Registry) error {
 			es, err := r.List(cmd.Context(), rf.tenant)
 			if err != nil {
 				return err
@@ -105,7 +113,7 @@ func newModelsListCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--format %q: want table, ids or json", format)
 			}
 			return nil
-		},
+		}),
 	}
 	rf.add(c)
 	c.Flags().StringVar(&format, "format", "table", "output: table, ids or json")
@@ -119,15 +127,10 @@ func newModelsShowCmd(g *globals) *cobra.Command {
 		Use:   "show VERSION [--format text|json]",
 		Short: "Show a model: what it was trained on, its inputs, grid, bands and validation metrics",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: registryRun(g, &rf, func(cmd *cobra.Command, args []string, r *registry.Registry) error {
 			if format != "text" && format != "json" {
 				return fmt.Errorf("--format %q: want text or json", format)
 			}
-			r, done, err := g.openRegistry(cmd, &rf)
-			if err != nil {
-				return err
-			}
-			defer done()
 			e, err := r.Get(cmd.Context(), rf.tenant, args[0])
 			if err != nil {
 				return err
@@ -140,7 +143,7 @@ func newModelsShowCmd(g *globals) *cobra.Command {
 				return showModelJSON(cmd.OutOrStdout(), e, a)
 			}
 			return showModel(cmd.OutOrStdout(), e, a)
-		},
+		}),
 	}
 	rf.add(c)
 	c.Flags().StringVar(&format, "format", "text", "output: text (readable) or json (the model without its weights, with its registry entry)")
@@ -267,19 +270,14 @@ func newModelsPromoteCmd(g *globals) *cobra.Command {
 		Use:   "promote VERSION",
 		Short: "Make VERSION the tenant's active model of its kind (the previous one is kept for rollback)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, done, err := g.openRegistry(cmd, &rf)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: registryRun(g, &rf, func(cmd *cobra.Command, args []string, r *registry.Registry) error {
 			e, err := r.Promote(cmd.Context(), rf.tenant, args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is now the active %s model of tenant %s (a running 'duewise serve' picks it up within its reload interval, or POST /v1/models/%s/activate)\n", e.Version, e.Kind, rf.tenant, e.Version)
 			return nil
-		},
+		}),
 	}
 	rf.add(c)
 	return c
@@ -296,22 +294,17 @@ the rollback is recorded in model_promotions. Promotions stack up: promote
 A, promote B, rollback gives A; rollback again gives what was active before
 A. 'duewise models history KIND' lists them.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: registryRun(g, &rf, func(cmd *cobra.Command, args []string, r *registry.Registry) error {
 			if !model.Kind(args[0]).Valid() {
 				return fmt.Errorf("kind %q: want behaviour, onboarding or invoice", args[0])
 			}
-			r, done, err := g.openRegistry(cmd, &rf)
-			if err != nil {
-				return err
-			}
-			defer done()
 			e, err := r.Rollback(cmd.Context(), rf.tenant, args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rolled back: %s is again the active %s model of tenant %s (a running 'duewise serve' picks it up within its reload interval)\n", e.Version, e.Kind, rf.tenant)
 			return nil
-		},
+		}),
 	}
 	rf.add(c)
 	return c
@@ -323,12 +316,7 @@ func newModelsHistoryCmd(g *globals) *cobra.Command {
 		Use:   "history KIND",
 		Short: "List the promotions and rollbacks of the tenant's models of KIND, oldest first",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, done, err := g.openRegistry(cmd, &rf)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: registryRun(g, &rf, func(cmd *cobra.Command, args []string, r *registry.Registry) error {
 			hist, err := r.History(cmd.Context(), rf.tenant, args[0])
 			if err != nil {
 				return err
@@ -339,7 +327,7 @@ func newModelsHistoryCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.At.UTC().Format("2006-01-02 15:04:05"), p.Action, p.Version, p.Previous)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	rf.add(c)
 	return c

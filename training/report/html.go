@@ -369,26 +369,24 @@ func driftFigure(i int, m *Part) figure {
 	return f
 }
 
-// psiStatus reads a PSI the usual way.
-func psiStatus(psi float64) string {
-	switch {
-	case psi < 0.1:
-		return "stable"
-	case psi < 0.25:
-		return "moderate shift"
+// psiBands read a PSI the usual way: below 0.1 stable, below 0.25 a
+// moderate shift, else a major one; with the colour of each.
+var psiBands = []struct {
+	below          float64
+	status, colour string
+}{{0.1, "stable", "#15803d"}, {0.25, "moderate shift", "#ca8a04"}, {math.Inf(1), "major shift", "#b91c1c"}}
+
+func psiBand(psi float64) int {
+	i := 0
+	for i < len(psiBands)-1 && !(psi < psiBands[i].below) {
+		i++
 	}
-	return "major shift"
+	return i
 }
 
-func psiColour(psi float64) string {
-	switch {
-	case psi < 0.1:
-		return "#15803d"
-	case psi < 0.25:
-		return "#ca8a04"
-	}
-	return "#b91c1c"
-}
+func psiStatus(psi float64) string { return psiBands[psiBand(psi)].status }
+
+func psiColour(psi float64) string { return psiBands[psiBand(psi)].colour }
 
 // short shortens a model version for a legend: its kind and hash.
 func short(v string) string {
