@@ -95,7 +95,7 @@ func TestAPI(t *testing.T) {
 
 		t.Run("policy actions follow the signals", func(t *testing.T) {
 			// Every answer's rules_fired names the rule of each action, and
-			// a customer already behind for 60+ days with repeated lateness
+			// a customer already behind (30+ days) with repeated lateness
 			// gets the chronic non-payment actions.
 			chronic, behind := 0, 0
 			for _, c := range f.customersA[:120] {

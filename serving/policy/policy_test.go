@@ -73,10 +73,57 @@ func TestEvaluateRules(t *testing.T) {
 			},
 		},
 		{
-			name:    "new customer late once is not loyal",
+			name:    "new customer late once is not loyal, but late for the first time in a year: friendly reminder, no dunning letter",
 			s:       situation(func(s *Situation) { s.LateInvoices12m, s.TenureMonths, s.OverdueDays = 1, 6, 6 }),
-			rules:   []string{},
-			actions: []string{},
+			rules:   []string{"first_late_in_a_year"},
+			actions: []string{"skip_standard_dunning", "personal_reminder"},
+		},
+		{
+			name:    "habitual late payer: the first reminder the day after the due date, and one before it",
+			s:       situation(func(s *Situation) { s.LateInvoices12m, s.Band = 6, "C" }),
+			rules:   []string{"habitual_late_payer", "late_payment_history"},
+			actions: []string{"reminder", "reminder_before_due_date"},
+			check: func(t *testing.T, r Result) {
+				if w := r.Actions[0].When; w != (WhenSpec{"due_date", 1}) {
+					t.Errorf("when = %+v, want the day after the due date", w)
+				}
+			},
+		},
+		{
+			name: "falling behind at two weeks: the stop of service announced instead of the second reminder",
+			s: situation(func(s *Situation) {
+				s.LateInvoices12m, s.OverdueDays, s.OverdueAmount, s.Band, s.Country = 2, 14, 90, "D", "NL"
+				s.P[0] = 0.6
+			}),
+			rules:   []string{"falling_behind", "late_payment_history"},
+			actions: []string{"skip_standard_dunning", "announce_service_stop", "reminder_before_due_date"},
+		},
+		{
+			name: "falling behind at three weeks: stop of service and a payment plan, no second reminder",
+			s: situation(func(s *Situation) {
+				s.LateInvoices12m, s.OverdueDays, s.OverdueAmount, s.Band, s.Country = 2, 21, 90, "D", "NL"
+				s.P[0] = 0.6
+			}),
+			rules:   []string{"falling_behind", "late_payment_history"},
+			actions: []string{"skip_standard_dunning", "announce_service_stop", "offer_payment_plan", "reminder_before_due_date"},
+		},
+		{
+			name: "three weeks overdue at a 30-day risk under 50%: the standard process",
+			s: situation(func(s *Situation) {
+				s.LateInvoices12m, s.OverdueDays, s.OverdueAmount, s.Band = 2, 21, 90, "C"
+				s.P[0] = 0.4
+			}),
+			rules:   []string{"late_payment_history"},
+			actions: []string{"reminder_before_due_date"},
+		},
+		{
+			name: "falling behind in a payment plan: no firm step on top of the plan",
+			s: situation(func(s *Situation) {
+				s.LateInvoices12m, s.OverdueDays, s.OverdueAmount, s.ArrangementActive = 2, 21, 90, true
+				s.P[0] = 0.8
+			}),
+			rules:   []string{"late_payment_history"},
+			actions: []string{"reminder_before_due_date"},
 		},
 		{
 			name:    "loyal customer late once a while ago, paid since: nothing to do",
@@ -117,6 +164,12 @@ func TestEvaluateRules(t *testing.T) {
 					t.Errorf("contact = %+v, want a friendly phone call", a)
 				}
 			},
+		},
+		{
+			name:    "highest risk, no late history, but overdue now: in the dunning process, no proactive call",
+			s:       situation(func(s *Situation) { s.Band, s.OverdueDays, s.OverdueAmount = "E", 3, 50; s.P[2] = 0.3 }),
+			rules:   []string{},
+			actions: []string{},
 		},
 		{
 			name: "failed direct debit online: pay link by e-mail or SMS naming the reason",
@@ -384,8 +437,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"rules[1].finall", `unknown field "finall"`, ":46:5"}},
 		{"unknown signal", strings.Replace(good, "signal: dd_failed,", "signal: dd_failled,", 1),
 			[]string{"rules[0].when.all[0].signal", `unknown signal "dd_failled"`, ":15:12"}},
-		{"wrong value type", strings.Replace(good, "{signal: overdue_days, op: gte, value: 60}", "{signal: overdue_days, op: gte, value: sixty}", 1),
-			[]string{"rules[1].when.all[0].value", "want a number, got string sixty"}},
+		{"wrong value type", strings.Replace(good, "{signal: overdue_days, op: gte, value: 30}", "{signal: overdue_days, op: gte, value: thirty}", 1),
+			[]string{"rules[1].when.all[0].value", "want a number, got string thirty"}},
 		{"bad op for a flag", strings.Replace(good, "{signal: dd_failed, op: is, value: true}", "{signal: dd_failed, op: gte, value: true}", 1),
 			[]string{"rules[0].when.all[0].op", "use is"}},
 		{"bad tone", strings.Replace(good, "tone: firm", "tone: angry", 1),
@@ -399,7 +452,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad param name", strings.Replace(good, "params: {include: pay_link}", "params: {\"a b\": pay_link}", 1),
 			[]string{"rules[0].actions[0].params", `parameter name "a b"`}},
 		{"duplicate rule", strings.Replace(good, "name: late_payment_history", "name: loyal_late_once", 1),
-			[]string{"rules[4].name", `rule "loyal_late_once" is already defined at rules[3]`}},
+			[]string{"rules[7].name", `rule "loyal_late_once" is already defined at rules[3]`}},
 		{"bad decision", strings.Replace(good, "decision: accept_with_direct_debit", "decision: maybe", 1),
 			[]string{"onboarding.rules[2].decision", `"maybe" is not one of`}},
 		{"bad placeholder", strings.Replace(good, "{dd_failure_reason}", "{p90}", 1),
@@ -431,7 +484,7 @@ func TestParseErrors(t *testing.T) {
 func TestLoadFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "policy.yaml")
-	text := strings.Replace(string(DefaultYAML()), "value: 60}", "value: 30}", 1)
+	text := strings.Replace(string(DefaultYAML()), "value: 30}", "value: 20}", 1)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -442,12 +495,12 @@ func TestLoadFile(t *testing.T) {
 	if p.Source() != path {
 		t.Errorf("source = %q", p.Source())
 	}
-	s := situation(func(s *Situation) { s.OverdueDays, s.OverdueAmount, s.LateInvoices12m = 45, 100, 5 })
+	s := situation(func(s *Situation) { s.OverdueDays, s.OverdueAmount, s.LateInvoices12m = 25, 100, 5 })
 	if r := p.Evaluate(s); !slices.Contains(r.RulesFired, "chronic_non_payment") {
 		t.Errorf("replaced policy not used: rules %v", r.RulesFired)
 	}
 	if r := defaultPolicy(t).Evaluate(s); slices.Contains(r.RulesFired, "chronic_non_payment") {
-		t.Errorf("default policy fired chronic at 45 days")
+		t.Errorf("default policy fired chronic at 25 days")
 	}
 	if _, err := LoadFile(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file error = %v", err)
