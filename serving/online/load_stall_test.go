@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/duewise/duewise/warehouse/connect"
 )
 
 // TestLoadBenchStoreDoesNotStall loads the histories of the store in
@@ -23,21 +21,12 @@ import (
 // sessions' work, load average 8-11); whether it stalls as surely on an
 // idle machine was not measured, so run it while the cores are busy.
 func TestLoadBenchStoreDoesNotStall(t *testing.T) {
-	dir := os.Getenv("DUEWISE_BENCH_STORE")
-	if dir == "" {
-		t.Skip("DUEWISE_BENCH_STORE is not set (docs/benchmarks.md, section Events to scores)")
-	}
-	ctx := context.Background()
-	e, err := connect.Open(ctx, connect.Config{Store: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openBenchStore(t)
 	done := make(chan struct{})
 	defer close(done)
 	go stallWatchdog(done, 10*time.Second)
 	start := time.Now()
-	st, err := NewHistories().Load(ctx, e)
+	st, err := NewHistories().Load(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
 	}
