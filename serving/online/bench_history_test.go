@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/duewise/duewise/features"
+	"github.com/duewise/duewise/warehouse"
 	"github.com/duewise/duewise/warehouse/connect"
 )
 
@@ -16,16 +17,8 @@ import (
 // 24 months) and reports their size, the Go heap after the load and the
 // cost of one customer's History and ComputeLive.
 func BenchmarkHistoriesLoad(b *testing.B) {
-	dir := os.Getenv("DUEWISE_BENCH_STORE")
-	if dir == "" {
-		b.Skip("DUEWISE_BENCH_STORE is not set (docs/benchmarks.md, section API)")
-	}
 	ctx := context.Background()
-	e, err := connect.Open(ctx, connect.Config{Store: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
+	e := openBenchStore(b)
 	for b.Loop() {
 		hs := NewHistories()
 		start := time.Now()
@@ -43,6 +36,21 @@ func BenchmarkHistoriesLoad(b *testing.B) {
 		b.ReportMetric(float64(st.Bytes)/float64(st.Customers), "bytes/customer")
 		benchCompute(b, hs)
 	}
+}
+
+// openBenchStore opens the store in DUEWISE_BENCH_STORE for the rest of
+// tb, or skips tb when it is not set.
+func openBenchStore(tb testing.TB) warehouse.Engine {
+	dir := os.Getenv("DUEWISE_BENCH_STORE")
+	if dir == "" {
+		tb.Skip("DUEWISE_BENCH_STORE is not set (docs/benchmarks.md, section Events to scores)")
+	}
+	e, err := connect.Open(context.Background(), connect.Config{Store: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Close() })
+	return e
 }
 
 // benchCompute times History and features.ComputeLive over 10,000 of

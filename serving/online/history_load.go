@@ -387,6 +387,17 @@ func (h *Histories) apply(table string, rec arrow.Record, seq uint64) error {
 // backend hands over whole.
 const loadParts = 8
 
+// loadSettings ends every statement of Load: one reading thread. chDB 26.5
+// stalls in multi-stream reads of the 1,000,000-customer store on the
+// 2-core build machine when the cores are busy: every ClickHouse thread
+// waits on a condition variable after "Reading approx. N rows with 2
+// streams" and the query never ends (with or without FINAL, from Go or
+// from a C program calling libchdb alone; docs/warehouse.md has the
+// evidence). With max_threads = 1 no run stalled. The load loses nothing
+// by it: chdb_query_n hands a result over whole, and the Go side groups
+// the rows on one goroutine.
+const loadSettings = " SETTINGS max_threads = 1"
+
 // Load reads every customer's raw rows from the warehouse (FINAL) and
 // swaps them in; the rows applied before it began are dropped from the
 // overlay (the load holds them), the later ones stay. Requests are not
@@ -426,7 +437,7 @@ func (h *Histories) read(ctx context.Context, eng warehouse.Engine) (*histBase, 
 		custIDs ids
 		cust    []custRow
 	)
-	err := query(ctx, eng, "SELECT tenant, customer_id, "+customerColumns+" FROM customers FINAL", nil,
+	err := query(ctx, eng, "SELECT tenant, customer_id, "+customerColumns+" FROM customers FINAL"+loadSettings, nil,
 		func(rec arrow.Record) error {
 			r := &readers{c: newRecCols(rec), cd: cd}
 			tenant, customer, rd := r.str("tenant"), r.str("customer_id"), readCustomers(r)
@@ -543,7 +554,7 @@ func (x *custIndex) find(j int, id string) int {
 // readTable reads one child table in loadParts statements and groups its
 // rows by customer.
 func (h *Histories) readTable(ctx context.Context, eng warehouse.Engine, b *histBase, idx *custIndex, cd *coder, t histTable) error {
-	q := "SELECT tenant, customer_id, " + t.columns + " FROM " + t.name + " FINAL WHERE cityHash64(customer_id) % {parts:UInt32} = {part:UInt32}"
+	q := "SELECT tenant, customer_id, " + t.columns + " FROM " + t.name + " FINAL WHERE cityHash64(customer_id) % {parts:UInt32} = {part:UInt32}" + loadSettings
 	g := t.group()
 	for part := range loadParts {
 		err := query(ctx, eng, q, warehouse.Params{"parts": uint32(loadParts), "part": uint32(part)}, func(rec arrow.Record) error {
