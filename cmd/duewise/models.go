@@ -17,6 +17,7 @@ import (
 	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/training/metrics"
+	"github.com/duewise/duewise/warehouse"
 )
 
 // registryFlags are the flags of commands that use the model registry.
@@ -50,16 +51,18 @@ models.`,
 // tenant into rf) and runs fn on it.
 func registryRun(g *globals, rf *registryFlags, fn func(cmd *cobra.Command, args []string, r *registry.Registry) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		r, done, err := g.openRegistry(cmd, rf)
+		r, e, err := g.openRegistry(cmd, rf)
 		if err != nil {
 			return err
 		}
-		defer done()
+		defer e.Close()
 		return fn(cmd, args, r)
 	}
 }
 
-func (g *globals) openRegistry(cmd *cobra.Command, rf *registryFlags) (*registry.Registry, func(), error) {
+// openRegistry opens the store and its registry, resolving the tenant into
+// rf; the caller closes the returned engine.
+func (g *globals) openRegistry(cmd *cobra.Command, rf *registryFlags) (*registry.Registry, warehouse.Engine, error) {
 	e, err := g.openWarehouse(cmd.Context())
 	if err != nil {
 		return nil, nil, err
@@ -73,7 +76,7 @@ func (g *globals) openRegistry(cmd *cobra.Command, rf *registryFlags) (*registry
 		e.Close()
 		return nil, nil, err
 	}
-	return r, func() { e.Close() }, nil
+	return r, e, nil
 }
 
 func newModelsListCmd(g *globals) *cobra.Command {

@@ -30,21 +30,17 @@ func TestNotebooks(t *testing.T) {
 	if err != nil || len(notebooks) == 0 {
 		t.Fatalf("no notebooks: %v", err)
 	}
-	bin := sharedBinary(t)
-	lib, _ := filepath.Abs("../../third_party/chdb/libchdb.so")
+	// The test's own DUEWISE_ settings removed, the store and the models
+	// are each notebook's own.
+	c, _ := newCLI(t, "PYDEVD_DISABLE_FILE_VALIDATION=1", "MPLBACKEND=Agg")
+	env := append(c.env, "DUEWISE_BIN="+c.bin)
 	for _, nb := range notebooks {
 		t.Run(strings.TrimSuffix(filepath.Base(nb), ".ipynb"), func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=900",
 				"--output-dir", t.TempDir(), filepath.Base(nb))
 			cmd.Dir = filepath.Dir(nb)
-			var env []string
-			for _, kv := range os.Environ() {
-				if !strings.HasPrefix(kv, "DUEWISE_") {
-					env = append(env, kv)
-				}
-			}
-			cmd.Env = append(env, "DUEWISE_BIN="+bin, "DUEWISE_LIBCHDB="+lib, "PYDEVD_DISABLE_FILE_VALIDATION=1", "MPLBACKEND=Agg")
+			cmd.Env = env
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("%s: %v\n%s", nb, err, out)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
+	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/training/report"
 	"github.com/duewise/duewise/warehouse"
@@ -49,13 +50,15 @@ A model is a model file or a version in the registry (--registry). With
 			case format != "html" && format != "json":
 				return fmt.Errorf("--format %q: want html or json", format)
 			}
-			a, err := readModel(cmd, g, &rf, modelRef)
+			ms := &modelStore{cmd: cmd, g: g, rf: &rf}
+			defer ms.close()
+			a, err := ms.read(modelRef)
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
 			var b *model.Artifact
 			if compareRef != "" {
-				if b, err = readModel(cmd, g, &rf, compareRef); err != nil {
+				if b, err = ms.read(compareRef); err != nil {
 					return fmt.Errorf("--compare: %w", err)
 				}
 			}
@@ -85,24 +88,49 @@ A model is a model file or a version in the registry (--registry). With
 	return c
 }
 
-// readModel reads a model given as a file or, when no such file exists,
-// as a version in the registry.
-func readModel(cmd *cobra.Command, g *globals, rf *registryFlags, ref string) (*model.Artifact, error) {
+// modelStore reads models given as files or as versions in the registry,
+// opening the store and its registry once, when first needed (a model
+// file needs neither). close releases them.
+type modelStore struct {
+	cmd *cobra.Command
+	g   *globals
+	rf  *registryFlags
+	reg *registry.Registry
+	e   warehouse.Engine
+}
+
+// open opens the store and the registry unless they are open.
+func (m *modelStore) open() error {
+	if m.e != nil {
+		return nil
+	}
+	var err error
+	m.reg, m.e, err = m.g.openRegistry(m.cmd, m.rf)
+	return err
+}
+
+func (m *modelStore) close() {
+	if m.e != nil {
+		m.e.Close()
+	}
+}
+
+// read reads ref: a model file or, when no such file exists, a version in
+// the registry.
+func (m *modelStore) read(ref string) (*model.Artifact, error) {
 	if _, err := os.Stat(ref); err == nil || filepath.Ext(ref) == ".model" {
 		return model.Read(ref)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	r, done, err := g.openRegistry(cmd, rf)
-	if err != nil {
+	if err := m.open(); err != nil {
 		return nil, fmt.Errorf("%s is no file, and the registry: %w", ref, err)
 	}
-	defer done()
-	e, err := r.Get(cmd.Context(), rf.tenant, ref)
+	e, err := m.reg.Get(m.cmd.Context(), m.rf.tenant, ref)
 	if err != nil {
-		return nil, fmt.Errorf("%s is no file and no version in the registry %s: %w", ref, rf.dir, err)
+		return nil, fmt.Errorf("%s is no file and no version in the registry %s: %w", ref, m.rf.dir, err)
 	}
-	return r.Load(e)
+	return m.reg.Load(e)
 }
 
 // writeFile writes the file at path through a temporary file beside it,
@@ -157,11 +185,13 @@ draws the same in a page.`,
 			case format != "text" && format != "json":
 				return fmt.Errorf("--format %q: want text or json", format)
 			}
-			a, err := readModel(cmd, g, &rf, args[0])
+			ms := &modelStore{cmd: cmd, g: g, rf: &rf}
+			defer ms.close()
+			a, err := ms.read(args[0])
 			if err != nil {
 				return fmt.Errorf("model A: %w", err)
 			}
-			b, err := readModel(cmd, g, &rf, args[1])
+			b, err := ms.read(args[1])
 			if err != nil {
 				return fmt.Errorf("model B: %w", err)
 			}
@@ -172,7 +202,7 @@ draws the same in a page.`,
 				if err != nil {
 					return fmt.Errorf("--since %q: want a date YYYY-MM-DD", since)
 				}
-				if d, err = auditedRows(cmd, g, &rf, a.Kind, from); err != nil {
+				if d, err = ms.auditedRows(a.Kind, from); err != nil {
 					return err
 				}
 				src = fmt.Sprintf("the customers scored since %s (score_audit of tenant %s)", since, rf.tenant)
@@ -199,19 +229,14 @@ draws the same in a page.`,
 
 // auditedRows are the labelled rows of the behaviour customers of the
 // audit since from, each at the day it was scored.
-func auditedRows(cmd *cobra.Command, g *globals, rf *registryFlags, kind model.Kind, from time.Time) (*training.Dataset, error) {
+func (m *modelStore) auditedRows(kind model.Kind, from time.Time) (*training.Dataset, error) {
 	if kind != model.Behaviour {
 		return nil, fmt.Errorf("--from-audit compares behaviour models (the audit's customers at the days they were scored); these are %s models", kind)
 	}
-	ctx := cmd.Context()
-	e, err := g.openWarehouse(ctx)
-	if err != nil {
+	if err := m.open(); err != nil {
 		return nil, err
 	}
-	defer e.Close()
-	if rf.tenant, err = rf.tf.inStore(ctx, g, e); err != nil {
-		return nil, err
-	}
+	ctx, e, rf := m.cmd.Context(), m.e, m.rf
 	rr, err := e.Query(ctx, `SELECT DISTINCT customer_id, toDate(scored_at) AS day FROM score_audit
 WHERE tenant = {tenant:String} AND kind = 'behaviour' AND scored_at >= {from:DateTime} ORDER BY customer_id, day`,
 		warehouse.Params{"tenant": rf.tenant, "from": from})

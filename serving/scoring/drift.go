@@ -135,7 +135,7 @@ func (s *Core) measureDrift() {
 // driftOf measures l's drift over tenant's customers of m.
 func (s *Core) driftOf(m *tableMap, tenant string, l *loaded) (Drift, bool) {
 	prof, ok := model.ProfileOf(l.a)
-	if !ok || len(prof.Inputs) != len(l.a.Features) {
+	if !ok {
 		return Drift{}, false
 	}
 	n := m.t.Customers(tenant)

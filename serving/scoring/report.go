@@ -10,7 +10,6 @@ import (
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/training/report"
-	"github.com/duewise/duewise/warehouse"
 )
 
 // ReportQuery selects what a model report made by the server is computed
@@ -78,7 +77,7 @@ func (s *Core) ModelReport(ctx context.Context, tenant, version string, q Report
 	if opt.From.After(opt.To) {
 		return nil, Invalid("from", "%s is after to %s", opt.From.Format(time.DateOnly), opt.To.Format(time.DateOnly))
 	}
-	if err := s.boundReport(ctx, opt); err != nil {
+	if err := s.boundReport(opt); err != nil {
 		return nil, err
 	}
 	rr, err := features.Snapshot(ctx, s.cfg.Engine, opt)
@@ -118,8 +117,9 @@ func (s *Core) registered(ctx context.Context, tenant, field, version string) (*
 }
 
 // boundReport refuses a report of more than MaxReportRows customer-level
-// rows before the warehouse computes it.
-func (s *Core) boundReport(ctx context.Context, opt features.SnapshotOptions) error {
+// rows before the warehouse computes it, counting the tenant's customers
+// in the online features in memory.
+func (s *Core) boundReport(opt features.SnapshotOptions) error {
 	if opt.Level != features.LevelCustomer {
 		return nil
 	}
@@ -128,13 +128,8 @@ func (s *Core) boundReport(ctx context.Context, opt features.SnapshotOptions) er
 		return Invalid("every", "%v", err)
 	}
 	var customers int64
-	rr, err := s.cfg.Engine.Query(ctx, "SELECT count() AS n FROM customers FINAL WHERE tenant = {tenant:String}", warehouse.Params{"tenant": opt.Tenant})
-	if err != nil {
-		return unavailable("model report: %v", err)
-	}
-	defer rr.Release()
-	if err := warehouse.ScanOne(rr, &customers); err != nil {
-		return unavailable("model report: %v", err)
+	if t := s.online.Current(); t != nil {
+		customers = int64(t.Customers(opt.Tenant))
 	}
 	if n := customers * int64(len(dates)); n > MaxReportRows {
 		return Invalid("from", "%d customers at %d dates are %d rows, more than the %d a report made by the server may hold: choose fewer dates (from, to, every), or make it offline with duewise features snapshot and duewise report", customers, len(dates), n, MaxReportRows)

@@ -37,15 +37,7 @@ func newDifference(a, b, se float64) Difference {
 // the difference from the structural components of both AUCs over the
 // cases and over the controls, in O(n log n).
 func CompareAUC(a, b, duration []float64, event []bool, h float64) Difference {
-	var cases, controls []int
-	for i, d := range duration {
-		switch {
-		case event[i] && d <= h:
-			cases = append(cases, i)
-		case d > h:
-			controls = append(controls, i)
-		}
-	}
+	cases, controls := atHorizon(duration, event, h)
 	m, n := len(cases), len(controls)
 	if m == 0 || n == 0 {
 		return Difference{}

@@ -26,20 +26,17 @@ func ROC(score, duration []float64, event []bool, h float64, maxPoints int) []Po
 		s   float64
 		pos bool
 	}
-	var all []sv
-	var np, nn float64
-	for i, d := range duration {
-		switch {
-		case event[i] && d <= h:
-			all = append(all, sv{score[i], true})
-			np++
-		case d > h:
-			all = append(all, sv{score[i], false})
-			nn++
-		}
-	}
-	if np == 0 || nn == 0 {
+	cases, controls := atHorizon(duration, event, h)
+	if len(cases) == 0 || len(controls) == 0 {
 		return nil
+	}
+	np, nn := float64(len(cases)), float64(len(controls))
+	all := make([]sv, 0, len(cases)+len(controls))
+	for _, i := range cases {
+		all = append(all, sv{score[i], true})
+	}
+	for _, i := range controls {
+		all = append(all, sv{score[i], false})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].s > all[j].s })
 	step := 1 / float64(max(maxPoints, 2))

@@ -32,16 +32,23 @@ func (r *Rows) Len() int { return len(r.Duration) }
 // after h; rows censored at or before h are excluded. Ties count half.
 // It returns NaN when there are no cases or no controls.
 func AUC(score, duration []float64, event []bool, h float64) float64 {
-	var pos, neg []float64
+	cases, controls := atHorizon(duration, event, h)
+	return mannWhitney(values(score, cases), values(score, controls))
+}
+
+// atHorizon splits the rows at horizon h into the cases (an event at or
+// before h) and the controls (event-free after h); a row censored at or
+// before h is neither.
+func atHorizon(duration []float64, event []bool, h float64) (cases, controls []int) {
 	for i, d := range duration {
 		switch {
 		case event[i] && d <= h:
-			pos = append(pos, score[i])
+			cases = append(cases, i)
 		case d > h:
-			neg = append(neg, score[i])
+			controls = append(controls, i)
 		}
 	}
-	return mannWhitney(pos, neg)
+	return cases, controls
 }
 
 // mannWhitney is P(pos > neg) + P(pos = neg)/2.

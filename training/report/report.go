@@ -13,6 +13,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -249,7 +250,7 @@ func survival(a *model.Artifact, preds []model.Prediction, r *metrics.Rows, grou
 		}
 	}
 	var out []Survival
-	for _, g := range sortedKeys(idx) {
+	for _, g := range slices.Sorted(maps.Keys(idx)) {
 		rows := idx[g]
 		s := Survival{Group: g, Rows: len(rows), Days: days, Predicted: make([]float64, len(days))}
 		ds, es := make([]float64, len(rows)), make([]bool, len(rows))
@@ -376,13 +377,4 @@ func finite(x float64) float64 {
 		return 0
 	}
 	return x
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
