@@ -160,7 +160,7 @@ func newModelsCompareCmd(g *globals) *cobra.Command {
 	var snapshots, since, format string
 	var fromAudit bool
 	c := &cobra.Command{
-		Use:   "compare A B (--snapshots FILE | --from-audit --since DATE) [--format text|json]",
+		Use:   "compare (A B --snapshots FILE | [A B] --from-audit --since DATE) [--format text|json]",
 		Short: "Compare two models of one kind on the same rows: AUC and Brier per horizon with the difference and its 95% interval",
 		Long: `Compare scores the same labelled rows with models A and B (files or versions
 in the registry) and prints, per horizon, each model's AUC and Brier score,
@@ -173,9 +173,11 @@ The rows are a snapshot file (--snapshots), or, with --from-audit, the
 customers the server scored since --since (score_audit), each at the day it
 was scored, with its features computed as of that day and its outcome as
 known now (censored at the end of the data): the comparison on the
-customers the models were actually asked about. 'duewise report --compare'
-draws the same in a page.`,
-		Args: cobra.ExactArgs(2),
+customers the models were actually asked about. Without A and B it compares
+the served model with its shadow ('serve --shadow'): the pair of versions
+the audit holds most often since --since. 'duewise report --compare' draws
+the same in a page.`,
+		Args: cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case fromAudit == (snapshots != ""):
@@ -184,9 +186,25 @@ draws the same in a page.`,
 				return errors.New("--from-audit needs --since DATE (YYYY-MM-DD): the scores given since then")
 			case format != "text" && format != "json":
 				return fmt.Errorf("--format %q: want text or json", format)
+			case len(args) == 1 || len(args) == 0 && !fromAudit:
+				return errors.New("name the two models A and B (without them, --from-audit compares the served model with its shadow)")
+			}
+			var from time.Time
+			if fromAudit {
+				var err error
+				if from, err = time.Parse(time.DateOnly, since); err != nil {
+					return fmt.Errorf("--since %q: want a date YYYY-MM-DD", since)
+				}
 			}
 			ms := &modelStore{cmd: cmd, g: g, rf: &rf}
 			defer ms.close()
+			if len(args) == 0 {
+				pair, err := ms.shadowPair(from)
+				if err != nil {
+					return err
+				}
+				args = pair[:]
+			}
 			a, err := ms.read(args[0])
 			if err != nil {
 				return fmt.Errorf("model A: %w", err)
@@ -198,10 +216,6 @@ draws the same in a page.`,
 			var d *training.Dataset
 			src := snapshots
 			if fromAudit {
-				from, err := time.Parse(time.DateOnly, since)
-				if err != nil {
-					return fmt.Errorf("--since %q: want a date YYYY-MM-DD", since)
-				}
 				if d, err = ms.auditedRows(a.Kind, from); err != nil {
 					return err
 				}
@@ -225,6 +239,30 @@ draws the same in a page.`,
 	c.Flags().StringVar(&since, "since", "", "with --from-audit: the first day of scores (YYYY-MM-DD)")
 	c.Flags().StringVar(&format, "format", "text", "text or json")
 	return c
+}
+
+// shadowPair returns the served behaviour version and its shadow that the
+// audit records most often since from.
+func (m *modelStore) shadowPair(from time.Time) ([2]string, error) {
+	if err := m.open(); err != nil {
+		return [2]string{}, err
+	}
+	rr, err := m.e.Query(m.cmd.Context(), `SELECT model_version, shadow_version, count() AS n FROM score_audit
+WHERE tenant = {tenant:String} AND kind = 'behaviour' AND shadow_version != '' AND scored_at >= {from:DateTime}
+GROUP BY model_version, shadow_version ORDER BY n DESC, model_version, shadow_version LIMIT 1`,
+		warehouse.Params{"tenant": m.rf.tenant, "from": from})
+	if err != nil {
+		return [2]string{}, fmt.Errorf("read the audit: %w", err)
+	}
+	defer rr.Release()
+	var pair [2]string
+	var n uint64
+	if err := warehouse.ScanOne(rr, &pair[0], &pair[1], &n); errors.Is(err, warehouse.ErrNoRows) {
+		return [2]string{}, fmt.Errorf("no behaviour scores with a shadow model (serve --shadow) of tenant %s since %s in the audit: name the two models A and B", m.rf.tenant, from.Format(time.DateOnly))
+	} else if err != nil {
+		return [2]string{}, fmt.Errorf("read the audit: %w", err)
+	}
+	return pair, nil
 }
 
 // auditedRows are the labelled rows of the behaviour customers of the

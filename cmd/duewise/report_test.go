@@ -165,6 +165,17 @@ func TestModelsCompareAndRollback(t *testing.T) {
 			t.Errorf("%s: from the audit %+v, from the snapshot %+v", d.Horizon, d.AUC, f.AUC)
 		}
 	}
+	// Without A and B: the served model and its shadow, as the audit
+	// records them (serve --shadow).
+	if e := c.fails(t, work, "models", "compare", "--from-audit", "--since", "2026-01-15"); !strings.Contains(e, "no behaviour scores with a shadow model") {
+		t.Errorf("no shadow scores: %q", e)
+	}
+	c.ok(t, work, "sql", "INSERT INTO score_audit (tenant, customer_id, kind, scored_at, model_version, shadow_version) SELECT tenant, customer_id, 'behaviour', toDateTime('2026-02-01 11:00:00'), '"+v[0]+"', '"+v[1]+"' FROM customers FINAL")
+	var fromShadow comparison
+	if out := c.ok(t, work, "models", "compare", "--from-audit", "--since", "2026-01-15", "--format", "json"); json.Unmarshal([]byte(out), &fromShadow) != nil ||
+		fromShadow.Rows != fromAudit.Rows || len(fromShadow.Differences) == 0 || fromShadow.Differences[2] != fromAudit.Differences[2] {
+		t.Errorf("the served model against its shadow: %s", out)
+	}
 	if e := c.fails(t, work, "models", "compare", v[0], v[1], "--from-audit", "--since", "2027-01-01"); !strings.Contains(e, "no behaviour scores") {
 		t.Errorf("no scores since: %q", e)
 	}
