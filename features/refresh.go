@@ -259,6 +259,44 @@ func RefreshCustomers(ctx context.Context, eng warehouse.Engine, opt RefreshOpti
 	return st, nil
 }
 
+// Signals computes every customer's signals at opt.AsOf (customers created
+// on or before it, as Refresh) without writing them: it hands them to fn
+// one part of the customers at a time (opt.PartCustomers), each part in
+// customer order, with the columns of features_latest but refreshed_at,
+// plus departed (1 when the contract ended before the date). fn must not
+// keep a record. The cash-in forecast reads a past date's customers this
+// way. As concurrency-safe as eng.
+func Signals(ctx context.Context, eng warehouse.Engine, opt RefreshOptions, fn func(arrow.Record) error) error {
+	p, asOf, err := opt.params()
+	if err != nil {
+		return err
+	}
+	if opt.PartCustomers <= 0 {
+		opt.PartCustomers = DefaultPartCustomers
+	}
+	n, err := queryInt64s(ctx, eng, "SELECT toInt64(count()) FROM customers FINAL WHERE "+tenantFilter, warehouse.Params{"tenant": opt.Tenant})
+	if err != nil {
+		return fmt.Errorf("signals at %s: count customers: %w", asOf.Format(time.DateOnly), err)
+	}
+	parts := max(1, (n[0]+int64(opt.PartCustomers)-1)/int64(opt.PartCustomers))
+	q := assemblePart("signals_all.sql", keysCustomer)
+	delete(p, "now")
+	p["parts"] = uint32(parts)
+	for part := range parts {
+		p["part"] = uint32(part)
+		rr, err := eng.Query(ctx, q, p)
+		if err != nil {
+			return fmt.Errorf("signals at %s (part %d of %d): %w", asOf.Format(time.DateOnly), part+1, parts, err)
+		}
+		err = eachRecord(rr, fn)
+		rr.Release()
+		if err != nil {
+			return fmt.Errorf("signals at %s (part %d of %d): %w", asOf.Format(time.DateOnly), part+1, parts, err)
+		}
+	}
+	return nil
+}
+
 // eachRecord calls fn with each record of rr, then reports rr's error.
 func eachRecord(rr array.RecordReader, fn func(arrow.Record) error) error {
 	for rr.Next() {

@@ -15,6 +15,7 @@ var commandSet = []func(g *globals) *cobra.Command{
 	newKeysCmd,
 	newModelsCmd,
 	newReportCmd,
+	newForecastCmd,
 	newSQLCmd,
 	newScoreCmd,
 	newServeCmd,
