@@ -23,6 +23,7 @@ import (
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/serving/auth"
+	"github.com/duewise/duewise/serving/forecast"
 	"github.com/duewise/duewise/serving/scoring"
 	"github.com/duewise/duewise/training"
 	"github.com/duewise/duewise/warehouse"
@@ -42,6 +43,7 @@ const (
 	rActivate   = "/v1/models/{version}/activate"
 	rReport     = "/v1/models/{version}/report"
 	rChanges    = "/v1/changes"
+	rForecast   = "/v1/forecast/cash"
 )
 
 func onboardingBody() map[string]any {
@@ -184,6 +186,7 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 				{"GET", rModels, "/v1/models", "admin", nil},
 				{"POST", rActivate, "/v1/models/" + f.versions[model.Behaviour] + "/activate", "admin", nil},
 				{"GET", rReport, "/v1/models/" + f.versions[model.Behaviour] + "/report?format=json", "admin", nil},
+				{"GET", rForecast, "/v1/forecast/cash?weeks=1&origins=0", "admin", nil},
 			}
 			st := auth.NewStore(e)
 			_, revoked, err := st.Create(context.Background(), f.tenantA, "to revoke", auth.AllScopes)
@@ -600,6 +603,61 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 					key = f.keyBAdmin
 				}
 				if r := sv.call(t, "GET", rReport, c.path, key, nil); r.code != c.code || r.m["field"] != c.field {
+					t.Errorf("%s: %s", name, r)
+				}
+			}
+		})
+
+		t.Run("cash-in forecast", func(t *testing.T) {
+			// The forecast made 13 weeks before the end of the data equals
+			// the CLI's (forecast.Cash with the served invoice model), as
+			// JSON and as CSV.
+			from := f.asOf.AddDate(0, 0, -7*13)
+			q := "?from=" + from.Format(time.DateOnly) + "&weeks=13&origins=2"
+			r := sv.call(t, "GET", rForecast, rForecast+q, f.keyAdmin, nil)
+			if r.code != 200 {
+				t.Fatal(r)
+			}
+			entry, err := f.reg.Get(context.Background(), f.tenantA, f.versions[model.Invoice])
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := f.reg.Load(entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := forecast.Cash(context.Background(), e, a, forecast.Options{Tenant: f.tenantA, From: from, Weeks: 13, Origins: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			weeks := r.m["weeks"].([]any)
+			if r.m["model"] != a.Version || len(weeks) != 13 || r.m["open_invoices"] != float64(want.OpenInvoices) || len(r.m["calibration"].([]any)) != 2 {
+				t.Fatalf("%s", r)
+			}
+			for i, w := range weeks {
+				m := w.(map[string]any)
+				if m["expected"] != want.Weeks[i].Expected || m["low"] != want.Weeks[i].Low || m["actual"] != *want.Weeks[i].Actual {
+					t.Errorf("week %d: %v, want %+v", i+1, m, want.Weeks[i])
+				}
+			}
+			csv := sv.call(t, "GET", rForecast, rForecast+q+"&format=csv", f.keyAdmin, nil)
+			if lines := strings.Split(strings.TrimSpace(string(csv.body)), "\n"); csv.code != 200 || len(lines) != 14 || lines[0] != "week_start,week_end,expected,low,high,from_open,from_new,actual" {
+				t.Errorf("csv: %d %q", csv.code, csv.body)
+			}
+			for name, c := range map[string]struct {
+				query string
+				code  int
+				field string
+			}{
+				"bad date":      {"?from=2025-02-30", 400, "from"},
+				"bad weeks":     {"?weeks=53", 400, "weeks"},
+				"weeks text":    {"?weeks=many", 400, "weeks"},
+				"bad origins":   {"?origins=-1", 400, "origins"},
+				"bad format":    {"?format=xlsx", 400, "format"},
+				"another kind":  {"?model=" + f.versions[model.Behaviour], 400, "model"},
+				"unknown model": {"?model=invoice-nope", 404, "model"},
+			} {
+				if r := sv.call(t, "GET", rForecast, rForecast+c.query, f.keyAdmin, nil); r.code != c.code || r.m["field"] != c.field {
 					t.Errorf("%s: %s", name, r)
 				}
 			}

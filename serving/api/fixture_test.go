@@ -403,6 +403,12 @@ func (f *fixture) validate(t *testing.T, route, method string, r *reply) {
 		}
 		return
 	}
+	if ct == "text/csv" {
+		if _, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll(); err != nil {
+			t.Fatalf("%s %s %d: text/csv that is no CSV: %v: %.200s", method, route, r.code, err, r.body)
+		}
+		return
+	}
 	if ct == "application/x-ndjson" {
 		sc := bufio.NewScanner(bytes.NewReader(r.body))
 		sc.Buffer(nil, 1<<24)

@@ -297,6 +297,52 @@ func (s *Server) modelReport(c *gin.Context) (any, error) {
 	return nil, nil
 }
 
+// cashForecast answers the cash-in forecast of the tenant (`duewise
+// forecast cash`): JSON (format=json, the default) or CSV (format=csv).
+func (s *Server) cashForecast(c *gin.Context) (any, error) {
+	var q scoring.ForecastQuery
+	if v, ok := c.GetQuery("from"); ok {
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			return nil, scoring.Invalid("from", "%q: want a date YYYY-MM-DD", v)
+		}
+		q.From = t
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"weeks", &q.Weeks}, {"origins", new(int)}} {
+		if v, ok := c.GetQuery(p.name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, scoring.Invalid(p.name, "%q: want a whole number", v)
+			}
+			*p.dst = n
+			if p.name == "origins" {
+				q.Origins = p.dst
+			}
+		}
+	}
+	q.Model = c.Query("model")
+	format := c.DefaultQuery("format", "json")
+	if format != "json" && format != "csv" {
+		return nil, scoring.Invalid("format", "%q: want json or csv", format)
+	}
+	f, err := s.core.CashForecast(c.Request.Context(), c.GetString(ctxTenant), q)
+	if err != nil {
+		return nil, err
+	}
+	if format == "json" {
+		return f, nil
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b, "csv"); err != nil {
+		return nil, err
+	}
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+	return nil, nil
+}
+
 // readyz answers 200 when a model and the online features are loaded and
 // the warehouse is reachable, else 503 with the reasons.
 func (s *Server) readyz(c *gin.Context) {

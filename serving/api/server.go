@@ -302,6 +302,7 @@ var apiRoutes = []struct {
 	{http.MethodGet, "/v1/models", auth.ScopeAdmin, func(s *Server) handler { return s.listModels }},
 	{http.MethodPost, "/v1/models/:version/activate", auth.ScopeAdmin, func(s *Server) handler { return s.activate }},
 	{http.MethodGet, "/v1/models/:version/report", auth.ScopeAdmin, func(s *Server) handler { return s.modelReport }},
+	{http.MethodGet, "/v1/forecast/cash", auth.ScopeAdmin, func(s *Server) handler { return s.cashForecast }},
 }
 
 // requestID takes the caller's X-Request-ID when it is a plain token, or

@@ -104,6 +104,9 @@ func main() {
 	} else {
 		emit("modelReport", mp, func() bool { return false }, err)
 	}
+	weeks, origins := 4, 1
+	cf, err := c.CashForecastWithResponse(ctx, &CashForecastParams{Weeks: &weeks, Origins: &origins})
+	emit("cashForecast", cf, func() bool { return cf.JSON200 != nil && len(cf.JSON200.Weeks) == 4 }, err)
 	am, err := c.ActivateModelWithResponse(ctx, *version)
 	emit("activateModel", am, func() bool { return am.JSON200 != nil }, err)
 	fmt.Fprintln(os.Stderr, "genclient: done")
