@@ -106,7 +106,7 @@ func TestReadmeTour(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &risk); err != nil || risk.CustomerID != "C00000001" || risk.Band == "" || !strings.HasPrefix(risk.Model.Version, "behaviour-") {
 		t.Errorf("the tour's last answer %q: %v", lines[len(lines)-1], err)
 	}
-	for _, want := range []string{"refreshed 300 customers as of 2026-11-01", "is now the active behaviour model of tenant tour", "AUC"} {
+	for _, want := range []string{"refreshed 300 customers as of 2026-11-01", "is now the active behaviour model of tenant tour", "AUC", "cash-in forecast of tenant tour made on 2026-08-03", "backtest on the"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the tour's output lacks %q:\n%s", want, out.String())
 		}

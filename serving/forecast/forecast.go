@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -337,7 +336,8 @@ type expected struct {
 // next returns the invoices bills' customer is expected to be issued in
 // [from, to): its billing cycle (the median days between its invoices of
 // the last year, or gap when it has fewer than two) continued from its
-// last invoice, with the median amount of its last three invoices moved
+// last invoice (by calendar month for a monthly cycle), with the median
+// amount of its last three invoices moved
 // by the season (s) from its last invoice's month to the expected one's,
 // and the terms of its last. A customer whose next invoice was due more
 // than half a cycle before from is taken to be billed no more.
@@ -362,19 +362,35 @@ func (b customerBills) next(from, to int32, gap int32, s season) []expected {
 	slices.Sort(amounts)
 	amount := amounts[len(amounts)/2]
 	terms := last.due - last.issued
-	t := last.issued + gap
-	if t < from-gap/2 {
+	// The k-th issue date after the last: a calendar month on (the same
+	// day of the month) for cycles of 28 to 31 days, else k cycles on.
+	at := func(k int) int32 { return last.issued + int32(k)*gap }
+	if gap >= 28 && gap <= 31 {
+		at = func(k int) int32 { return addMonths(last.issued, k) }
+	}
+	k := 1
+	if at(k) < from-gap/2 {
 		return nil
 	}
-	for t < from {
-		t += gap
+	for at(k) < from {
+		k++
 	}
 	var out []expected
-	for ; t < to; t += gap {
+	for ; at(k) < to; k++ {
+		t := at(k)
 		a := int64(math.Round(float64(amount) * s.factor(last.issued, t)))
 		out = append(out, expected{issued: t, due: t + terms, amount: a})
 	}
 	return out
+}
+
+// addMonths is day (days since 1970-01-01) k calendar months on, on the
+// same day of the month or the month's last day.
+func addMonths(day int32, k int) int32 {
+	t := time.Unix(int64(day)*86400, 0).UTC()
+	first := time.Date(t.Year(), t.Month()+time.Month(k), 1, 0, 0, 0, 0, time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return int32(time.Date(first.Year(), first.Month(), min(t.Day(), last), 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 // medianGap is the median of the days between consecutive invoices (0 for
@@ -445,14 +461,17 @@ func point(ctx context.Context, eng warehouse.Engine, sc *model.Scorer, opt Opti
 		if err != nil {
 			return err
 		}
+		var days onTimeDays
 		score := func(issued, due int32, amount int64) {
 			c.num[c.amountIdx] = float64(amount) / 100
 			c.num[c.termsIdx] = float64(due - issued)
 			sc.Predict(c.num, c.cat, &pred)
-			payDays(a.Grid, pred.Survival, onTime, issued, due, day, pw)
+			payDays(a.Grid, pred.Survival, days, issued, due, day, pw)
 		}
+		buf := make(onTimeDays, 0, len(onTime.tenant))
 		return c.scan(rec, func() error {
 			b := bills[c.customer]
+			days = onTime.of(c.customer, buf)
 			for _, v := range b {
 				if v.paid >= v.amount {
 					continue
@@ -503,44 +522,82 @@ func readBills(ctx context.Context, eng warehouse.Engine, tenant string, d time.
 }
 
 // onTimeDays is the distribution of the days before the due date on which
-// invoices paid on time were paid: share[k] for k days before.
+// invoices paid on time are paid: share[k] for k days before.
 type onTimeDays []float64
+
+// onTimePrior is the weight, in invoices, of the tenant's days in a
+// customer's own (onTimeProfile.of): a customer with a few on-time
+// invoices keeps much of the tenant's; one with a year of them, its own.
+const onTimePrior = 2
+
+// dayCount is how many invoices were paid k days before their due date.
+type dayCount struct{ k, n int32 }
+
+// onTimeProfile holds the days before the due date on which invoices were
+// paid on time: the tenant's, and each customer's own counts.
+type onTimeProfile struct {
+	tenant    onTimeDays
+	customers map[string][]dayCount
+}
+
+// of returns customer's distribution in buf (reused): its own counts
+// with the tenant's shares as a prior of onTimePrior invoices. Habits
+// differ: a direct debit is collected on the due date, some customers pay
+// on receipt.
+func (p *onTimeProfile) of(customer string, buf onTimeDays) onTimeDays {
+	own := p.customers[customer]
+	if len(own) == 0 {
+		return p.tenant
+	}
+	buf = append(buf[:0], p.tenant...)
+	var n float64
+	for _, c := range own {
+		n += float64(c.n)
+	}
+	for k := range buf {
+		buf[k] *= onTimePrior / (n + onTimePrior)
+	}
+	for _, c := range own {
+		buf[c.k] += float64(c.n) / (n + onTimePrior)
+	}
+	return buf
+}
 
 // readOnTime reads onTimeSQL at d; with no on-time payment known, every
 // on-time invoice is taken to be paid on its due date.
-func readOnTime(ctx context.Context, eng warehouse.Engine, tenant string, d time.Time) (onTimeDays, error) {
+func readOnTime(ctx context.Context, eng warehouse.Engine, tenant string, d time.Time) (*onTimeProfile, error) {
 	rr, err := eng.Query(ctx, onTimeSQL, warehouse.Params{"tenant": tenant, "d": d, "dt": d, "cycle_from": d.AddDate(0, 0, -cycleDays)})
 	if err != nil {
 		return nil, fmt.Errorf("cash forecast: on-time payments at %s: %w", d.Format(time.DateOnly), err)
 	}
 	defer rr.Release()
-	var k int
-	var n int64
-	counts := map[int]int64{}
-	var total int64
+	p := &onTimeProfile{customers: map[string][]dayCount{}}
+	var cust string
+	var k, n int64
+	counts := make([]float64, cycleDays+1)
+	var total float64
+	last := 0
 	err = warehouse.Scan(rr, func() error {
 		if k >= 0 && k <= cycleDays {
-			counts[k] += n
-			total += n
+			p.customers[cust] = append(p.customers[cust], dayCount{int32(k), int32(n)})
+			counts[k] += float64(n)
+			total += float64(n)
+			last = max(last, int(k))
 		}
 		return nil
-	}, &k, &n)
+	}, &cust, &k, &n)
 	if err != nil {
 		return nil, fmt.Errorf("cash forecast: on-time payments at %s: %w", d.Format(time.DateOnly), err)
 	}
 	if total == 0 {
-		return onTimeDays{1}, nil
+		p.tenant = onTimeDays{1}
+		return p, nil
 	}
-	keys := make([]int, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
+	p.tenant = make(onTimeDays, last+1)
+	for k := range p.tenant {
+		p.tenant[k] = counts[k] / total
 	}
-	sort.Ints(keys)
-	out := make(onTimeDays, keys[len(keys)-1]+1)
-	for _, k := range keys {
-		out[k] = float64(counts[k]) / float64(total)
-	}
-	return out, nil
+	return p, nil
 }
 
 // tenantGap is the most common billing cycle of the tenant's customers

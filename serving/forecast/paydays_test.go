@@ -121,11 +121,11 @@ func TestNext(t *testing.T) {
 	from := day("2026-03-02")
 	monthly := customerBills{
 		{issued: day("2025-12-02"), due: day("2025-12-16"), amount: 10000, paid: 10000},
-		{issued: day("2026-01-01"), due: day("2026-01-15"), amount: 12000, paid: 12000},
-		{issued: day("2026-01-31"), due: day("2026-02-14"), amount: 11000, paid: 0},
+		{issued: day("2026-01-02"), due: day("2026-01-16"), amount: 12000, paid: 12000},
+		{issued: day("2026-02-02"), due: day("2026-02-16"), amount: 11000, paid: 0},
 	}
 	flat := season{}
-	winter := season{monthOf(day("2025-01-31")): 100, monthOf(day("2025-03-02")): 50, monthOf(day("2025-04-01")): 25}
+	winter := season{monthOf(day("2025-02-01")): 100, monthOf(day("2025-03-02")): 50, monthOf(day("2025-04-01")): 25}
 	for _, tc := range []struct {
 		name   string
 		b      customerBills
@@ -134,13 +134,17 @@ func TestNext(t *testing.T) {
 		issued []int32
 		amount []int64
 	}{
-		{name: "monthly, median of the last three amounts", b: monthly, s: flat, to: from + 91,
-			issued: []int32{day("2026-03-02"), day("2026-04-01"), day("2026-05-01"), day("2026-05-31")}, amount: []int64{11000, 11000, 11000, 11000}},
-		{name: "with the season of a year earlier", b: monthly, s: winter, to: from + 31,
-			issued: []int32{day("2026-03-02"), day("2026-04-01")}, amount: []int64{5500, 2750}},
+		{name: "monthly on the same day, median of the last three amounts", b: monthly, s: flat, to: from + 91,
+			issued: []int32{day("2026-03-02"), day("2026-04-02"), day("2026-05-02")}, amount: []int64{11000, 11000, 11000}},
+		{name: "with the season of a year earlier", b: monthly, s: winter, to: from + 32,
+			issued: []int32{day("2026-03-02"), day("2026-04-02")}, amount: []int64{5500, 2750}},
+		{name: "on the 31st: the month's last day", b: customerBills{{issued: day("2025-12-31"), due: day("2026-01-14"), amount: 900}, {issued: day("2026-01-31"), due: day("2026-02-14"), amount: 900}}, s: flat, to: from + 62,
+			issued: []int32{day("2026-03-31"), day("2026-04-30")}, amount: []int64{900, 900}},
+		{name: "weekly", b: customerBills{{issued: day("2026-02-16"), due: day("2026-03-02"), amount: 300}, {issued: day("2026-02-23"), due: day("2026-03-09"), amount: 300}}, s: flat, to: from + 14,
+			issued: []int32{day("2026-03-02"), day("2026-03-09")}, amount: []int64{300, 300}},
 		{name: "billed no more", b: customerBills{{issued: day("2025-10-01"), due: day("2025-10-15"), amount: 5000}, {issued: day("2025-11-01"), due: day("2025-11-15"), amount: 5000}}, s: flat, to: from + 91},
 		{name: "one invoice: the tenant's cycle", b: customerBills{{issued: day("2026-02-20"), due: day("2026-03-06"), amount: 700}}, s: flat, to: from + 40,
-			issued: []int32{day("2026-03-22")}, amount: []int64{700}},
+			issued: []int32{day("2026-03-20")}, amount: []int64{700}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.b.next(from, tc.to, 30, tc.s)
@@ -169,5 +173,34 @@ func TestErrorBand(t *testing.T) {
 	}
 	if q := quantile(nil, 0.5); q != 0 {
 		t.Errorf("quantile of nothing %v", q)
+	}
+}
+
+func TestOnTimeOf(t *testing.T) {
+	p := &onTimeProfile{tenant: onTimeDays{0.5, 0.25, 0.25}, customers: map[string][]dayCount{
+		"early": {{k: 2, n: 6}}, // six invoices paid two days early
+		"one":   {{k: 0, n: 1}},
+	}}
+	for _, tc := range []struct {
+		customer string
+		want     onTimeDays
+	}{
+		{"unknown", onTimeDays{0.5, 0.25, 0.25}},
+		{"early", onTimeDays{0.5 * 2 / 8, 0.25 * 2 / 8, 0.25*2/8 + 6.0/8}},
+		{"one", onTimeDays{0.5*2/3 + 1.0/3, 0.25 * 2 / 3, 0.25 * 2 / 3}},
+	} {
+		got := p.of(tc.customer, make(onTimeDays, 0, 3))
+		if len(got) != len(tc.want) || math.Abs(sum(got)-1) > 1e-12 {
+			t.Fatalf("%s: %v", tc.customer, got)
+		}
+		for k := range got {
+			if math.Abs(got[k]-tc.want[k]) > 1e-12 {
+				t.Errorf("%s: %v, want %v", tc.customer, got, tc.want)
+				break
+			}
+		}
+	}
+	if p.tenant[2] != 0.25 {
+		t.Errorf("of changed the tenant's shares: %v", p.tenant)
 	}
 }

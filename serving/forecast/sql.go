@@ -27,14 +27,15 @@ ALL LEFT JOIN
 WHERE issued_at >= {cycle_from:Date} OR paid_c < amount_c
 ORDER BY customer_id, issued_at, invoice_id`
 
-// onTimeSQL: how many days before their due date the invoices due in the
-// year before {d} that were paid in full on or before it were settled
-// (the day of the payment that completed them), as known at {d}.
+// onTimeSQL: per customer, how many of its invoices due in the year
+// before {d} that were paid in full on or before the due date were
+// settled k days before it (the day of the payment that completed them),
+// as known at {d}.
 const onTimeSQL = `
-SELECT toInt32(due_at - paid_d) AS days_before, toInt64(count()) AS n
+SELECT customer_id, toInt32(due_at - paid_d) AS days_before, toInt64(count()) AS n
 FROM
 (
-    SELECT tenant, invoice_id, due_at, toInt64(round(amount * 100)) AS amount_c
+    SELECT tenant, customer_id, invoice_id, due_at, toInt64(round(amount * 100)) AS amount_c
     FROM invoices FINAL
     WHERE tenant = {tenant:String} AND due_at >= {cycle_from:Date} AND due_at < {d:Date}
 ) AS i1
@@ -46,8 +47,8 @@ ALL INNER JOIN
     GROUP BY tenant, invoice_id
 ) AS p2 USING (tenant, invoice_id)
 WHERE paid_c >= amount_c AND paid_d <= due_at
-GROUP BY days_before
-ORDER BY days_before`
+GROUP BY customer_id, days_before
+ORDER BY customer_id, days_before`
 
 // actualSQL: the cents received per week from {d} on, {weeks} weeks.
 const actualSQL = `
