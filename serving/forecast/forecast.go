@@ -171,8 +171,11 @@ func Cash(ctx context.Context, eng warehouse.Engine, a *model.Artifact, opt Opti
 		for w := range opt.Weeks {
 			org.Expected += past.mean[w]
 			org.Actual += act[w]
-			r[w] = relErr(past.mean[w], act[w])
-			org.MAPE += math.Abs(r[w]) / float64(opt.Weeks) * 100
+			r[w] = math.NaN() // a week without forecast cash says nothing of the error
+			if past.mean[w] > 0 {
+				r[w] = act[w]/past.mean[w] - 1
+			}
+			org.MAPE += math.Abs(relErr(past.mean[w], act[w])) / float64(opt.Weeks) * 100
 		}
 		org.Expected, org.Actual, org.MAPE = round2(org.Expected), round2(org.Actual), round2(org.MAPE)
 		f.Calibration = append(f.Calibration, org)
@@ -260,15 +263,17 @@ func relErr(forecast, actual float64) float64 {
 }
 
 // errorBand returns the (1-Level)/2 and (1+Level)/2 quantiles of the
-// calibration's errors of Actual relative to Expected (actual/expected -
-// 1) at week w and its neighbours (w-2..w+2), pooled over the origins.
+// calibration's errors of what came in relative to the forecast (rel:
+// actual/expected - 1 per origin and week, NaN where nothing was
+// expected) at week w and its neighbours (w-2..w+2), pooled over the
+// origins.
 func errorBand(rel [][]float64, w int) (lo, hi float64) {
 	var xs []float64
 	for _, r := range rel {
 		for v := max(0, w-2); v <= min(len(r)-1, w+2); v++ {
-			// rel holds forecast/actual - 1; the band is about actual
-			// relative to the forecast.
-			xs = append(xs, 1/(1+r[v])-1)
+			if !math.IsNaN(r[v]) {
+				xs = append(xs, r[v])
+			}
 		}
 	}
 	slices.Sort(xs)

@@ -161,9 +161,10 @@ func TestNext(t *testing.T) {
 }
 
 func TestErrorBand(t *testing.T) {
-	// Forecasts 25% too high (actual = 0.8 forecast) and exact: the band
-	// of actual relative to forecast runs from -20% to 0.
-	rel := [][]float64{{0.25, 0.25, 0.25}, {0, 0, 0}}
+	// Forecasts 25% too high (actual = 0.8 forecast) and exact, and a
+	// week without forecast cash: the band of actual relative to the
+	// forecast runs from -20% to 0.
+	rel := [][]float64{{-0.2, -0.2, -0.2}, {0, 0, math.NaN()}}
 	lo, hi := errorBand(rel, 1)
 	if math.Abs(lo-(-0.2)) > 0.05 || hi > 1e-9 || hi < -1e-9 {
 		t.Errorf("band [%.3f, %.3f], want about [-0.2, 0]", lo, hi)
