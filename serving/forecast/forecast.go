@@ -199,8 +199,8 @@ func Cash(ctx context.Context, eng warehouse.Engine, a *model.Artifact, opt Opti
 		m, sd := pt.mean[w], math.Sqrt(pt.variance[w])
 		lo, hi := m-z*sd, m+z*sd
 		if len(rel) > 0 {
-			qlo, qhi := errorBand(rel, w)
-			lo, hi = min(lo, m*(1+qlo)), max(hi, m*(1+qhi))
+			q := errorBand(rel, w)
+			lo, hi = min(lo, m*(1-q)), max(hi, m*(1+q))
 		}
 		wk := Week{Start: start.Format(time.DateOnly), End: end.Format(time.DateOnly), Expected: round2(m),
 			Low: round2(max(0, lo)), High: round2(hi), FromOpen: round2(pt.fromOpen[w]), FromNew: round2(m - pt.fromOpen[w])}
@@ -262,22 +262,24 @@ func relErr(forecast, actual float64) float64 {
 	return forecast/actual - 1
 }
 
-// errorBand returns the (1-Level)/2 and (1+Level)/2 quantiles of the
-// calibration's errors of what came in relative to the forecast (rel:
-// actual/expected - 1 per origin and week, NaN where nothing was
-// expected) at week w and its neighbours (w-2..w+2), pooled over the
-// origins.
-func errorBand(rel [][]float64, w int) (lo, hi float64) {
+// errorBand returns the Level quantile of the calibration's absolute
+// errors of what came in relative to the forecast (rel: actual/expected -
+// 1 per origin and week, NaN where nothing was expected) at week w and its
+// neighbours (w-2..w+2), pooled over the origins: the interval is the
+// forecast times 1 -/+ it. Absolute errors, because the earlier forecasts
+// may have erred on one side for a reason that has passed (a season the
+// history did not cover yet); the band must not inherit that side.
+func errorBand(rel [][]float64, w int) float64 {
 	var xs []float64
 	for _, r := range rel {
 		for v := max(0, w-2); v <= min(len(r)-1, w+2); v++ {
 			if !math.IsNaN(r[v]) {
-				xs = append(xs, r[v])
+				xs = append(xs, math.Abs(r[v]))
 			}
 		}
 	}
 	slices.Sort(xs)
-	return quantile(xs, (1-Level)/2), quantile(xs, (1+Level)/2)
+	return quantile(xs, Level)
 }
 
 // quantile is the q-quantile of sorted xs, linear between order

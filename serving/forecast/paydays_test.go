@@ -161,13 +161,15 @@ func TestNext(t *testing.T) {
 }
 
 func TestErrorBand(t *testing.T) {
-	// Forecasts 25% too high (actual = 0.8 forecast) and exact, and a
-	// week without forecast cash: the band of actual relative to the
-	// forecast runs from -20% to 0.
-	rel := [][]float64{{-0.2, -0.2, -0.2}, {0, 0, math.NaN()}}
-	lo, hi := errorBand(rel, 1)
-	if math.Abs(lo-(-0.2)) > 0.05 || hi > 1e-9 || hi < -1e-9 {
-		t.Errorf("band [%.3f, %.3f], want about [-0.2, 0]", lo, hi)
+	// Earlier forecasts 20% too high or 10% too low, one exact, and a week
+	// without forecast cash: the 80% quantile of the absolute errors of
+	// the five weeks around week 1 (0.2, 0.2, 0.1, 0.1, 0), both sides.
+	rel := [][]float64{{-0.2, -0.2, 0.1}, {0.1, 0, math.NaN()}}
+	if q := errorBand(rel, 1); math.Abs(q-0.2) > 1e-12 {
+		t.Errorf("band %.3f, want 0.2", q)
+	}
+	if q := errorBand([][]float64{{math.NaN()}}, 0); q != 0 {
+		t.Errorf("band of nothing %.3f", q)
 	}
 	if q := quantile([]float64{1, 2, 3, 4, 5}, 0.5); q != 3 {
 		t.Errorf("median %v", q)
