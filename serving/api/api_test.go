@@ -694,6 +694,9 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 					if r := sv.call(t, "GET", rReport, "/v1/models/"+v+"/report", f.keyAdmin, nil); r.code != 422 || !strings.Contains(r.m["error"].(string), "checksum") {
 						t.Errorf("the report of a corrupt model: %s", r)
 					}
+					if r := sv.call(t, "GET", rForecast, rForecast+"?model="+v, f.keyAdmin, nil); r.code != 422 || !strings.Contains(r.m["error"].(string), "checksum") {
+						t.Errorf("the cash-in forecast of a corrupt model: %s", r)
+					}
 				}
 				if want := map[string]string{"corrupt": "checksum", "foreign feature": "shoe_size"}[name]; !strings.Contains(r.m["error"].(string), want) {
 					t.Errorf("%s: error does not say %q: %s", name, want, r)

@@ -49,6 +49,7 @@ func (f *fixture) everyRoute() []routeCase {
 		{"GET", rModels, "/v1/models", nil},
 		{"POST", rActivate, "/v1/models/" + f.versions[model.Behaviour] + "/activate", nil},
 		{"GET", rReport, "/v1/models/" + f.versions[model.Behaviour] + "/report", nil},
+		{"GET", rForecast, "/v1/forecast/cash?weeks=1&origins=0", nil},
 	}
 }
 
@@ -290,6 +291,7 @@ func checkOutage(t *testing.T, sv *served, key, customer, version string) {
 		{"GET", rModels, "/v1/models", nil},
 		{"POST", rActivate, "/v1/models/" + version + "/activate", nil},
 		{"GET", rReport, "/v1/models/" + version + "/report", nil},
+		{"GET", rForecast, "/v1/forecast/cash?weeks=1&origins=0", nil},
 		{"GET", rChanges, "/v1/changes", nil},
 	} {
 		if r := sv.call(t, rc.method, rc.route, rc.path, key, rc.body); r.code != 503 {
