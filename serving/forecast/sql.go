@@ -5,6 +5,15 @@ package forecast
 // before it), except actualSQL, which reads what came in after it, for the
 // backtest. Amounts are in cents, as features/sql/inv.sql computes them.
 
+// paidBeforeSQL: per invoice, the cents paid before {dt} and the day of
+// the last of those payments.
+const paidBeforeSQL = `
+    SELECT tenant, invoice_id, toInt64(sum(toInt64(round(amount * 100)))) AS paid_c, max(toDate(paid_at)) AS paid_d
+    FROM payments FINAL
+    WHERE tenant = {tenant:String} AND paid_at < {dt:DateTime}
+    GROUP BY tenant, invoice_id
+`
+
 // invoicesSQL: per customer, the invoices issued in the year before {d}
 // (their issue dates, amounts and terms give the billing cycle) and every
 // invoice still open at {d} whatever its age, with the cents paid before
@@ -18,12 +27,7 @@ FROM
     WHERE tenant = {tenant:String} AND issued_at < {d:Date}
 ) AS i1
 ALL LEFT JOIN
-(
-    SELECT tenant, invoice_id, toInt64(sum(toInt64(round(amount * 100)))) AS paid_c
-    FROM payments FINAL
-    WHERE tenant = {tenant:String} AND paid_at < {dt:DateTime}
-    GROUP BY tenant, invoice_id
-) AS p2 USING (tenant, invoice_id)
+(` + paidBeforeSQL + `) AS p2 USING (tenant, invoice_id)
 WHERE issued_at >= {cycle_from:Date} OR paid_c < amount_c
 ORDER BY customer_id, issued_at, invoice_id`
 
@@ -40,12 +44,7 @@ FROM
     WHERE tenant = {tenant:String} AND due_at >= {cycle_from:Date} AND due_at < {d:Date}
 ) AS i1
 ALL INNER JOIN
-(
-    SELECT tenant, invoice_id, toInt64(sum(toInt64(round(amount * 100)))) AS paid_c, max(toDate(paid_at)) AS paid_d
-    FROM payments FINAL
-    WHERE tenant = {tenant:String} AND paid_at < {dt:DateTime}
-    GROUP BY tenant, invoice_id
-) AS p2 USING (tenant, invoice_id)
+(` + paidBeforeSQL + `) AS p2 USING (tenant, invoice_id)
 WHERE paid_c >= amount_c AND paid_d <= due_at
 GROUP BY customer_id, days_before
 ORDER BY customer_id, days_before`
