@@ -14,16 +14,17 @@ const (
 	UCI       = "uci"
 	IBMAR     = "ibm-ar"
 	Synthetic = "synthetic"
+	German    = "german-credit"
 )
 
 // Datasets lists the benchmarks Run knows, in the order the docs present
 // them.
-var Datasets = []string{UCI, IBMAR, Synthetic}
+var Datasets = []string{UCI, IBMAR, Synthetic, German}
 
 // Config configures one quality benchmark. A plain value; zero fields
 // take the defaults of DefaultConfig.
 type Config struct {
-	// Dataset is "uci", "ibm-ar" or "synthetic".
+	// Dataset is "uci", "ibm-ar", "synthetic" or "german-credit".
 	Dataset string
 	// Data is the source CSV file of the public datasets
 	// (UCI_Credit_Card.csv, WA_Fn-UseC_-Accounts-Receivable.csv).
@@ -42,8 +43,8 @@ type Config struct {
 	// WorkDir receives the intermediate contract files (required; the
 	// caller removes it).
 	WorkDir string
-	// Folds is the number of cross-validation folds of the UCI benchmark
-	// (default 5).
+	// Folds is the number of cross-validation folds of the UCI and German
+	// credit benchmarks (default 5).
 	Folds int
 	// Train are the network's options; zero fields take the per-dataset
 	// defaults of Run (see trainOptions). Seed, Kind and Progress are set
@@ -65,7 +66,7 @@ func DefaultConfig() Config {
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
 	if !slices.Contains(Datasets, c.Dataset) {
-		return fmt.Errorf("dataset %q: want uci, ibm-ar or synthetic", c.Dataset)
+		return fmt.Errorf("dataset %q: want uci, ibm-ar, synthetic or german-credit", c.Dataset)
 	}
 	if c.Dataset != Synthetic && c.Data == "" {
 		return fmt.Errorf("dataset %s: the source file (Data) is required", c.Dataset)
@@ -76,7 +77,7 @@ func (c Config) Validate() error {
 	if c.Dataset == Synthetic && (c.Customers < 100 || c.Months < synthMinMonths) {
 		return fmt.Errorf("synthetic world of %d customers x %d months: want at least 100 customers and %d months (history, training dates, test dates and 90 days of follow-up)", c.Customers, c.Months, synthMinMonths)
 	}
-	if c.Dataset == UCI && (c.Folds < 2 || c.Folds > 20) {
+	if (c.Dataset == UCI || c.Dataset == German) && (c.Folds < 2 || c.Folds > 20) {
 		return fmt.Errorf("folds %d: want 2..20", c.Folds)
 	}
 	return nil

@@ -64,13 +64,26 @@ type Result struct {
 	Reports []NamedReport `json:"reports,omitempty"`
 	// Groups compare the predicted and observed 90-day risk by customer
 	// attribute on the test rows: the fairness check of the model card.
-	Groups  []Group `json:"groups,omitempty"`
+	Groups []Group `json:"groups,omitempty"`
+	// Folds are the cross-validation folds with their AUCs (German
+	// credit).
+	Folds   []Fold  `json:"folds,omitempty"`
 	Steps   []Step  `json:"steps"`
 	Seconds float64 `json:"seconds"`
 	// Predictions are the held-out predictions behind the headline check
 	// (UCI: out-of-fold), saved as CSV by Save for audits with other
 	// tools (e.g. score differences by attributes duewise never reads).
 	Predictions []Prediction `json:"-"`
+}
+
+// Fold is one cross-validation fold: its held-out rows and events,
+// duewise's AUC on them and the references' (by name).
+type Fold struct {
+	Fold       int                `json:"fold"`
+	Rows       int                `json:"rows"`
+	Events     int                `json:"events"`
+	AUC        float64            `json:"auc"`
+	References map[string]float64 `json:"references,omitempty"`
 }
 
 // Prediction is one held-out row: the customer, its fold (0 without

@@ -39,6 +39,8 @@ func Run(ctx context.Context, eng warehouse.Engine, cfg Config) (*Result, error)
 		err = r.ibm(ctx)
 	case Synthetic:
 		err = r.synthetic(ctx)
+	case German:
+		err = r.german(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("quality benchmark %s: %w", cfg.Dataset, err)

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"github.com/duewise/duewise/datasets"
 )
 
 // metaColumns are snapshot columns that are never model inputs.
@@ -18,11 +19,6 @@ var metaColumns = map[string]bool{
 	"tenant": true, "customer_id": true, "invoice_id": true, "as_of": true,
 	"duration_days": true, "event": true, "status": true, "refreshed_at": true,
 }
-
-// protected are name fragments of attributes that must never be inputs
-// (sex, age, marital status, education...): a column containing one is
-// refused.
-var protected = []string{"sex", "gender", "age", "birth", "marriage", "marital", "education", "ethnic", "religion", "nationality"}
 
 // Dataset is a snapshot file in memory, column by column. Num[j][i] is
 // numeric input NumNames[j] of row i (NaN = NULL); Cat[j][i] likewise for
@@ -72,11 +68,8 @@ func Load(rr array.RecordReader) (*Dataset, error) {
 		if metaColumns[f.Name] {
 			continue
 		}
-		low := strings.ToLower(f.Name)
-		for _, p := range protected {
-			if low == p || strings.HasPrefix(low, p+"_") || strings.HasSuffix(low, "_"+p) {
-				return nil, fmt.Errorf("load snapshots: column %q looks like a protected attribute (%s); it must not be a model input", f.Name, p)
-			}
+		if p, ok := datasets.Protected(f.Name); ok {
+			return nil, fmt.Errorf("load snapshots: column %q looks like a protected attribute (%s); it must not be a model input", f.Name, p)
 		}
 		switch f.Type.ID() {
 		case arrow.STRING, arrow.LARGE_STRING:

@@ -33,7 +33,7 @@ func newDatasetsCmd(g *globals) *cobra.Command {
 func newDatasetsImportCmd(g *globals) *cobra.Command {
 	var tenant, out string
 	c := &cobra.Command{
-		Use:   "import uci|ibm-ar PATH",
+		Use:   "import uci|ibm-ar|applications PATH",
 		Short: "Convert a public dataset into data-contract files and load them",
 		Long: `Import converts a public dataset into data-contract CSV files:
 
@@ -47,7 +47,10 @@ func newDatasetsImportCmd(g *globals) *cobra.Command {
 With --out the files are written there and nothing is loaded. Without
 --out they are written to a temporary folder and loaded into the warehouse
 (--store or --clickhouse); labels.csv is then not kept, so use --out to
-train on the UCI labels. See docs/public-datasets.md for the mapping.`,
+train on the UCI labels. See docs/public-datasets.md for the mapping.
+
+'import applications FILE' turns a company's own past applications into
+onboarding training rows (see 'duewise datasets import applications -h').`,
 		Example: `  duewise datasets import uci ../shared/data/UCI_Credit_Card.csv --out uci
   duewise datasets import ibm-ar ../shared/data/WA_Fn-UseC_-Accounts-Receivable.csv`,
 		Args:      cobra.ExactArgs(2),
@@ -112,6 +115,7 @@ train on the UCI labels. See docs/public-datasets.md for the mapping.`,
 	}
 	c.Flags().StringVar(&tenant, "tenant", os.Getenv(tenantEnv), "tenant written in every row (env "+tenantEnv+"; default: the dataset name)")
 	c.Flags().StringVar(&out, "out", "", "write the contract files to this folder instead of loading them")
+	c.AddCommand(newImportApplicationsCmd())
 	return c
 }
 
