@@ -80,34 +80,9 @@ func (r *runner) german(ctx context.Context) error {
 	}
 	folds := stratifiedFolds(d.Event, r.cfg.Folds, r.cfg.Seed)
 	opt := r.options(model.Onboarding, germanDefaults)
-	var auc, brier []float64
-	for f, test := range folds {
-		train := otherFolds(folds, f)
-		res, err := r.train(ctx, fmt.Sprintf("train fold %d/%d", f+1, len(folds)), d.Subset(train), opt)
-		if err != nil {
-			return err
-		}
-		rep, err := training.Evaluate(res.Artifact, d, test)
-		if err != nil {
-			return fmt.Errorf("evaluate fold %d: %w", f+1, err)
-		}
-		a, ok := rep.Model.AUC["365d"]
-		if !ok {
-			return fmt.Errorf("fold %d: no 365-day AUC (no Bad or no Good applicant in the fold)", f+1)
-		}
-		preds, err := training.Predictions(res.Artifact, d, test)
-		if err != nil {
-			return fmt.Errorf("score fold %d: %w", f+1, err)
-		}
-		for i, row := range test {
-			r.res.Predictions = append(r.res.Predictions, Prediction{CustomerID: d.CustomerID[row], Fold: f + 1, Risk: preds[i].P[germanHorizonIdx], Event: d.Event[row] == 1})
-		}
-		auc, brier = append(auc, a), append(brier, rep.Model.Brier["365d"])
-		fmt.Fprintf(r.cfg.Progress, "fold %d/%d: AUC %.4f\n", f+1, len(folds), a)
-		r.res.Reports = append(r.res.Reports, NamedReport{Name: fmt.Sprintf("fold %d (%d held-out applicants)", f+1, len(test)), Report: rep})
-		if f == 0 {
-			r.res.Inputs = inputs(res.Artifact)
-		}
+	_, auc, brier, err := r.crossValidate(ctx, d, folds, opt, "365d", germanHorizonIdx, "applicants")
+	if err != nil {
+		return err
 	}
 	ref, refErr := r.germanReference(ctx, d, folds)
 	r.res.Protocol = fmt.Sprintf("German credit (Statlog, %d applicants, %d Bad), imported with `duewise datasets import applications` "+
@@ -129,18 +104,6 @@ func loadRecord(rec arrow.Record) (*training.Dataset, error) {
 	}
 	defer rr.Release()
 	return training.Load(rr)
-}
-
-// otherFolds returns the sorted rows of every fold but f.
-func otherFolds(folds [][]int, f int) []int {
-	var rows []int
-	for g, fr := range folds {
-		if g != f {
-			rows = append(rows, fr...)
-		}
-	}
-	slices.Sort(rows)
-	return rows
 }
 
 // stratifiedFolds splits the rows into k folds with the same share of

@@ -11,6 +11,7 @@ import (
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training"
+	"github.com/duewise/duewise/training/metrics"
 	"github.com/duewise/duewise/warehouse"
 )
 
@@ -178,3 +179,52 @@ func keepColumns(d *training.Dataset, names ...string) *training.Dataset {
 
 // day converts a Dataset day number to a time.
 func day(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// crossValidate trains opt on every fold's other folds and evaluates on
+// the fold (training.Evaluate), for each fold in turn: it records the
+// held-out predictions at horizon index hi, one NamedReport per fold
+// (what names the rows) and the first fold's inputs, and returns the
+// reports with the AUC and Brier at horizon key. A fold without cases or
+// controls at key is an error.
+func (r *runner) crossValidate(ctx context.Context, d *training.Dataset, folds [][]int, opt training.Options, key string, hi int, what string) (reps []*metrics.Report, auc, brier []float64, err error) {
+	for f, test := range folds {
+		res, err := r.train(ctx, fmt.Sprintf("train fold %d/%d", f+1, len(folds)), d.Subset(otherFolds(folds, f)), opt)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rep, err := training.Evaluate(res.Artifact, d, test)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("evaluate fold %d: %w", f+1, err)
+		}
+		a, ok := rep.Model.AUC[key]
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("fold %d: no %s AUC (no cases or no controls in the fold)", f+1, key)
+		}
+		preds, err := training.Predictions(res.Artifact, d, test)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("score fold %d: %w", f+1, err)
+		}
+		for i, row := range test {
+			r.res.Predictions = append(r.res.Predictions, Prediction{CustomerID: d.CustomerID[row], Fold: f + 1, Risk: preds[i].P[hi], Event: d.Event[row] == 1})
+		}
+		reps, auc, brier = append(reps, rep), append(auc, a), append(brier, rep.Model.Brier[key])
+		fmt.Fprintf(r.cfg.Progress, "fold %d/%d: AUC %.4f\n", f+1, len(folds), a)
+		r.res.Reports = append(r.res.Reports, NamedReport{Name: fmt.Sprintf("fold %d (%d held-out %s)", f+1, len(test), what), Report: rep})
+		if f == 0 {
+			r.res.Inputs = inputs(res.Artifact)
+		}
+	}
+	return reps, auc, brier, nil
+}
+
+// otherFolds returns the rows of every fold but f, sorted.
+func otherFolds(folds [][]int, f int) []int {
+	var rows []int
+	for g, fr := range folds {
+		if g != f {
+			rows = append(rows, fr...)
+		}
+	}
+	slices.Sort(rows)
+	return rows
+}

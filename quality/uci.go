@@ -11,7 +11,6 @@ import (
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training"
-	"github.com/duewise/duewise/training/metrics"
 )
 
 // UCI reference figures (../shared/data/SOURCE.md): scikit-learn 1.2,
@@ -62,45 +61,16 @@ func (r *runner) uci(ctx context.Context) error {
 	}
 	folds := foldsByCustomer(d.CustomerID, r.cfg.Folds, r.cfg.Seed)
 	opt := r.options(model.Behaviour, uciDefaults)
-	var auc, lr, brier []float64
-	var reps []*metrics.Report
-	for f, test := range folds {
-		var train []int
-		for g, rows := range folds {
-			if g != f {
-				train = append(train, rows...)
-			}
-		}
-		slices.Sort(train)
-		res, err := r.train(ctx, fmt.Sprintf("train fold %d/%d", f+1, len(folds)), d.Subset(train), opt)
-		if err != nil {
-			return err
-		}
-		rep, err := training.Evaluate(res.Artifact, d, test)
-		if err != nil {
-			return fmt.Errorf("evaluate fold %d: %w", f+1, err)
-		}
-		preds, err := training.Predictions(res.Artifact, d, test)
-		if err != nil {
-			return fmt.Errorf("score fold %d: %w", f+1, err)
-		}
-		for i, row := range test {
-			r.res.Predictions = append(r.res.Predictions, Prediction{CustomerID: d.CustomerID[row], Fold: f + 1, Risk: preds[i].P[0], Event: d.Event[row] == 1})
-		}
-		a, ok := rep.Model.AUC["30d"]
-		if !ok {
-			return fmt.Errorf("fold %d: no 30-day AUC (no defaults or no controls in the fold)", f+1)
-		}
-		auc, brier, reps = append(auc, a), append(brier, rep.Model.Brier["30d"]), append(reps, rep)
+	reps, auc, brier, err := r.crossValidate(ctx, d, folds, opt, "30d", 0, "card holders")
+	if err != nil {
+		return err
+	}
+	var lr []float64
+	for _, rep := range reps {
 		for _, o := range rep.Others {
 			if v, ok := o.AUC["30d"]; ok && o.Name == "logistic regression (30d)" {
 				lr = append(lr, v)
 			}
-		}
-		fmt.Fprintf(r.cfg.Progress, "fold %d/%d: AUC %.4f\n", f+1, len(folds), a)
-		r.res.Reports = append(r.res.Reports, NamedReport{Name: fmt.Sprintf("fold %d (%d held-out card holders)", f+1, len(test)), Report: rep})
-		if f == 0 {
-			r.res.Inputs = inputs(res.Artifact)
 		}
 	}
 	r.res.Protocol = fmt.Sprintf("UCI default of credit card clients (%d card holders, %d defaults), imported into the data contract; "+
