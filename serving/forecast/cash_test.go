@@ -142,6 +142,23 @@ func TestCash(t *testing.T) {
 		if g.OpenInvoices != f.OpenInvoices || g.OpenAmount != f.OpenAmount {
 			t.Errorf("open after rows dated %s: %d (%.2f), want %d (%.2f)", ds, g.OpenInvoices, g.OpenAmount, f.OpenInvoices, f.OpenAmount)
 		}
+
+		// A forecast made after the data ends: no week in the data, and
+		// the calibration's weeks are the data's last ones.
+		later := eod.AddDate(0, 0, 30)
+		h, err := forecast.Cash(ctx, e, a, forecast.Options{Tenant: tenant, From: later, Weeks: 4, Origins: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Backtest != nil || len(h.Calibration) != 2 || h.Weeks[0].Actual != nil {
+			t.Fatalf("after the data: backtest %+v, calibration %+v", h.Backtest, h.Calibration)
+		}
+		for _, o := range h.Calibration {
+			from, _ := time.Parse(time.DateOnly, o.From)
+			if last := from.AddDate(0, 0, 7*4-1); last.After(eod) || o.Actual <= 0 {
+				t.Errorf("calibration forecast of %s: its weeks end %s, after the data's end %s, or nothing came in (%.2f)", o.From, last.Format(time.DateOnly), eod.Format(time.DateOnly), o.Actual)
+			}
+		}
 	})
 }
 

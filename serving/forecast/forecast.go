@@ -126,8 +126,9 @@ var ErrNoModel = errors.New("the cash-in forecast needs an invoice model")
 // Cash forecasts the cash tenant receives per week from opt.From, with
 // the invoice model a, reading the tenant's data from eng. Its intervals
 // are calibrated on the same forecast made at earlier days (Options.Origins)
-// whose weeks all passed before opt.From; weeks that lie in the data get
-// what came in and a Backtest. As concurrency-safe as eng.
+// whose weeks all passed before opt.From and lie in the data; weeks that
+// lie in the data get what came in and a Backtest. As concurrency-safe as
+// eng.
 func Cash(ctx context.Context, eng warehouse.Engine, a *model.Artifact, opt Options) (*Forecast, error) {
 	if a == nil || a.Kind != model.Invoice {
 		return nil, ErrNoModel
@@ -151,10 +152,16 @@ func Cash(ctx context.Context, eng warehouse.Engine, a *model.Artifact, opt Opti
 		return nil, err
 	}
 	f.OpenInvoices, f.OpenAmount, f.ExpectedInvoices = pt.open, round2(pt.openAmount), pt.expected
-	// Relative errors of the earlier forecasts, by week ahead.
+	// Relative errors of the earlier forecasts, by week ahead: their
+	// weeks end before the forecast day and within the data (a forecast
+	// made after the data ends is calibrated on the data's last weeks).
 	var rel [][]float64
+	base := opt.From
+	if end := eod.AddDate(0, 0, 1); end.Before(base) {
+		base = end
+	}
 	for k := range opt.Origins {
-		o := opt.From.AddDate(0, 0, -7*opt.Weeks-OriginStep*k)
+		o := base.AddDate(0, 0, -7*opt.Weeks-OriginStep*k)
 		past, err := point(ctx, eng, sc, opt, o)
 		if err != nil {
 			return nil, fmt.Errorf("cash forecast: calibration at %s: %w", o.Format(time.DateOnly), err)
