@@ -64,9 +64,11 @@ type Result struct {
 	Reports []NamedReport `json:"reports,omitempty"`
 	// Groups compare the predicted and observed 90-day risk by customer
 	// attribute on the test rows: the fairness check of the model card.
-	Groups  []Group `json:"groups,omitempty"`
-	Steps   []Step  `json:"steps"`
-	Seconds float64 `json:"seconds"`
+	Groups []Group `json:"groups,omitempty"`
+	// GBM is the synthetic benchmark's reference (nil for the others).
+	GBM     *GBMReference `json:"gbm_reference,omitempty"`
+	Steps   []Step        `json:"steps"`
+	Seconds float64       `json:"seconds"`
 	// Predictions are the held-out predictions behind the headline check
 	// (UCI: out-of-fold), saved as CSV by Save for audits with other
 	// tools (e.g. score differences by attributes duewise never reads).
