@@ -20,9 +20,9 @@ import (
 // work dir dir): without python3 and scikit-learn the target is not met
 // and says why (a failure under CI=true, where make deps installs them);
 // with them, the JSON of the script, the same AUCs as duewise's metric on
-// its predictions, the target against the better fit, and a monotone fit
-// that respects its constraints on stepped test rows.
-func checkGBM(t *testing.T, res *Result, dir string) {
+// its predictions, the target against the better fit, and (when probe) a
+// monotone fit that respects its constraints on stepped test rows.
+func checkGBM(t *testing.T, res *Result, dir string, probe bool) {
 	t.Helper()
 	g := res.GBM
 	if g == nil {
@@ -35,7 +35,8 @@ func checkGBM(t *testing.T, res *Result, dir string) {
 		if c := res.Checks[0]; c.Pass || !strings.HasPrefix(c.Reference, "not computed: ") || !strings.Contains(c.Target, "not judged") {
 			t.Fatalf("target without its reference: %+v", c)
 		}
-		t.Skipf("reference not computed (its report checked): %s", g.NotComputed)
+		t.Logf("reference not computed (its report checked): %s", g.NotComputed)
+		return
 	}
 	if g.Rows.Train == 0 || g.Rows.Valid == 0 || g.Rows.Test == 0 || g.Rows.TestBehind == 0 || g.Inputs != len(res.Inputs) || g.Increasing < 10 || g.SKLearn == "" {
 		t.Fatalf("reference %+v (inputs %d)", g, len(res.Inputs))
@@ -63,7 +64,9 @@ func checkGBM(t *testing.T, res *Result, dir string) {
 	if gap := res.Checks[1]; math.Abs(gap.Duewise-(best-auc)) > 1e-12 {
 		t.Fatalf("gap %+v, want %.4f", gap, best-auc)
 	}
-	checkMonotoneFit(t, filepath.Join(dir, "gbm"), g.Python)
+	if probe {
+		checkMonotoneFit(t, filepath.Join(dir, "gbm"), g.Python)
+	}
 }
 
 // checkMonotoneFit runs the script again on the rows it was given, with

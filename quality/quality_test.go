@@ -93,6 +93,7 @@ func checkResult(t *testing.T, res *Result, dataset string) {
 // both backends: generate, load, snapshots, train, evaluate against the
 // true hazards.
 func TestSyntheticEndToEnd(t *testing.T) {
+	probed := false // the reference's monotone fit is probed on the first backend only (the same world)
 	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
 		cfg := DefaultConfig()
 		cfg.Dataset, cfg.Customers, cfg.Seed, cfg.WorkDir, cfg.Train = Synthetic, 800, 3, t.TempDir(), small()
@@ -106,7 +107,8 @@ func TestSyntheticEndToEnd(t *testing.T) {
 		if !(auc > 0.6) {
 			t.Fatalf("AUC %.3f", auc)
 		}
-		checkGBM(t, res, cfg.WorkDir)
+		checkGBM(t, res, cfg.WorkDir, !probed)
+		probed = true
 		// The true risk at the snapshot date is reported as the Bayes
 		// bound; the hazards of truth.csv known then and those of later
 		// invoices (which see the future) next to it, the latter ranking
