@@ -54,8 +54,8 @@ type GBMFit struct {
 	// AUC is the 90-day AUC on the labelled test rows (the rows of
 	// duewise's AUC).
 	AUC float64 `json:"auc"`
-	// Trees is the number of trees kept (the least validation log-loss);
-	// FittedTrees how many were fitted before stopping.
+	// Trees is the number of trees (scikit-learn stopped early on a random
+	// tenth of the rows); FittedTrees the same, as the script reports it.
 	Trees       int     `json:"trees"`
 	FittedTrees int     `json:"fitted_trees"`
 	Seconds     float64 `json:"seconds"`
@@ -247,6 +247,9 @@ func gbmFit(ctx context.Context, python, dir string, rows gbmRows) (*GBMReferenc
 	out := filepath.Join(dir, "predictions.csv")
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, python, script, filepath.Join(dir, "spec.json"), filepath.Join(dir, "rows.csv"), out)
+	// One OpenMP thread: on two shared cores its spinning threads took
+	// most of an hour where one thread takes minutes.
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError

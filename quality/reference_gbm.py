@@ -7,16 +7,16 @@ Usage: python3 reference_gbm.py SPEC.json ROWS.csv PREDICTIONS.csv
 SPEC.json: {"seed": N, "horizon_days": 90, "inputs": [{"name": ...,
 "type": "numeric"|"categorical", "direction": 1|-1|0}, ...]}.
 ROWS.csv: a header "split,label,<input names in SPEC's order>", then one
-line a row: split is train (fitted), valid (early stopping), test (scored,
+line a row: split is train or valid (both fitted: duewise trains on the
+first and stops early on the second), test (scored,
 and in the AUC when labelled) or score (scored only); label is 1 (behind
 within the horizon), 0 (not behind) or empty (not known: not fitted, not
 in the AUC); an empty input is NULL (missing).
 
 Fits HistGradientBoostingClassifier twice, with monotonic_cst from the
-declared directions (constrained) and without (free): on the train rows,
-adding 20 trees at a time while the log-loss of the valid rows improved
-within the last 3 such steps (at most 1,000 trees), keeping the number of
-trees with the least validation log-loss. Writes the predictions of every
+declared directions (constrained) and without (free), on the train and
+valid rows with scikit-learn's own early stopping (a random 10% held
+out, 10 trees without improvement, at most 1,000 trees). Writes the predictions of every
 test and score row (columns constrained, free, in the order of ROWS.csv)
 and prints one JSON object: the test AUC of each fit, its trees, the row
 counts and the scikit-learn version. Exits 3 when scikit-learn is missing.
@@ -37,7 +37,7 @@ except ImportError as e:  # reported by the caller as "not computed"
     print(f"reference_gbm: {e} (Debian: apt-get install python3-sklearn)", file=sys.stderr)
     sys.exit(3)
 
-STEP, PATIENCE, MAX_TREES = 20, 3, 1000
+MAX_TREES = 1000
 MAX_CATEGORIES = 250  # HistGradientBoosting takes codes below max_bins (255)
 
 
@@ -80,38 +80,15 @@ def read(spec, path):
     return split, np.array(label), X
 
 
-def logloss(y, p):
-    p = np.clip(p, 1e-15, 1 - 1e-15)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
-def fit(X, y, Xv, yv, cat, cst, seed):
-    """Fits with early stopping on (Xv, yv); returns the model and its best
-    number of trees."""
-    m = HistGradientBoostingClassifier(max_iter=STEP, early_stopping=False, warm_start=True,
-                                       categorical_features=cat, monotonic_cst=cst, random_state=seed)
-    best, best_at, since = math.inf, 0, 0
-    while m.max_iter <= MAX_TREES:
-        m.fit(X, y)
-        loss = logloss(yv, m.predict_proba(Xv)[:, 1])
-        if loss < best:
-            best, best_at, since = loss, m.n_iter_, 0
-        else:
-            since += 1
-            if since >= PATIENCE:
-                break
-        m.max_iter += STEP
-    # The exact best number of trees, up to the last fitted.
-    losses = [logloss(yv, p[:, 1]) for p in m.staged_predict_proba(Xv)]
-    return m, int(np.argmin(losses)) + 1
-
-
-def predict(m, trees, X):
-    """Probabilities of class 1 with the first trees trees."""
-    for n, p in enumerate(m.staged_predict_proba(X), start=1):
-        if n == trees:
-            return p[:, 1]
-    raise AssertionError("fewer trees than chosen")
+def fit(X, y, cat, cst, seed):
+    """Fits with scikit-learn's own early stopping: a random 10% of the rows
+    held out, stopped after 10 trees without a better log-loss on them, at
+    most MAX_TREES trees (one fit: linear in the trees)."""
+    m = HistGradientBoostingClassifier(max_iter=MAX_TREES, early_stopping=True, validation_fraction=0.1,
+                                       n_iter_no_change=10, categorical_features=cat, monotonic_cst=cst,
+                                       random_state=seed)
+    m.fit(X, y)
+    return m
 
 
 def main(argv):
@@ -136,8 +113,10 @@ def main(argv):
     preds = {}
     for name, cst in (("constrained", constrained), ("free", None)):
         t0 = time.time()
-        m, trees = fit(X[tr], label[tr], X[va], label[va], cat, cst, seed)
-        p = predict(m, trees, X[out])
+        fitted = tr | va  # the rows duewise trains and validates on
+        m = fit(X[fitted], label[fitted], cat, cst, seed)
+        trees = int(m.n_iter_)
+        p = m.predict_proba(X[out])[:, 1]
         preds[name] = p
         pt = p[te[out]]
         res[name] = {"auc": float(roc_auc_score(label[te], pt)), "trees": trees, "fitted_trees": int(m.n_iter_),
