@@ -50,6 +50,10 @@ type Config struct {
 	// defaults of Run (see trainOptions). Seed, Kind and Progress are set
 	// by Run.
 	Train training.Options
+	// Python runs the synthetic benchmark's reference
+	// (reference_gbm.py, scikit-learn); "" tries python3 on PATH, then
+	// Debian's /usr/bin/python3.
+	Python string
 	// Progress receives one line per step (import, load, snapshots,
 	// training, evaluation); nil discards.
 	Progress io.Writer

@@ -197,14 +197,11 @@ func (r *runner) germanReference(ctx context.Context, d *training.Dataset, folds
 	return ref, nil
 }
 
-// pythonWithSklearn returns the first Python 3 that imports scikit-learn
-// and pandas: python3 on PATH, else Debian's /usr/bin/python3 (a Python
-// installed by hand, such as pyenv's, may lack Debian's packages).
+// pythonWithSklearn returns the first of pythons that imports
+// scikit-learn and pandas.
 func pythonWithSklearn(ctx context.Context) (string, error) {
-	for _, py := range []string{"python3", "/usr/bin/python3"} {
-		if exec.CommandContext(ctx, py, "-c", "import sklearn, pandas").Run() == nil {
-			return py, nil
-		}
+	if py := findPython(ctx, "sklearn, pandas"); py != "" {
+		return py, nil
 	}
 	return "", fmt.Errorf("no python3 with scikit-learn and pandas (apt-get install python3-sklearn python3-pandas, or make deps)")
 }

@@ -93,6 +93,7 @@ func checkResult(t *testing.T, res *Result, dataset string) {
 // both backends: generate, load, snapshots, train, evaluate against the
 // true hazards.
 func TestSyntheticEndToEnd(t *testing.T) {
+	probed := false // the reference's monotone fit is probed on the first backend only (the same world)
 	warehousetest.Each(t, func(t *testing.T, e warehouse.Engine) {
 		cfg := DefaultConfig()
 		cfg.Dataset, cfg.Customers, cfg.Seed, cfg.WorkDir, cfg.Train = Synthetic, 800, 3, t.TempDir(), small()
@@ -102,15 +103,17 @@ func TestSyntheticEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkResult(t, res, Synthetic)
-		auc, truth := res.Checks[0].Duewise, res.Checks[1].Duewise+res.Checks[0].Duewise
-		if !(auc > 0.6) || !(truth > 0.7) || res.Checks[0].Pass != (auc >= truth-SyntheticMaxGap) {
-			t.Fatalf("AUC %.3f, true hazards %.3f, pass %v", auc, truth, res.Checks[0].Pass)
+		auc := res.Checks[0].Duewise
+		if !(auc > 0.6) {
+			t.Fatalf("AUC %.3f", auc)
 		}
-		// The target's reference is the true risk at the snapshot date; the
-		// hazards of truth.csv known then and those of later invoices
-		// (which see the future) are reported next to it, the latter
-		// ranking better than the former.
-		var risk, known, later float64
+		checkGBM(t, res, cfg.WorkDir, !probed)
+		probed = true
+		// The true risk at the snapshot date is reported as the Bayes
+		// bound; the hazards of truth.csv known then and those of later
+		// invoices (which see the future) next to it, the latter ranking
+		// better than the former.
+		var risk, known, later, bound float64
 		for _, o := range res.Reports[0].Report.Others {
 			switch {
 			case strings.HasPrefix(o.Name, "true risk at the snapshot date"):
@@ -121,8 +124,13 @@ func TestSyntheticEndToEnd(t *testing.T) {
 				later = o.AUC["90d"]
 			}
 		}
-		if math.Abs(risk-truth) > 1e-9 || !(known > 0.6) || !(later > known) {
-			t.Fatalf("target reference %.4f (want the true risk, %.4f), hazards known at the snapshot date %.4f, future-seeing %.4f (want above them)", truth, risk, known, later)
+		for _, c := range res.Checks {
+			if strings.HasPrefix(c.Metric, "AUC gap to the true risk at the snapshot date") {
+				bound = c.Duewise + auc
+			}
+		}
+		if !(risk > 0.7) || math.Abs(risk-bound) > 1e-9 || !(known > 0.6) || !(later > known) {
+			t.Fatalf("true risk %.4f (reported as the bound: %.4f), hazards known at the snapshot date %.4f, future-seeing %.4f (want above them)", risk, bound, known, later)
 		}
 		// Fairness tables: every attribute, postcode_area among them but
 		// not an input; each group's rows add up to the test rows.

@@ -67,9 +67,11 @@ type Result struct {
 	Groups []Group `json:"groups,omitempty"`
 	// Folds are the cross-validation folds with their AUCs (German
 	// credit).
-	Folds   []Fold  `json:"folds,omitempty"`
-	Steps   []Step  `json:"steps"`
-	Seconds float64 `json:"seconds"`
+	Folds []Fold `json:"folds,omitempty"`
+	// GBM is the synthetic benchmark's reference (nil for the others).
+	GBM     *GBMReference `json:"gbm_reference,omitempty"`
+	Steps   []Step        `json:"steps"`
+	Seconds float64       `json:"seconds"`
 	// Predictions are the held-out predictions behind the headline check
 	// (UCI: out-of-fold), saved as CSV by Save for audits with other
 	// tools (e.g. score differences by attributes duewise never reads).

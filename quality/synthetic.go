@@ -2,8 +2,10 @@ package quality
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/duewise/duewise/datasets/synth"
@@ -14,13 +16,17 @@ import (
 )
 
 // SyntheticMaxGap is the target: the model's 90-day AUC at most this far
-// below the AUC of the world's true risk at the snapshot date
-// (synth.TrueRisk: the world continued from it with draws of its own).
-// The true hazards of truth.csv known at the snapshot date
-// (Truth.RiskKnownAt, the reference before the world responded to the
-// creditor's actions) and those of the invoices issued after it
-// (Truth.Risk, which carry what happens after it) are reported too
-// (docs/benchmarks.md).
+// below the reference's, the better of scikit-learn gradient boosting
+// with and without monotonic_cst trained on the same rows, inputs and
+// labels and scored on the same test rows (GBMReference): the best
+// learner on the observable data, measured on the same world. The world's
+// true risk at the snapshot date (synth.TrueRisk: the world continued
+// from it with draws of its own, knowing the hidden state) is reported as
+// the Bayes bound, not the target; the true hazards of truth.csv known at
+// the snapshot date (Truth.RiskKnownAt, the reference before the world
+// responded to the creditor's actions) and those of the invoices issued
+// after it (Truth.Risk, which carry what happens after it) are reported
+// too (docs/benchmarks.md).
 const SyntheticMaxGap = 0.02
 
 // Test and training dates of the synthetic benchmark, in months. The
@@ -127,10 +133,15 @@ func (r *runner) synthetic(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	gbm, gbmRefs, err := r.gbm(ctx, res, train, test)
+	if err != nil {
+		return err
+	}
+	r.res.GBM = gbm
 	var rep *metrics.Report
 	if err := r.step("evaluate on the test dates", func() (string, error) {
 		var err error
-		rep, err = training.Evaluate(res.Artifact, test, nil, ref, refKnown, refLater)
+		rep, err = training.Evaluate(res.Artifact, test, nil, append([]training.Reference{ref, refKnown, refLater}, gbmRefs...)...)
 		return fmt.Sprintf("%d rows, %d events", test.Len(), countEvents(test)), err
 	}); err != nil {
 		return err
@@ -154,17 +165,21 @@ func (r *runner) synthetic(ctx context.Context) error {
 	auc, tAUC := rep.Model.AUC["90d"], tr.AUC["90d"]
 	br, tBr := rep.Model.Brier["90d"], tr.Brier["90d"]
 	r.res.Protocol = fmt.Sprintf("Synthetic world of %d customers x %d months (seed %d). Behaviour model trained on %d customer snapshots at %d monthly dates %s..%s "+
-		"with the labels known on %s (every training row has 90+ days of follow-up; early stopping on the latest dates), tested on %d snapshots at %s..%s with 90+ days of follow-up; "+
-		"the reference is the world's true risk of a row: the probability of falling behind within the horizon given everything the simulator knows at the snapshot date, "+
-		"estimated by continuing the customer's world from it %d times with draws of its own (synth.TrueRisk; %d of %d rows had no estimate and take the hazards of truth.csv known at the snapshot date). "+
-		"Shown next to it: those hazards of truth.csv (an invoice issued later takes the hazard of the customer's latest invoice issued by then; the reference before the world responded to actions) "+
+		"with the labels known on %s (every training row has 90+ days of follow-up; early stopping on the latest dates), tested on %d snapshots at %s..%s with 90+ days of follow-up. "+
+		"The target's reference is scikit-learn gradient boosting (HistGradientBoostingClassifier, quality/reference_gbm.py) trained on the same training rows, inputs and labels "+
+		"(behind within 90 days as the model's training labels know it; rows censored before 90 days left out), early-stopped on the same validation rows, scored on the same test rows, "+
+		"once with monotonic_cst from the model's declared directions and once without; the better of the two test AUCs is the reference. "+
+		"Shown next to it as the Bayes bound (not a target: it knows the hidden state no model of the observable data sees): the world's true risk of a row, the probability of falling behind within the horizon "+
+		"given everything the simulator knows at the snapshot date, estimated by continuing the customer's world from it %d times with draws of its own "+
+		"(synth.TrueRisk; %d of %d rows had no estimate and take the hazards of truth.csv known at the snapshot date); "+
+		"and those hazards of truth.csv (an invoice issued later takes the hazard of the customer's latest invoice issued by then; the target's reference before the world responded to actions) "+
 		"and the hazards of the later invoices too (sees the future).",
 		r.cfg.Customers, r.cfg.Months, r.cfg.Seed, train.Len(), monthsBetween(firstTrain, lastTrain)+1, firstTrain.Format(time.DateOnly), lastTrain.Format(time.DateOnly),
 		known.Format(time.DateOnly), test.Len(), firstTest.Format(time.DateOnly), lastTest.Format(time.DateOnly), synth.DefaultReplicates, missing, test.Len())
+	r.res.Checks = append(r.res.Checks, gbmChecks(auc, gbm)...)
 	r.res.Checks = append(r.res.Checks,
-		Check{Metric: "AUC behind within 90 days", Duewise: auc, Reference: fmt.Sprintf("%.4f (true risk at the snapshot date)", tAUC),
-			Target: fmt.Sprintf(">= true - %.2f = %.4f", SyntheticMaxGap, tAUC-SyntheticMaxGap), Pass: auc >= tAUC-SyntheticMaxGap},
-		Check{Metric: "AUC gap to the true risk (90d)", Duewise: tAUC - auc, Reference: "0", Pass: true},
+		Check{Metric: "AUC gap to the true risk at the snapshot date (90d; the Bayes bound, knows the hidden state: not a target)", Duewise: tAUC - auc,
+			Reference: fmt.Sprintf("%.4f (AUC of the true risk)", tAUC), Pass: true},
 		Check{Metric: "Brier score at 90 days", Duewise: br, Reference: fmt.Sprintf("%.4f (true risk at the snapshot date)", tBr), Pass: true},
 		Check{Metric: "Brier gap to the true risk (90d)", Duewise: br - tBr, Reference: "0", Pass: true},
 		Check{Metric: "AUC behind within 30 days", Duewise: rep.Model.AUC["30d"], Reference: fmt.Sprintf("%.4f (true risk)", tr.AUC["30d"]), Pass: true},
@@ -173,8 +188,12 @@ func (r *runner) synthetic(ctx context.Context) error {
 		Check{Metric: "AUC gap to the true hazards with those of later invoices (90d, sees the future)", Duewise: tl.AUC["90d"] - auc,
 			Reference: fmt.Sprintf("%.4f (AUC of those hazards)", tl.AUC["90d"]), Pass: true},
 	)
+	refNames := []string{ref.Name, refKnown.Name, refLater.Name}
+	for _, g := range gbmRefs {
+		refNames = append(refNames, g.Name)
+	}
 	for _, o := range rep.Others {
-		if v, ok := o.AUC["90d"]; ok && o.Name != ref.Name && o.Name != refKnown.Name && o.Name != refLater.Name {
+		if v, ok := o.AUC["90d"]; ok && !slices.Contains(refNames, o.Name) {
 			r.res.Checks = append(r.res.Checks, Check{Metric: "AUC 90d, duewise " + o.Name + " baseline", Duewise: v, Reference: "-", Pass: true})
 		}
 	}
@@ -203,6 +222,29 @@ func Reference(name string, risk func(tenant, customer string, asOf time.Time, h
 		}
 	}
 	return ref
+}
+
+// gbm fits the target's reference on the model's training and validation
+// rows and scores the test rows (gbmFit); without python3 and
+// scikit-learn it records why the reference is not computed.
+func (r *runner) gbm(ctx context.Context, res *training.Result, train, test *training.Dataset) (*GBMReference, []training.Reference, error) {
+	g := &GBMReference{}
+	var refs []training.Reference
+	err := r.step("reference: scikit-learn gradient boosting with and without monotonic_cst", func() (string, error) {
+		fit, preds, err := gbmFit(ctx, r.cfg.Python, filepath.Join(r.cfg.WorkDir, "gbm"), gbmRows{
+			features: res.Artifact.Features, train: train, trainRows: res.TrainRows, valid: res.ValidRows, test: test, seed: r.cfg.Seed})
+		if errors.Is(err, errNoSklearn) {
+			g.NotComputed = err.Error()
+			return "NOT COMPUTED: " + g.NotComputed, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		g, refs = fit, gbmReferences(preds)
+		return fmt.Sprintf("test AUC 90d with monotonic_cst %.4f (%d trees, %.0fs), without %.4f (%d trees, %.0fs); %d training, %d validation, %d labelled test rows; %s, scikit-learn %s",
+			g.Constrained.AUC, g.Constrained.Trees, g.Constrained.Seconds, g.Free.AUC, g.Free.Trees, g.Free.Seconds, g.Rows.Train, g.Rows.Valid, g.Rows.Test, g.Python, g.SKLearn), nil
+	})
+	return g, refs, err
 }
 
 func monthsBetween(a, b time.Time) int {
