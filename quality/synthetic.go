@@ -167,7 +167,7 @@ func (r *runner) synthetic(ctx context.Context) error {
 	r.res.Protocol = fmt.Sprintf("Synthetic world of %d customers x %d months (seed %d). Behaviour model trained on %d customer snapshots at %d monthly dates %s..%s "+
 		"with the labels known on %s (every training row has 90+ days of follow-up; early stopping on the latest dates), tested on %d snapshots at %s..%s with 90+ days of follow-up. "+
 		"The target's reference is scikit-learn gradient boosting (HistGradientBoostingClassifier, quality/reference_gbm.py) trained on the same training rows, inputs and labels "+
-		"(behind within 90 days as the model's training labels know it; rows censored before 90 days left out), early-stopped on the same validation rows, scored on the same test rows, "+
+		"(behind within 90 days as the model's training labels know it; rows censored before 90 days left out), fitted on the same training and validation rows with scikit-learn's own early stopping (a random 10%% held out), scored on the same test rows, "+
 		"once with monotonic_cst from the model's declared directions and once without; the better of the two test AUCs is the reference. "+
 		"Shown next to it as the Bayes bound (not a target: it knows the hidden state no model of the observable data sees): the world's true risk of a row, the probability of falling behind within the horizon "+
 		"given everything the simulator knows at the snapshot date, estimated by continuing the customer's world from it %d times with draws of its own "+
