@@ -52,9 +52,6 @@ version in the registry). See docs/forecast.md.`,
 				return fmt.Errorf("--format %q: want table, csv or json", format)
 			}
 			opt := forecast.Options{Weeks: weeks, Origins: origins}
-			if origins == 0 {
-				opt.Origins = -1
-			}
 			opt.From = time.Now().UTC()
 			if from != "" {
 				var err error

@@ -77,7 +77,7 @@ func TestCash(t *testing.T) {
 		ld, eod := world(t, e, tenant)
 		d := eod.AddDate(0, 0, -7*13)
 		a := invoiceModel(t, e, tenant, d)
-		opt := forecast.Options{Tenant: tenant, From: d, Weeks: 13}
+		opt := forecast.Options{Tenant: tenant, From: d, Weeks: 13, Origins: forecast.DefaultOrigins}
 		f, err := forecast.Cash(ctx, e, a, opt)
 		if err != nil {
 			t.Fatal(err)

@@ -51,9 +51,9 @@ type Options struct {
 	From time.Time
 	// Weeks is how many weeks are forecast (0 = DefaultWeeks).
 	Weeks int
-	// Origins is how many earlier forecasts calibrate the intervals (0 =
-	// DefaultOrigins, negative = none: the intervals then hold only the
-	// chance of each invoice's payment day).
+	// Origins is how many earlier forecasts calibrate the intervals
+	// (0..MaxOrigins; 0: none, the intervals then hold only the chance
+	// of each invoice's payment day; callers default it to DefaultOrigins).
 	Origins int
 	// Threshold is the days after due that count as behind in the signals
 	// (0 = features.DefaultThreshold).
@@ -246,13 +246,8 @@ func (o *Options) normalize() error {
 	if o.Weeks < 1 || o.Weeks > MaxWeeks {
 		return fmt.Errorf("cash forecast: weeks %d: want 1..%d", o.Weeks, MaxWeeks)
 	}
-	switch {
-	case o.Origins == 0:
-		o.Origins = DefaultOrigins
-	case o.Origins < 0:
-		o.Origins = 0
-	case o.Origins > MaxOrigins:
-		return fmt.Errorf("cash forecast: origins %d: want at most %d", o.Origins, MaxOrigins)
+	if o.Origins < 0 || o.Origins > MaxOrigins {
+		return fmt.Errorf("cash forecast: origins %d: want 0..%d", o.Origins, MaxOrigins)
 	}
 	return nil
 }

@@ -43,9 +43,6 @@ func (s *Core) CashForecast(ctx context.Context, tenant string, q ForecastQuery)
 			return nil, Invalid("origins", "%d: want 0..%d", *q.Origins, forecast.MaxOrigins)
 		}
 		opt.Origins = *q.Origins
-		if opt.Origins == 0 {
-			opt.Origins = -1
-		}
 	}
 	var a *model.Artifact
 	if q.Model != "" {
