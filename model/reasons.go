@@ -148,19 +148,27 @@ func Reason(a Attribution, lang string) (code, text string) {
 	}
 	if a.Category == "" && math.IsNaN(a.Value) {
 		if none == "" {
-			none = map[bool]string{true: "onbekend: %s", false: "unknown: %s"}[lang == "nl"]
+			none = inLang(lang, "unknown: %s", "onbekend: %s")
 			return r.code, fill(none, a.Feature)
 		}
 		return r.code, none
 	}
 	if one, ok := reasonsOne[a.Feature]; ok && a.Category == "" && a.Value == 1 {
-		return r.code, one[map[bool]int{true: 1, false: 0}[lang == "nl"]]
+		return r.code, inLang(lang, one[0], one[1])
 	}
 	if _, count := reasonsOne[a.Feature]; count && a.Category == "" && a.Value == 0 && strings.HasPrefix(r.en, "%s ") && strings.HasPrefix(r.nl, "%s ") {
 		// A count of none: "no final notices", "geen aanmaningen".
-		return r.code, fill(tmpl, map[bool]string{true: "geen", false: "no"}[lang == "nl"])
+		return r.code, fill(tmpl, inLang(lang, "no", "geen"))
 	}
 	return r.code, fill(tmpl, formatValue(a, lang))
+}
+
+// inLang returns nl for lang "nl", else en.
+func inLang(lang, en, nl string) string {
+	if lang == "nl" {
+		return nl
+	}
+	return en
 }
 
 // fill puts s in place of the %s of a reason template.
@@ -188,14 +196,14 @@ func formatValue(a Attribution, lang string) string {
 	v := a.Value
 	switch {
 	case math.IsNaN(v):
-		return map[bool]string{true: "onbekend", false: "unknown"}[lang == "nl"]
+		return inLang(lang, "unknown", "onbekend")
 	case strings.Contains(a.Feature, "share") || a.Feature == "credit_utilisation":
 		return strconv.FormatFloat(v*100, 'f', 0, 64) + "%"
 	case a.Feature == "reminder_stage_30d":
 		stages := [2][5]string{{"none", "reminder", "second reminder", "final notice", "collection"},
 			{"geen", "herinnering", "tweede herinnering", "aanmaning", "incasso"}}
 		k := min(max(int(v), 0), 4)
-		return stages[map[bool]int{true: 1, false: 0}[lang == "nl"]][k]
+		return inLang(lang, stages[0][k], stages[1][k])
 	case strings.HasPrefix(a.Feature, "payment_day_mean_") || a.Feature == "last_payment_day":
 		d := strconv.FormatFloat(math.Abs(v), 'f', 1, 64)
 		if math.Abs(v) == math.Trunc(math.Abs(v)) {
@@ -216,9 +224,9 @@ func formatValue(a Attribution, lang string) string {
 		return d + days + " after"
 	case a.Feature == "arrangement_active":
 		if v > 0 {
-			return map[bool]string{true: "ja", false: "yes"}[lang == "nl"]
+			return inLang(lang, "yes", "ja")
 		}
-		return map[bool]string{true: "nee", false: "no"}[lang == "nl"]
+		return inLang(lang, "no", "nee")
 	case strings.Contains(a.Feature, "amount") || a.Feature == "credit_limit" || a.Feature == "open_amount":
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	case v == math.Trunc(v):

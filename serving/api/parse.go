@@ -125,10 +125,11 @@ func parseSignals(c *scoring.Catalog, s *scanner, prefix string, v *scoring.Valu
 		if ok {
 			j = (*order)[n].j
 		} else if j, ok = c.Inline(string(key)); ok {
+			// The catalog's own string: no copy of the key per record.
 			if n < len(*order) {
-				(*order)[n] = namedSignal{string(key), j}
+				(*order)[n] = namedSignal{c.Name(j), j}
 			} else {
-				*order = append(*order, namedSignal{string(key), j})
+				*order = append(*order, namedSignal{c.Name(j), j})
 			}
 		}
 		n++

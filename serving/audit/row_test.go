@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -34,5 +36,13 @@ func TestFrames(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRecordIDMatchesFormat(t *testing.T) {
+	for _, seq := range []uint64{0, 1, 15, 16, 0xabcdef, 1<<48 - 1, 1 << 48, math.MaxUint64} {
+		if got, want := recordID("boot", seq), fmt.Sprintf("%s-%012x", "boot", seq); got != want {
+			t.Errorf("recordID(boot, %d) = %q, want %q", seq, got, want)
+		}
 	}
 }

@@ -324,7 +324,21 @@ func (t *Trail) noteSync(target uint64, err error) {
 	t.synced = max(t.synced, target)
 }
 
-func recordID(boot string, seq uint64) string { return fmt.Sprintf("%s-%012x", boot, seq) }
+// recordID is boot, a dash and seq as 12 hex digits (fmt's "%s-%012x",
+// written by hand: it runs for every score).
+func recordID(boot string, seq uint64) string {
+	if seq >= 1<<48 {
+		return fmt.Sprintf("%s-%012x", boot, seq)
+	}
+	b := make([]byte, len(boot)+13)
+	copy(b, boot)
+	b[len(boot)] = '-'
+	for i := len(b) - 1; i > len(boot); i-- {
+		b[i] = "0123456789abcdef"[seq&15]
+		seq >>= 4
+	}
+	return string(b)
+}
 
 // openSegment creates spool file n, empty, and makes its name durable.
 func (t *Trail) openSegment(n int) (*segment, error) {

@@ -201,12 +201,23 @@ func resolveChannel(spec, customerChannel string) string {
 }
 
 // eval reports whether c holds for s and, when it does, the values of the
-// signals that made it hold.
+// signals that made it hold. Most rules do not hold for most customers, so
+// it tests first and collects the values only for a condition that holds.
 func (c *Condition) eval(s *Situation) (map[string]any, bool) {
-	why := map[string]any{}
+	if !c.holds(s, nil) {
+		return nil, false
+	}
+	why := make(map[string]any, len(c.All)+len(c.Any))
+	c.holds(s, why)
+	return why, true
+}
+
+// holds reports whether c holds for s, recording in why (when not nil) the
+// values of the predicates of All and Any that hold.
+func (c *Condition) holds(s *Situation, why map[string]any) bool {
 	for i := range c.All {
 		if !c.All[i].eval(s, why) {
-			return nil, false
+			return false
 		}
 	}
 	if len(c.Any) > 0 {
@@ -214,18 +225,21 @@ func (c *Condition) eval(s *Situation) (map[string]any, bool) {
 		for i := range c.Any {
 			if c.Any[i].eval(s, why) {
 				hit = true
+				if why == nil {
+					break
+				}
 			}
 		}
 		if !hit {
-			return nil, false
+			return false
 		}
 	}
 	for i := range c.None {
 		if c.None[i].eval(s, nil) {
-			return nil, false
+			return false
 		}
 	}
-	return why, true
+	return true
 }
 
 // values returns the current values of every signal c tests.
@@ -257,12 +271,10 @@ func (c *Condition) values(s *Situation) map[string]any {
 func (pr *Predicate) eval(s *Situation, why map[string]any) bool {
 	v := pr.sig.get(s)
 	var ok bool
-	var actual any
 	switch pr.sig.kind {
 	case kindNumber:
-		ok, actual = compare(v.num, pr.Op, pr.v.num), math.Round(v.num*1e6)/1e6
+		ok = compare(v.num, pr.Op, pr.v.num)
 	case kindText:
-		actual = v.str
 		switch pr.Op {
 		case "eq":
 			ok = v.str == pr.v.str
@@ -274,14 +286,24 @@ func (pr *Predicate) eval(s *Situation, why map[string]any) bool {
 			ok = !slices.Contains(pr.set, v.str)
 		}
 	case kindList:
-		ok, actual = slices.Contains(v.list, pr.v.str), pr.v.str
+		ok = slices.Contains(v.list, pr.v.str)
 	case kindFlag:
-		ok, actual = v.flag == pr.v.flag, v.flag
+		ok = v.flag == pr.v.flag
 	}
-	if ok && why != nil {
-		why[pr.sig.name] = actual
+	if !ok || why == nil {
+		return ok
 	}
-	return ok
+	switch pr.sig.kind {
+	case kindNumber:
+		why[pr.sig.name] = math.Round(v.num*1e6) / 1e6
+	case kindText:
+		why[pr.sig.name] = v.str
+	case kindList:
+		why[pr.sig.name] = pr.v.str
+	case kindFlag:
+		why[pr.sig.name] = v.flag
+	}
+	return true
 }
 
 // compare never holds for an unknown (NaN) number.

@@ -138,6 +138,14 @@ func (c *Catalog) Inline(name string) (int, bool) {
 	return j, ok
 }
 
+// Name returns the name of the signal at an Inline position.
+func (c *Catalog) Name(j int) string {
+	if j < 0 {
+		return c.cat[-1-j]
+	}
+	return c.num[j]
+}
+
 // tableMap maps the columns of one online table onto catalog positions
 // (-1: a column the catalog does not know).
 type tableMap struct {
