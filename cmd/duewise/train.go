@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/spf13/cobra"
 
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training"
@@ -25,7 +26,7 @@ import (
 )
 
 func newTrainCmd(g *globals) *cobra.Command {
-	var snapshots, out, kind, hidden string
+	var snapshots, out, kind, hidden, attrFile string
 	var tf tenantFlags
 	monotone := true
 	opt := training.Options{}
@@ -63,6 +64,9 @@ options and seed give the same weights.`,
 				return err
 			}
 			if opt.Tenant, err = snapshotTenant(g, &tf, d, snapshots); err != nil {
+				return err
+			}
+			if opt.Attributes, err = g.trainAttributes(cmd, attrFile, opt, d); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -125,8 +129,40 @@ options and seed give the same weights.`,
 	f.Float64Var(&opt.Average, "average-epochs", 4, "horizon in epochs of the moving average of the weights that is validated and kept (negative: keep the last step's weights)")
 	f.IntVar(&opt.Ensemble, "ensemble", 1, "networks trained with seeds S, S+1, ... and averaged into one model (hazard logits)")
 	tf.add(c, "", "train one model for any tenant on every tenant's rows")
+	f.StringSliceVar(&opt.Inputs, "inputs", nil, "extra columns of the snapshot (not signals of the catalog, e.g. declared attributes) the model takes, comma separated (default: every extra column)")
+	f.StringVar(&attrFile, "attributes", "", "declarations (attributes.yaml) of the extra columns: labels, directions, ranges (default for --kind onboarding: the tenant's declared attributes in the warehouse)")
 	f.BoolVar(&monotone, "monotone", true, "constrain the model to the declared directions of its inputs (docs/features.md); --monotone=false trains it unconstrained, to measure what the constraints cost")
 	return c
+}
+
+// trainAttributes returns the declarations of the snapshot's extra
+// columns: those of file when given, else, for an onboarding model with
+// extra columns, the tenant's current declaration in the warehouse (none,
+// with a warning, when it cannot be read: the columns are then labelled by
+// their names and have no direction).
+func (g *globals) trainAttributes(cmd *cobra.Command, file string, opt training.Options, d *training.Dataset) ([]datasets.Attribute, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		return datasets.ParseAttributes(file, b)
+	}
+	extra := training.ExtraColumns(d)
+	if opt.Kind != model.Onboarding || len(extra) == 0 || opt.Tenant == "" {
+		return nil, nil
+	}
+	e, err := g.openWarehouse(cmd.Context())
+	if err == nil {
+		defer e.Close()
+		var s datasets.AttributeSchema
+		if s, err = datasets.LatestAttributes(cmd.Context(), e, opt.Tenant); err == nil {
+			return s.Attributes, nil
+		}
+	}
+	g.log.Warn("extra columns without declarations: labelled by their names, no monotone direction (declare them, or give --attributes FILE)",
+		"columns", strings.Join(extra, ","), "err", err)
+	return nil, nil
 }
 
 // snapshotTenant resolves the tenant a model is trained for from the

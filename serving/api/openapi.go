@@ -113,8 +113,13 @@ func rowSchema(t datasets.Table) map[string]any {
 			required = append(required, c.Name)
 		}
 	}
-	return map[string]any{"type": "object", "additionalProperties": false, "required": required, "properties": props,
+	row := map[string]any{"type": "object", "additionalProperties": false, "required": required, "properties": props,
 		"description": t.Doc + " The tenant may be left out (it is the API key's)."}
+	if t.Name == "customers" {
+		row["additionalProperties"] = map[string]any{"nullable": true, "oneOf": []any{map[string]any{"type": "number", "format": "double"}, map[string]any{"type": "string"}}}
+		row["description"] = row["description"].(string) + " Other fields are the tenant's declared attributes (duewise attributes declare): a number or a string, checked against the declaration."
+	}
+	return row
 }
 
 // nullable marks s as accepting null: itself when it has a type, else its
