@@ -43,9 +43,17 @@ early stopping on the latest as_of dates, and writes to DIR:
 
 The model is for --tenant (else DUEWISE_TENANT, else the snapshot's only
 tenant); --all-tenants trains one model for any tenant. The same snapshots,
-options and seed give the same weights.`,
+options and seed give the same weights.
+
+An onboarding model also takes the snapshot's extra columns (columns that
+are not signals of docs/features.md: the tenant's declared attributes, or
+any column of a file of your own): all of them, or those --inputs names.
+Their labels, directions and ranges come from the tenant's declared
+attributes ('duewise attributes declare') or --attributes FILE; reasons
+name them by their labels.`,
 		Example: `  duewise train --snapshots behaviour.parquet --seed 1 --out .duewise/models
-  duewise train --kind invoice --snapshots invoice.parquet --out .duewise/models`,
+  duewise train --kind invoice --snapshots invoice.parquet --out .duewise/models
+  duewise train --kind onboarding --snapshots onboarding.parquet --inputs bureau_score,income_band --out .duewise/models`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if snapshots == "" || out == "" {
