@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -122,8 +123,8 @@ func attributesEndToEnd(t *testing.T, backend string) {
 		t.Fatalf("snapshot after: %d rows (before %d), %v %v", after.Len(), before.Len(), after.NumNames, after.CatNames)
 	}
 	out = ok("train", "--kind", "onboarding", "--snapshots", "after.parquet", "--tenant", tenant, "--epochs", "30", "--hidden", "16", "--batch", "64", "--out", "models")
-	if !strings.Contains(out, "model written to") {
-		t.Fatalf("train:\n%s", out)
+	if !strings.Contains(out, "model written to") || !regexp.MustCompile(`(?m)^bureau_score\s+decreases_risk\s+-\S+ \(0\.1 sd\)\s+\d+\s+0\s`).MatchString(out) {
+		t.Fatalf("train (want bureau_score in the monotonicity audit, without violations):\n%s", out)
 	}
 	version := strings.TrimSpace(ok("models", "list", "--tenant", tenant, "--format", "ids"))
 	ok("models", "promote", "--tenant", tenant, version)
