@@ -95,16 +95,7 @@ func newAttributesListCmd(g *globals) *cobra.Command {
 		Short: "List the versions of a tenant's declared attributes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			tenant, err := tf.inStore(cmd.Context(), g, e)
-			if err != nil {
-				return err
-			}
-			all, err := datasets.AttributeSchemas(cmd.Context(), e, tenant)
+			tenant, all, err := g.attributeVersions(cmd, &tf)
 			if err != nil {
 				return err
 			}
@@ -136,16 +127,7 @@ func newAttributesShowCmd(g *globals) *cobra.Command {
 		Short: "Show a version of a tenant's declared attributes (default: the current one)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.openWarehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			tenant, err := tf.inStore(cmd.Context(), g, e)
-			if err != nil {
-				return err
-			}
-			all, err := datasets.AttributeSchemas(cmd.Context(), e, tenant)
+			tenant, all, err := g.attributeVersions(cmd, &tf)
 			if err != nil {
 				return err
 			}
@@ -166,6 +148,22 @@ func newAttributesShowCmd(g *globals) *cobra.Command {
 	tf.add(c, "", "")
 	c.Flags().IntVar(&version, "version", 0, "version to show (default: the current one)")
 	return c
+}
+
+// attributeVersions returns the tenant of tf (in the store) and every
+// version of its declared attributes.
+func (g *globals) attributeVersions(cmd *cobra.Command, tf *tenantFlags) (string, []datasets.AttributeSchema, error) {
+	e, err := g.openWarehouse(cmd.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	defer e.Close()
+	tenant, err := tf.inStore(cmd.Context(), g, e)
+	if err != nil {
+		return "", nil, err
+	}
+	all, err := datasets.AttributeSchemas(cmd.Context(), e, tenant)
+	return tenant, all, err
 }
 
 // writeAttributes prints one declaration as a table.
