@@ -132,8 +132,18 @@ func attributesEndToEnd(t *testing.T, backend string) {
 	if len(modelFile) != 1 {
 		t.Fatalf("model file of %s not found", version)
 	}
-	if out := ok("score", "--model", modelFile[0], "--snapshots", "after.parquet", "--out", "scores.csv"); !strings.Contains(out, fmt.Sprintf("wrote %d predictions", after.Len())) {
+	if out := ok("score", "--model", modelFile[0], "--snapshots", "after.parquet", "--reasons", "3", "--lang", "nl", "--out", "scores.csv"); !strings.Contains(out, fmt.Sprintf("wrote %d predictions", after.Len())) {
 		t.Fatalf("score: %s", out)
+	}
+	scores := readCSV(t, filepath.Join(work, "scores.csv"))
+	named := 0
+	for _, r := range scores[1:] {
+		if strings.Contains(r[len(r)-1], "ATTRIBUTE_BUREAU_SCORE: bureauscore ") {
+			named++
+		}
+	}
+	if scores[0][len(scores[0])-1] != "reasons" || named < len(scores)/4 {
+		t.Errorf("score --reasons: column %q, the bureau score among the top 3 reasons of %d of %d rows", scores[0][len(scores[0])-1], named, len(scores)-1)
 	}
 	key := strings.TrimSpace(ok("keys", "create", "--tenant", tenant, "--scopes", "score", "--quiet"))
 

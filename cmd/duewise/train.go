@@ -340,13 +340,15 @@ func newScoreCmd(g *globals) *cobra.Command {
 	var modelPath, snapshots, out, table, lang string
 	var tf tenantFlags
 	var all bool
+	var reasons int
 	var sf serveFlags
 	c := &cobra.Command{
 		Use:   "score --model FILE --snapshots FILE --out FILE | score --all [--tenant T|--all-tenants] [--out FILE|--table NAME]",
 		Short: "Write per-row predictions of a model for a snapshot file",
 		Long: `Score writes one row per snapshot row: customer_id, [invoice_id,] as_of,
 p_30d, p_60d, p_90d, p_180d, p_365d, expected_days, band (and p_late for
-invoice models), as CSV, Parquet or Arrow by the extension of --out, so that
+invoice models; with --reasons N each row's top N reasons, as the API words
+them in --lang), as CSV, Parquet or Arrow by the extension of --out, so that
 anyone can recompute the metrics with their own tools (see notebooks/).
 
 With --all it is the nightly batch: every customer of the tenant (--tenant,
@@ -375,7 +377,16 @@ actions, into --out (CSV, or NDJSON for .ndjson) or a warehouse table
 			if err != nil {
 				return err
 			}
-			n, err := writeScores(cmd.Context(), out, a, d, preds)
+			var texts []string
+			if reasons > 0 {
+				if lang != "en" && lang != "nl" {
+					return fmt.Errorf("--lang %q: want en or nl", lang)
+				}
+				if texts, err = training.ReasonTexts(a, d, reasons, lang); err != nil {
+					return err
+				}
+			}
+			n, err := writeScores(cmd.Context(), out, a, d, preds, texts)
 			if err != nil {
 				return err
 			}
@@ -389,13 +400,14 @@ actions, into --out (CSV, or NDJSON for .ndjson) or a warehouse table
 	c.Flags().BoolVar(&all, "all", false, "score every customer of the online features with the active models (nightly batch)")
 	c.Flags().StringVar(&table, "table", "", "with --all: write into this warehouse table instead of a file")
 	tf.add(c, "", "with --all: score every tenant's customers, each with its tenant's active model")
-	c.Flags().StringVar(&lang, "lang", "en", "with --all: language of the reasons (en, nl)")
+	c.Flags().StringVar(&lang, "lang", "en", "language of the reasons (en, nl)")
+	c.Flags().IntVar(&reasons, "reasons", 0, "with --snapshots: add a reasons column with each row's top N reasons (\"CODE: text; ...\", as the API words them)")
 	sf.add(c)
 	return c
 }
 
 // writeScores writes the predictions of d's rows to path.
-func writeScores(ctx context.Context, path string, a *model.Artifact, d *training.Dataset, preds []model.Prediction) (int, error) {
+func writeScores(ctx context.Context, path string, a *model.Artifact, d *training.Dataset, preds []model.Prediction, reasons []string) (int, error) {
 	invoice := a.Kind == model.Invoice
 	cols := []string{"customer_id"}
 	if invoice {
@@ -404,6 +416,9 @@ func writeScores(ctx context.Context, path string, a *model.Artifact, d *trainin
 	cols = append(cols, "as_of", "p_30d", "p_60d", "p_90d", "p_180d", "p_365d", "expected_days", "band")
 	if invoice {
 		cols = append(cols, "p_late")
+	}
+	if reasons != nil {
+		cols = append(cols, "reasons")
 	}
 	row := func(i int) []string {
 		r := []string{d.CustomerID[i]}
@@ -417,6 +432,9 @@ func writeScores(ctx context.Context, path string, a *model.Artifact, d *trainin
 		r = append(r, strconv.FormatFloat(preds[i].ExpectedDays, 'f', 2, 64), preds[i].Band)
 		if invoice {
 			r = append(r, strconv.FormatFloat(preds[i].PLate, 'f', 6, 64))
+		}
+		if reasons != nil {
+			r = append(r, reasons[i])
 		}
 		return r
 	}
