@@ -21,6 +21,9 @@ const (
 	Currency
 	// Country is an ISO 3166 alpha-2 code: two upper-case letters.
 	Country
+	// Number is a declared numeric attribute (see Attribute): a decimal
+	// number, stored as Float64 in customer_attributes.
+	Number
 )
 
 // Column is one column of a data-contract table.
@@ -33,6 +36,9 @@ type Column struct {
 	Values []string
 	// Doc is the column's meaning, used in docs/data-contract.md.
 	Doc string
+	// attr is the declaration of an attribute column (a tenant's extra
+	// column of customers), nil for the contract's own columns.
+	attr *Attribute
 }
 
 // Table is one table of the data contract. Columns[0] is always tenant and
@@ -42,6 +48,12 @@ type Table struct {
 	Name    string
 	Columns []Column
 	Doc     string
+	// base is the number of contract columns when Columns ends with a
+	// tenant's attribute columns (withAttributes); 0 otherwise.
+	base int
+	// attrVersion is the version of the declaration the attribute columns
+	// come from.
+	attrVersion int
 }
 
 // ID returns the name of the table's identity column.

@@ -432,7 +432,12 @@ func (l *Loader) open(ctx context.Context, j fileJob) (*openedSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", j.path, err)
 	}
-	b, err := bind(j.table, src.columns(), l.cfg.Tenant)
+	t, err := l.attributeTable(ctx, j.table, src.columns())
+	if err != nil {
+		src.close()
+		return nil, fmt.Errorf("%s: %w", j.path, err)
+	}
+	b, err := bind(t, src.columns(), l.cfg.Tenant)
 	if err != nil {
 		src.close()
 		return nil, fmt.Errorf("%s: %w", j.path, err)
@@ -486,7 +491,7 @@ func (l *Loader) loadFile(ctx context.Context, j fileJob) (FileSummary, error) {
 	prog := l.startProgress(j, src)
 	err = l.pipeline(ctx, src, func(b *batch) error {
 		if b.rec != nil {
-			vr, err := l.insert(ctx, j.table.Name, b.rec)
+			vr, err := l.store(ctx, &src.bind.table, b.rec)
 			b.rec.Release()
 			fl.ranges = append(fl.ranges, vr) // also on an error: the insert may have landed
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -17,7 +18,11 @@ func (l *Loader) LoadRows(ctx context.Context, table string, rows []json.RawMess
 	if !ok {
 		return nil, fmt.Errorf("load rows: table %q is not a data-contract table (want one of %s)", table, strings.Join(tableNames(), ", "))
 	}
-	if err := l.ensureTables(ctx); err != nil {
+	err := l.ensureTables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if t, err = l.rowsTable(ctx, t, rows); err != nil {
 		return nil, err
 	}
 	b, err := bind(t, t.columnNames(), l.cfg.Tenant)
@@ -48,9 +53,33 @@ func (l *Loader) LoadRows(ctx context.Context, table string, rows []json.RawMess
 	}
 	if rec := rb.record(); rec != nil {
 		defer rec.Release()
-		if _, err := l.insert(ctx, t.Name, rec); err != nil {
+		if _, err := l.store(ctx, &t, rec); err != nil {
 			return nil, fmt.Errorf("load rows: %w", err)
 		}
 	}
 	return res, nil
+}
+
+// rowsTable returns the table that JSON rows of t bind to: for customers,
+// t followed by the declared attributes that any row names (see
+// attributeTable).
+func (l *Loader) rowsTable(ctx context.Context, t Table, rows []json.RawMessage) (Table, error) {
+	if t.Name != "customers" {
+		return t, nil
+	}
+	names := t.columnNames()
+	var cells []string
+	for _, raw := range rows {
+		var ps []Problem
+		cells, ps = decodeJSONRow(&t, raw, cells)
+		for _, p := range ps {
+			if p.Reason == reasonUnknownCol && !slices.Contains(names, p.Column) {
+				names = append(names, p.Column)
+			}
+		}
+	}
+	if len(names) == len(t.Columns) || l.cfg.Tenant == "" {
+		return t, nil
+	}
+	return l.attributeTable(ctx, t, names)
 }

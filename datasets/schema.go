@@ -37,6 +37,8 @@ func (c Column) arrowType() arrow.DataType {
 		return amountType
 	case Int:
 		return arrow.PrimitiveTypes.Int32
+	case Number:
+		return arrow.PrimitiveTypes.Float64
 	}
 	return arrow.BinaryTypes.String
 }
@@ -52,6 +54,8 @@ func (c Column) clickhouseType() string {
 		t = "Decimal(18, 2)"
 	case Int:
 		t = "Int32"
+	case Number:
+		t = "Float64"
 	default:
 		t = "String"
 	}
@@ -174,6 +178,7 @@ func sortingKey(ctx context.Context, e warehouse.Engine, table string) (string, 
 // concurrency-safe as e.
 func CreateTables(ctx context.Context, e warehouse.Engine) error {
 	stmts := append(firstTableSQL(), valuesTableSQL())
+	stmts = append(stmts, attributeTablesSQL...)
 	for _, t := range Tables {
 		stmts = append(stmts, t.CreateSQL(), t.firstViewSQL(), t.valuesViewSQL())
 	}
@@ -210,5 +215,6 @@ func Migrations() []warehouse.Migration {
 			}
 			return nil
 		}},
-		{Component: "datasets", Version: 4, Name: "first version of every value of a key (stored rows a load changed)", Statements: values}}
+		{Component: "datasets", Version: 4, Name: "first version of every value of a key (stored rows a load changed)", Statements: values},
+		{Component: "datasets", Version: 5, Name: "declared customer attributes and their values", Statements: attributeTablesSQL}}
 }

@@ -105,7 +105,11 @@ func bind(t Table, names []string, tenant string) (*binding, error) {
 	}
 	var errs []string
 	if len(unknown) > 0 {
-		errs = append(errs, fmt.Sprintf("unknown columns %s (table %s has %s)", strings.Join(unknown, ", "), t.Name, strings.Join(t.columnNames(), ", ")))
+		hint := ""
+		if t.Name == "customers" {
+			hint = "; other columns must be attributes the tenant declared (duewise attributes declare)"
+		}
+		errs = append(errs, fmt.Sprintf("unknown columns %s (table %s has %s%s)", strings.Join(unknown, ", "), t.Name, strings.Join(t.columnNames(), ", "), hint))
 	}
 	if len(dup) > 0 {
 		errs = append(errs, "duplicate columns "+strings.Join(dup, ", "))
@@ -144,6 +148,7 @@ func (t Table) columnNames() []string {
 type value struct {
 	s    string
 	n    int64
+	f    float64 // a Number
 	null bool
 }
 
@@ -224,6 +229,8 @@ func (r *rowBuilder) check(cells []string) []Problem {
 			if !isUpper(s, 2) {
 				err = fmt.Errorf("invalid country %q: want 2 upper-case letters (ISO 3166 alpha-2), e.g. NL", s)
 			}
+		case Number:
+			v.f, _, _, err = c.attr.ParseValue(s)
 		}
 		if err != nil {
 			r.fail(c.Name, err.Error())
@@ -273,6 +280,8 @@ func (r *rowBuilder) appendRow() {
 			b.Append(decimal128.FromI64(v.n))
 		case *array.Int32Builder:
 			b.Append(int32(v.n))
+		case *array.Float64Builder:
+			b.Append(v.f)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/warehouse"
 )
 
@@ -171,7 +172,10 @@ func EndOfData(ctx context.Context, eng warehouse.Engine, tenant string) (time.T
 // the customer and onboarding levels, one per invoice at the invoice level,
 // with the columns of docs/features.md (tenant, customer_id, [invoice_id,]
 // as_of date32, the signals, duration_days int32, event uint8), ordered by
-// tenant, customer_id, as_of[, invoice_id]. The caller releases the reader.
+// tenant, customer_id, as_of[, invoice_id]. An onboarding snapshot of one
+// tenant also has a column per attribute the tenant declared
+// (datasets.AttributeSchema), before duration_days: the value known on
+// as_of. The caller releases the reader.
 // As concurrency-safe as eng.
 func Snapshot(ctx context.Context, eng warehouse.Engine, opt SnapshotOptions) (array.RecordReader, error) {
 	if err := opt.normalize(); err != nil {
@@ -224,7 +228,28 @@ func Snapshot(ctx context.Context, eng warehouse.Engine, opt SnapshotOptions) (a
 			return q
 		}
 	}
-	return pr.start()
+	rr, err := pr.start()
+	if err != nil {
+		return nil, err
+	}
+	if opt.Level != LevelOnboarding || opt.Tenant == "" {
+		return rr, nil
+	}
+	return onboardingAttributes(ctx, eng, rr, opt.Tenant)
+}
+
+// onboardingAttributes adds tenant's declared attributes to its onboarding
+// snapshot rr (unchanged when it declared none).
+func onboardingAttributes(ctx context.Context, eng warehouse.Engine, rr array.RecordReader, tenant string) (array.RecordReader, error) {
+	s, err := datasets.LatestAttributes(ctx, eng, tenant)
+	if errors.Is(err, datasets.ErrNoAttributes) {
+		return rr, nil
+	}
+	if err != nil {
+		rr.Release()
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return withAttributes(ctx, eng, rr, &s)
 }
 
 // CustomerDate is one customer at one reference date.

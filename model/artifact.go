@@ -85,6 +85,61 @@ type Feature struct {
 	Direction     RiskDirection `json:"direction,omitempty"`
 	Baseline      *float64      `json:"baseline,omitempty"`
 	NullAs        string        `json:"null_as,omitempty"`
+	// Attribute, when set, marks an input that is not a signal of the
+	// catalog: an attribute of the tenant's own (a declared attribute, or
+	// an extra column of the snapshot file the model was trained on). A
+	// request supplies it by name (POST /v1/onboarding/risk, field
+	// attributes), and reasons name it by its label.
+	Attribute *Attribute `json:"attribute,omitempty"`
+}
+
+// Attribute describes an input that is a tenant's own attribute: its
+// label and, when declared, its allowed range or values. A plain value.
+type Attribute struct {
+	Label Label `json:"label"`
+	// Min and Max bound a numeric attribute (inclusive; nil = open).
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// Values are a categorical attribute's allowed values (nil = any).
+	Values []string `json:"values,omitempty"`
+}
+
+// Label is a name as people read it, in English and Dutch.
+type Label struct {
+	EN string `json:"en"`
+	NL string `json:"nl"`
+}
+
+// In returns the label in lang ("nl", else English).
+func (l Label) In(lang string) string {
+	if lang == "nl" && l.NL != "" {
+		return l.NL
+	}
+	return l.EN
+}
+
+// AttributesParam is the artifact parameter (Artifact.Params) that holds
+// the declared attributes an onboarding model was trained with (the
+// declarations of package datasets, those it does not use included), so
+// that a server checks a request's attributes without reading the
+// warehouse.
+const AttributesParam = "attributes"
+
+// MissingCategory is the category a categorical attribute's missing value
+// (an empty string) takes, so that a model can tell "not given" apart from
+// the values it did not see often enough in training, which, like values
+// never seen, encode as all zeros (the "other" bucket). It is a category
+// of the feature only when training saw enough missing values.
+const MissingCategory = "(missing)"
+
+// CategoryOf returns the category value v of f stands for: v, or
+// MissingCategory for an empty value of an attribute. Safe for concurrent
+// use.
+func (f *Feature) CategoryOf(v string) string {
+	if v == "" && f.Attribute != nil {
+		return MissingCategory
+	}
+	return v
 }
 
 // Values of Feature.NullAs.
@@ -191,6 +246,9 @@ func (a *Artifact) Validate() error {
 			return invalid("features[%d].name %q: duplicate of features[%d]", i, f.Name, j)
 		}
 		seen[f.Name] = i
+		if at := f.Attribute; at != nil && (at.Label.EN == "" || at.Label.NL == "") {
+			return invalid("features[%d] (%s).attribute.label: want an English and a Dutch label", i, f.Name)
+		}
 		if err := f.validateNullAs(i); err != nil {
 			return err
 		}

@@ -171,6 +171,27 @@ func inLang(lang, en, nl string) string {
 	return en
 }
 
+// ReasonFor is Reason for an attribution to feature f: an attribute of
+// the tenant's own (f.Attribute) is named by its label in lang, with the
+// code ATTRIBUTE_<NAME> ("bureau score 640", "income band: low"); any
+// other feature as Reason names it. Safe for concurrent use.
+func ReasonFor(f *Feature, a Attribution, lang string) (code, text string) {
+	if f == nil || f.Attribute == nil {
+		return Reason(a, lang)
+	}
+	code = "ATTRIBUTE_" + strings.ToUpper(f.Name)
+	label := f.Attribute.Label.In(lang)
+	switch {
+	case a.Category == MissingCategory || (a.Category == "" && math.IsNaN(a.Value)):
+		return code, label + inLang(lang, " unknown", " onbekend")
+	case a.Category != "":
+		return code, label + ": " + a.Category
+	case a.Value == math.Trunc(a.Value) && math.Abs(a.Value) < 1e15:
+		return code, label + " " + strconv.FormatFloat(a.Value, 'f', 0, 64)
+	}
+	return code, label + " " + strconv.FormatFloat(math.Round(a.Value*100)/100, 'f', -1, 64)
+}
+
 // fill puts s in place of the %s of a reason template.
 func fill(tmpl, s string) string {
 	before, after, ok := strings.Cut(tmpl, "%s")

@@ -18,6 +18,9 @@ type auditStep struct {
 	sign    float64 // +1: the risky direction is up, -1: down
 	unit    string  // features.Unit*
 	label   string
+	// size, when > 0, is the step of an input the catalog does not know
+	// (a tenant attribute): a tenth of its training standard deviation.
+	size float64
 }
 
 // next returns the value after the step from v on a row whose monthly
@@ -28,6 +31,9 @@ type auditStep struct {
 // above it.
 func (s auditStep) next(v, monthly float64) (float64, bool) {
 	d, ok := stepSize(s.unit, monthly)
+	if s.size > 0 {
+		d, ok = s.size, true
+	}
 	if !ok {
 		return 0, false
 	}
@@ -143,6 +149,12 @@ func auditSteps(fs []model.Feature) []auditStep {
 			continue
 		}
 		sig, known := features.Lookup(f.Name)
+		if !known && f.Attribute != nil && f.Direction.Monotone() && !f.Log && f.Std > 0 {
+			s := auditStep{feature: i, sign: float64(f.Direction.Sign()), size: 0.1 * f.Std}
+			s.label = fmt.Sprintf("%+.3g (0.1 sd)", s.sign*s.size)
+			steps = append(steps, s)
+			continue
+		}
 		dir := f.Direction
 		if !dir.Monotone() && known {
 			dir = model.RiskDirection(sig.Direction)

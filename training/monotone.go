@@ -5,6 +5,7 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 )
@@ -34,6 +35,11 @@ const monotoneLearnRate = 0.004
 func (o *Options) direction(name string) model.RiskDirection {
 	if d, ok := o.Directions[name]; ok {
 		return d
+	}
+	for _, a := range o.Attributes {
+		if a.Name == name && a.Direction != datasets.NoDirection {
+			return model.RiskDirection(a.Direction)
+		}
 	}
 	if s, ok := features.Lookup(name); ok {
 		return model.RiskDirection(s.Direction)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/duewise/duewise/model"
@@ -44,6 +45,7 @@ func Reasons(a *model.Artifact, d *Dataset, rows []int, top int) (ReasonStats, e
 	if i := slices.IndexFunc(enc.cols, func(c int) bool { return c < 0 }); i >= 0 {
 		return ReasonStats{}, fmt.Errorf("reasons: model feature %q is not a column of the snapshots", a.Features[i].Name)
 	}
+	byName := featuresByName(a)
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(rows)/1000))
 	parts := make([]map[string]*ReasonCount, workers)
 	var wg sync.WaitGroup
@@ -58,7 +60,7 @@ func Reasons(a *model.Artifact, d *Dataset, rows []int, top int) (ReasonStats, e
 			for _, r := range rows[w*len(rows)/workers : (w+1)*len(rows)/workers] {
 				enc.row(d, r, num, cat)
 				for k, at := range sc.PredictExplain(num, cat, &p, top, buf[:0]) {
-					code, _ := model.Reason(at, "en")
+					code, _ := model.ReasonFor(byName[at.Feature], at, "en")
 					c := counts[code]
 					if c == nil {
 						c = &ReasonCount{Code: code}
@@ -96,5 +98,45 @@ func Reasons(a *model.Artifact, d *Dataset, rows []int, top int) (ReasonStats, e
 	slices.SortFunc(out.Codes, func(x, y ReasonCount) int {
 		return cmp.Or(cmp.Compare(y.Increases+y.Decreases, x.Increases+x.Decreases), cmp.Compare(x.Code, y.Code))
 	})
+	return out, nil
+}
+
+// featuresByName maps a's feature names to its features.
+func featuresByName(a *model.Artifact) map[string]*model.Feature {
+	m := make(map[string]*model.Feature, len(a.Features))
+	for i := range a.Features {
+		m[a.Features[i].Name] = &a.Features[i]
+	}
+	return m
+}
+
+// ReasonTexts returns the top reasons of every row of d as the API words
+// them (model.Scorer.PredictExplain and model.ReasonFor, in lang), each
+// row's as "CODE: text" joined by "; ", for the reasons column of
+// duewise score.
+func ReasonTexts(a *model.Artifact, d *Dataset, top int, lang string) ([]string, error) {
+	sc, err := model.NewScorer(a)
+	if err != nil {
+		return nil, err
+	}
+	enc := newEncoder(d, a.Features)
+	if i := slices.IndexFunc(enc.cols, func(c int) bool { return c < 0 }); i >= 0 {
+		return nil, fmt.Errorf("reasons: model feature %q is not a column of the snapshots", a.Features[i].Name)
+	}
+	byName := featuresByName(a)
+	num, cat := make([]float64, len(a.Features)), make([]string, len(a.Features))
+	var p model.Prediction
+	buf := make([]model.Attribution, 0, top)
+	out := make([]string, d.Len())
+	var parts []string
+	for r := range d.Len() {
+		enc.row(d, r, num, cat)
+		parts = parts[:0]
+		for _, at := range sc.PredictExplain(num, cat, &p, top, buf[:0]) {
+			code, text := model.ReasonFor(byName[at.Feature], at, lang)
+			parts = append(parts, code+": "+text)
+		}
+		out[r] = strings.Join(parts, "; ")
+	}
 	return out, nil
 }

@@ -42,7 +42,11 @@ const zeroShare = 0.3
 // (features.NullMeansNever) encodes NULL at the safe end of its order
 // (model.Feature.NullAs), with no NULL indicator. Signals that are not model inputs (features.ModelInput) are
 // left out.
-func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskDirection) []model.Feature {
+//
+// attrs (nil: none) marks the columns that are attributes of the tenant's
+// own (model.Feature.Attribute); a missing value of a categorical one
+// counts as the category model.MissingCategory.
+func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskDirection, attrs map[string]*model.Attribute) []model.Feature {
 	var fs []model.Feature
 	vals, abs := make([]float64, 0, len(rows)), make([]float64, 0, len(rows))
 	for j, name := range d.NumNames {
@@ -64,7 +68,7 @@ func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskD
 			sum += v
 			vals = append(vals, v)
 		}
-		f := model.Feature{Name: name, Type: model.Numeric, NullIndicator: nulls > 0}
+		f := model.Feature{Name: name, Type: model.Numeric, NullIndicator: nulls > 0, Attribute: attrs[name]}
 		if direction != nil {
 			if f.Direction = direction(name); f.Direction.Monotone() && len(vals) > 0 {
 				b := sum / float64(len(vals))
@@ -142,9 +146,10 @@ func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskD
 		if !features.ModelInput(name) {
 			continue
 		}
+		probe := model.Feature{Attribute: attrs[name]}
 		count := map[string]int{}
 		for _, r := range rows {
-			if v := d.Cat[j][r]; v != "" {
+			if v := probe.CategoryOf(d.Cat[j][r]); v != "" {
 				count[v]++
 			}
 		}
@@ -167,7 +172,7 @@ func fitFeatures(d *Dataset, rows []int, direction func(name string) model.RiskD
 			cats = cats[:maxCategories]
 		}
 		sort.Strings(cats)
-		fs = append(fs, model.Feature{Name: name, Type: model.Categorical, Categories: cats})
+		fs = append(fs, model.Feature{Name: name, Type: model.Categorical, Categories: cats, Attribute: attrs[name]})
 	}
 	return fs
 }
@@ -206,7 +211,7 @@ func (e *encoder) row(d *Dataset, r int, num []float64, cat []string) {
 			continue
 		}
 		if f.Type == model.Categorical {
-			cat[i] = d.Cat[c][r]
+			cat[i] = f.CategoryOf(d.Cat[c][r])
 		} else {
 			num[i] = d.Num[c][r]
 		}

@@ -13,7 +13,7 @@ import (
 // holds vals, on all its rows.
 func fitColumn(vals []float64) []model.Feature {
 	d := &Dataset{NumNames: []string{"x"}, Num: [][]float64{vals}}
-	return fitFeatures(d, indexes(len(vals)), nil)
+	return fitFeatures(d, indexes(len(vals)), nil, nil)
 }
 
 // TestFitFeaturesLogTail: a heavy-tailed input is log-compressed before it
@@ -119,7 +119,7 @@ func TestFitFeaturesNullMeansNever(t *testing.T) {
 	fs := byName(fitFeatures(d, indexes(6), func(name string) model.RiskDirection {
 		s, _ := features.Lookup(name)
 		return model.RiskDirection(s.Direction)
-	}))
+	}, nil))
 	if f := fs["days_since_last_dd_failure"]; f.NullAs != model.NullAsCeiling || f.NullIndicator || f.Ceiling == nil || *f.Ceiling != 200 {
 		t.Errorf("days_since_last_dd_failure: %+v, want NULL at the ceiling 200", f)
 	}
@@ -134,7 +134,7 @@ func TestFitFeaturesNullMeansNever(t *testing.T) {
 			t.Errorf("%s is an input", n)
 		}
 	}
-	free := byName(fitFeatures(d, indexes(6), nil))
+	free := byName(fitFeatures(d, indexes(6), nil, nil))
 	if f := free["days_since_last_dd_failure"]; f.NullAs != "" || !f.NullIndicator {
 		t.Errorf("without directions: %+v", f)
 	}

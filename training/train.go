@@ -13,6 +13,7 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training/metrics"
 )
@@ -54,6 +55,17 @@ type Options struct {
 	// docs/features.md). The network is monotone in every input with a
 	// direction (see package model, Monotone models).
 	Directions map[string]model.RiskDirection
+	// Inputs, when set, names the extra columns of the snapshot (columns
+	// that are not signals of the catalog, such as a tenant's declared
+	// attributes) the model takes; the other extra columns are left out.
+	// nil takes every extra column.
+	Inputs []string
+	// Attributes are the tenant's declared attributes: an onboarding
+	// model records the label, range and values of those it takes, and
+	// each one's direction unless Directions names the column. Extra
+	// columns of an onboarding model that are not declared are labelled
+	// by their name.
+	Attributes []datasets.Attribute
 	// Unconstrained trains without the monotone constraints and records
 	// no direction: the model of earlier versions, to measure what the
 	// constraints cost.
@@ -164,11 +176,15 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 	if len(res.TrainRows) < opt.BatchSize/4 || len(res.ValidRows) == 0 {
 		return nil, fmt.Errorf("train: %d training and %d validation rows: too few", len(res.TrainRows), len(res.ValidRows))
 	}
+	exclude, attrs, err := opt.extraInputs(d)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	dir := opt.direction
 	if opt.Unconstrained {
 		dir = nil
 	}
-	fs := slices.DeleteFunc(fitFeatures(d, res.TrainRows, dir), func(f model.Feature) bool { return slices.Contains(opt.Exclude, f.Name) })
+	fs := slices.DeleteFunc(fitFeatures(d, res.TrainRows, dir, attrs), func(f model.Feature) bool { return slices.Contains(exclude, f.Name) })
 	if len(fs) == 0 {
 		return nil, errors.New("train: no informative input column")
 	}
@@ -200,6 +216,9 @@ func Train(ctx context.Context, d *Dataset, opt Options) (*Result, error) {
 		Params: map[string]any{"hidden": opt.Hidden, "monotone": best.Signs != nil, "epochs_max": opt.Epochs, "best_epoch": res.BestEpoch, "patience": opt.Patience,
 			"batch_size": opt.BatchSize, "ensemble": members, "best_epochs": res.BestEpochs, "learn_rate": opt.LearnRate, "l2": opt.L2, "average_epochs": opt.Average, "exclude": opt.Exclude, "valid_fraction": opt.ValidFraction,
 			"train_rows": len(res.TrainRows), "valid_rows": len(res.ValidRows)},
+	}
+	if opt.Kind == model.Onboarding && len(opt.Attributes) > 0 {
+		a.Params[model.AttributesParam] = opt.Attributes
 	}
 	recordTrainedOn(a, d, res.TrainRows, res.SplitAsOf)
 	baselineReference(fs, a.Reference)

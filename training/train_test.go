@@ -436,7 +436,7 @@ func TestEarlyStoppingNeedsRealImprovement(t *testing.T) {
 	d, _ := synthetic(600, 3)
 	rows := indexes(d.Len())
 	grid := Grids[model.Behaviour]
-	fs := fitFeatures(d, rows, nil)
+	fs := fitFeatures(d, rows, nil, nil)
 	enc := newEncoder(d, fs)
 	xt, tt := enc.matrix(d, rows), targets(d, rows, grid)
 	tests := []struct {

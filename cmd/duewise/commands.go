@@ -5,6 +5,7 @@ import "github.com/spf13/cobra"
 // commandSet is the list of subcommands, one constructor each. Keep it
 // sorted by name.
 var commandSet = []func(g *globals) *cobra.Command{
+	newAttributesCmd,
 	newBenchmarkCmd,
 	newDatasetsCmd,
 	newEvaluateCmd,

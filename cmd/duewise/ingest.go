@@ -34,8 +34,10 @@ later version of an id replaces the earlier one. The summary counts the
 duplicates (ids already stored or repeated) and, of those, the stored rows
 the load gave different values (changed; a warning names one). Rows keep the
 tenant they name; --tenant (else DUEWISE_TENANT) fills a missing tenant
-column and rejects other tenants' rows. Exit code 2 means some rows were
-rejected. See docs/data-contract.md.`,
+column and rejects other tenants' rows. A customers file may carry the
+tenant's declared attributes as extra columns ('duewise attributes
+declare'), checked against the declaration. Exit code 2 means some rows
+were rejected. See docs/data-contract.md.`,
 		Example: `  duewise ingest --tenant demo demo/
   duewise ingest --tenant acme --table invoices export-2025-01.csv
   duewise ingest --rejects /tmp/rejects payments.parquet`,

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/spf13/cobra"
 
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/features"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/training"
@@ -25,7 +26,7 @@ import (
 )
 
 func newTrainCmd(g *globals) *cobra.Command {
-	var snapshots, out, kind, hidden string
+	var snapshots, out, kind, hidden, attrFile string
 	var tf tenantFlags
 	monotone := true
 	opt := training.Options{}
@@ -42,9 +43,17 @@ early stopping on the latest as_of dates, and writes to DIR:
 
 The model is for --tenant (else DUEWISE_TENANT, else the snapshot's only
 tenant); --all-tenants trains one model for any tenant. The same snapshots,
-options and seed give the same weights.`,
+options and seed give the same weights.
+
+An onboarding model also takes the snapshot's extra columns (columns that
+are not signals of docs/features.md: the tenant's declared attributes, or
+any column of a file of your own): all of them, or those --inputs names.
+Their labels, directions and ranges come from the tenant's declared
+attributes ('duewise attributes declare') or --attributes FILE; reasons
+name them by their labels.`,
 		Example: `  duewise train --snapshots behaviour.parquet --seed 1 --out .duewise/models
-  duewise train --kind invoice --snapshots invoice.parquet --out .duewise/models`,
+  duewise train --kind invoice --snapshots invoice.parquet --out .duewise/models
+  duewise train --kind onboarding --snapshots onboarding.parquet --inputs bureau_score,income_band --out .duewise/models`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if snapshots == "" || out == "" {
@@ -63,6 +72,9 @@ options and seed give the same weights.`,
 				return err
 			}
 			if opt.Tenant, err = snapshotTenant(g, &tf, d, snapshots); err != nil {
+				return err
+			}
+			if opt.Attributes, err = g.trainAttributes(cmd, attrFile, opt, d); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -125,8 +137,40 @@ options and seed give the same weights.`,
 	f.Float64Var(&opt.Average, "average-epochs", 4, "horizon in epochs of the moving average of the weights that is validated and kept (negative: keep the last step's weights)")
 	f.IntVar(&opt.Ensemble, "ensemble", 1, "networks trained with seeds S, S+1, ... and averaged into one model (hazard logits)")
 	tf.add(c, "", "train one model for any tenant on every tenant's rows")
+	f.StringSliceVar(&opt.Inputs, "inputs", nil, "extra columns of the snapshot (not signals of the catalog, e.g. declared attributes) the model takes, comma separated (default: every extra column)")
+	f.StringVar(&attrFile, "attributes", "", "declarations (attributes.yaml) of the extra columns: labels, directions, ranges (default for --kind onboarding: the tenant's declared attributes in the warehouse)")
 	f.BoolVar(&monotone, "monotone", true, "constrain the model to the declared directions of its inputs (docs/features.md); --monotone=false trains it unconstrained, to measure what the constraints cost")
 	return c
+}
+
+// trainAttributes returns the declarations of the snapshot's extra
+// columns: those of file when given, else, for an onboarding model with
+// extra columns, the tenant's current declaration in the warehouse (none,
+// with a warning, when it cannot be read: the columns are then labelled by
+// their names and have no direction).
+func (g *globals) trainAttributes(cmd *cobra.Command, file string, opt training.Options, d *training.Dataset) ([]datasets.Attribute, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		return datasets.ParseAttributes(file, b)
+	}
+	extra := training.ExtraColumns(d)
+	if opt.Kind != model.Onboarding || len(extra) == 0 || opt.Tenant == "" {
+		return nil, nil
+	}
+	e, err := g.openWarehouse(cmd.Context())
+	if err == nil {
+		defer e.Close()
+		var s datasets.AttributeSchema
+		if s, err = datasets.LatestAttributes(cmd.Context(), e, opt.Tenant); err == nil {
+			return s.Attributes, nil
+		}
+	}
+	g.log.Warn("extra columns without declarations: labelled by their names, no monotone direction (declare them, or give --attributes FILE)",
+		"columns", strings.Join(extra, ","), "err", err)
+	return nil, nil
 }
 
 // snapshotTenant resolves the tenant a model is trained for from the
@@ -296,13 +340,15 @@ func newScoreCmd(g *globals) *cobra.Command {
 	var modelPath, snapshots, out, table, lang string
 	var tf tenantFlags
 	var all bool
+	var reasons int
 	var sf serveFlags
 	c := &cobra.Command{
 		Use:   "score --model FILE --snapshots FILE --out FILE | score --all [--tenant T|--all-tenants] [--out FILE|--table NAME]",
 		Short: "Write per-row predictions of a model for a snapshot file",
 		Long: `Score writes one row per snapshot row: customer_id, [invoice_id,] as_of,
 p_30d, p_60d, p_90d, p_180d, p_365d, expected_days, band (and p_late for
-invoice models), as CSV, Parquet or Arrow by the extension of --out, so that
+invoice models; with --reasons N each row's top N reasons, as the API words
+them in --lang), as CSV, Parquet or Arrow by the extension of --out, so that
 anyone can recompute the metrics with their own tools (see notebooks/).
 
 With --all it is the nightly batch: every customer of the tenant (--tenant,
@@ -331,7 +377,16 @@ actions, into --out (CSV, or NDJSON for .ndjson) or a warehouse table
 			if err != nil {
 				return err
 			}
-			n, err := writeScores(cmd.Context(), out, a, d, preds)
+			var texts []string
+			if reasons > 0 {
+				if lang != "en" && lang != "nl" {
+					return fmt.Errorf("--lang %q: want en or nl", lang)
+				}
+				if texts, err = training.ReasonTexts(a, d, reasons, lang); err != nil {
+					return err
+				}
+			}
+			n, err := writeScores(cmd.Context(), out, a, d, preds, texts)
 			if err != nil {
 				return err
 			}
@@ -345,13 +400,14 @@ actions, into --out (CSV, or NDJSON for .ndjson) or a warehouse table
 	c.Flags().BoolVar(&all, "all", false, "score every customer of the online features with the active models (nightly batch)")
 	c.Flags().StringVar(&table, "table", "", "with --all: write into this warehouse table instead of a file")
 	tf.add(c, "", "with --all: score every tenant's customers, each with its tenant's active model")
-	c.Flags().StringVar(&lang, "lang", "en", "with --all: language of the reasons (en, nl)")
+	c.Flags().StringVar(&lang, "lang", "en", "language of the reasons (en, nl)")
+	c.Flags().IntVar(&reasons, "reasons", 0, "with --snapshots: add a reasons column with each row's top N reasons (\"CODE: text; ...\", as the API words them)")
 	sf.add(c)
 	return c
 }
 
 // writeScores writes the predictions of d's rows to path.
-func writeScores(ctx context.Context, path string, a *model.Artifact, d *training.Dataset, preds []model.Prediction) (int, error) {
+func writeScores(ctx context.Context, path string, a *model.Artifact, d *training.Dataset, preds []model.Prediction, reasons []string) (int, error) {
 	invoice := a.Kind == model.Invoice
 	cols := []string{"customer_id"}
 	if invoice {
@@ -360,6 +416,9 @@ func writeScores(ctx context.Context, path string, a *model.Artifact, d *trainin
 	cols = append(cols, "as_of", "p_30d", "p_60d", "p_90d", "p_180d", "p_365d", "expected_days", "band")
 	if invoice {
 		cols = append(cols, "p_late")
+	}
+	if reasons != nil {
+		cols = append(cols, "reasons")
 	}
 	row := func(i int) []string {
 		r := []string{d.CustomerID[i]}
@@ -373,6 +432,9 @@ func writeScores(ctx context.Context, path string, a *model.Artifact, d *trainin
 		r = append(r, strconv.FormatFloat(preds[i].ExpectedDays, 'f', 2, 64), preds[i].Band)
 		if invoice {
 			r = append(r, strconv.FormatFloat(preds[i].PLate, 'f', 6, 64))
+		}
+		if reasons != nil {
+			r = append(r, reasons[i])
 		}
 		return r
 	}

@@ -494,6 +494,12 @@ WHERE tenant = {t:String} AND last_dd_failure_reason != '' ORDER BY customer_id`
 			if (adv["worth_acquisition_spend"] == true) != slices.Contains(rules, any("acquisition")) {
 				t.Errorf("acquisition %v, rules %v", adv["worth_acquisition_spend"], rules)
 			}
+			ev, cost := adv["expected_value"].(float64), adv["acquisition_cost"].(float64)
+			val := adv["value"].(map[string]any)
+			if cost != 60 || (ev > cost) != (adv["worth_acquisition_spend"] == true) || math.Abs(val["p_behind"].(float64)-r.m["probabilities"].(map[string]any)["365d"].(float64)) > 1e-4 ||
+				ev != math.Round((val["expected_revenue"].(float64)-val["expected_loss"].(float64)-val["expected_costs"].(float64))*100)/100 {
+				t.Errorf("expected value %v, acquisition cost %v, parts %v, worth %v", ev, cost, val, adv["worth_acquisition_spend"])
+			}
 		})
 
 		t.Run("invoice", func(t *testing.T) {

@@ -47,8 +47,15 @@ type OnboardingAdvice struct {
 	Why Why `json:"why"`
 	// Acquisition shows the values of the signals the acquisition
 	// condition tests, whether it held or not.
-	Acquisition Why    `json:"acquisition"`
-	Result      Result `json:"-"`
+	Acquisition Why `json:"acquisition"`
+	// ExpectedValue is the prospect's expected value over the first year
+	// and AcquisitionCost what acquiring it through its channel costs
+	// (Policy.ExpectedValue, onboarding.value of the policy); Value holds
+	// the parts of the expected value.
+	ExpectedValue   float64      `json:"expected_value"`
+	AcquisitionCost float64      `json:"acquisition_cost"`
+	Value           ValueFigures `json:"value"`
+	Result          Result       `json:"-"`
 }
 
 // Evaluate returns the actions for s from the behaviour/invoice rules: the
@@ -113,6 +120,9 @@ func (p *Policy) addActions(res *Result, r *Rule, why map[string]any, s *Situati
 func (p *Policy) EvaluateOnboarding(s *Situation) OnboardingAdvice {
 	adv := OnboardingAdvice{Decision: "refer_to_person", Result: Result{Actions: []Action{}, RulesFired: []string{}},
 		Why: Why{Rule: "", Signals: map[string]any{}}}
+	adv.ExpectedValue, adv.Value = p.ExpectedValue(s)
+	adv.AcquisitionCost = p.AcquisitionCostOf(s.Channel)
+	s.ExpectedValue, s.AcquisitionCost = adv.ExpectedValue, adv.AcquisitionCost
 	for i := range p.Onboarding.Rules {
 		r := &p.Onboarding.Rules[i]
 		why, ok := r.When.eval(s)

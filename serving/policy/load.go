@@ -198,6 +198,7 @@ func (p *Policy) validate(d *document) error {
 		ps.add("onboarding.limit_factor", "must be a fraction more than 0 and at most 1, got %v", f)
 	}
 	p.validateMoney(ps)
+	p.validateValue(ps)
 	if len(ps.errs) > 0 {
 		return fmt.Errorf("policy %s is invalid:\n%w", d.name, errors.Join(ps.errs...))
 	}

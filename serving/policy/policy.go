@@ -120,6 +120,10 @@ type Onboarding struct {
 	// LimitFactor scales a business prospect's requested credit limit in
 	// deposit_or_limit (default 0.5).
 	LimitFactor float64 `yaml:"limit_factor"`
+	// Value is the expected-value model of a prospect: the signals
+	// expected_value, acquisition_cost and expected_profit that the
+	// acquisition condition tests (see Policy.ExpectedValue).
+	Value Value `yaml:"value"`
 }
 
 // Source names where the policy was loaded from ("default" or a path).

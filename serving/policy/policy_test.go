@@ -339,21 +339,24 @@ func TestEvaluateOnboarding(t *testing.T) {
 		actions                    []string
 		worth                      bool
 	}{
+		// worth: the expected value over the first year (margin 0.3 on
+		// the months paid, less claim value lost and costs) above the
+		// online acquisition cost of 60.
 		{"A", "consumer", "bank_transfer", 0.05, 350, 50, "accept", []string{}, true},
 		{"B", "consumer", "card", 0.10, 340, 5, "accept", []string{}, false},
 		{"C", "consumer", "bank_transfer", 0.20, 320, 40, "accept_with_direct_debit", []string{"require_direct_debit"}, true},
 		{"C", "consumer", "direct_debit", 0.20, 320, 40, "accept", []string{}, true},
-		{"D", "consumer", "card", 0.35, 280, 40, "accept_with_deposit_or_lower_limit", []string{"request_deposit"}, false},
-		{"D", "business", "card", 0.35, 280, 400, "accept_with_deposit_or_lower_limit", []string{"lower_credit_limit"}, false},
-		{"E", "consumer", "card", 0.60, 200, 40, "refer_to_person", []string{"manual_review"}, false},
-		{"D", "consumer", "card", 0.55, 200, 40, "refer_to_person", []string{"manual_review"}, false},
+		{"D", "consumer", "card", 0.35, 280, 15, "accept_with_deposit_or_lower_limit", []string{"request_deposit"}, false},
+		{"D", "business", "card", 0.35, 280, 400, "accept_with_deposit_or_lower_limit", []string{"lower_credit_limit"}, true},
+		{"E", "consumer", "card", 0.60, 200, 20, "refer_to_person", []string{"manual_review"}, false},
+		{"D", "consumer", "card", 0.55, 200, 20, "refer_to_person", []string{"manual_review"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.band+"/"+tc.customerType+"/"+tc.method, func(t *testing.T) {
 			s := NewSituation()
 			s.Kind, s.Band, s.MonthlyAmount, s.ExpectedDays = "onboarding", tc.band, tc.monthly, tc.expectedDays
-			s.CustomerType, s.PaymentMethod, s.CreditLimit = tc.customerType, tc.method, 5000
-			s.P[4] = tc.p365
+			s.CustomerType, s.PaymentMethod, s.CreditLimit, s.Channel = tc.customerType, tc.method, 5000, "online"
+			s.P = [5]float64{0.05 * tc.p365, 0.15 * tc.p365, 0.3 * tc.p365, 0.6 * tc.p365, tc.p365}
 			adv := p.EvaluateOnboarding(&s)
 			if adv.Decision != tc.decision || adv.WorthAcquisitionSpend != tc.worth {
 				t.Errorf("advice = %s worth=%v, want %s worth=%v", adv.Decision, adv.WorthAcquisitionSpend, tc.decision, tc.worth)
@@ -367,8 +370,8 @@ func TestEvaluateOnboarding(t *testing.T) {
 			if slices.Contains(adv.Result.RulesFired, "acquisition") != tc.worth {
 				t.Errorf("rules fired %v, worth %v", adv.Result.RulesFired, tc.worth)
 			}
-			if adv.Acquisition.Signals["band"] != tc.band || adv.Acquisition.Signals["expected_revenue_12m"] == nil {
-				t.Errorf("acquisition why = %v", adv.Acquisition)
+			if adv.AcquisitionCost != 60 || (adv.ExpectedValue > 60) != tc.worth || adv.Acquisition.Signals["expected_profit"] != round4(adv.ExpectedValue-60) {
+				t.Errorf("expected value %v, acquisition cost %v, acquisition why %v", adv.ExpectedValue, adv.AcquisitionCost, adv.Acquisition)
 			}
 			for _, a := range adv.Result.Actions {
 				switch a.Type {

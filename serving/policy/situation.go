@@ -78,6 +78,11 @@ type Situation struct {
 	MonthlyAmount float64
 	InvoiceAmount float64
 	CreditLimit   float64
+	// ExpectedValue and AcquisitionCost are a prospect's expected value
+	// over the first year and the acquisition cost of its channel
+	// (Policy.ExpectedValue); EvaluateOnboarding sets them, NaN elsewhere.
+	ExpectedValue   float64
+	AcquisitionCost float64
 }
 
 // ExpectedRevenue12m is the billing a customer is expected to pay in the
@@ -87,6 +92,9 @@ func (s *Situation) ExpectedRevenue12m() float64 {
 	return s.MonthlyAmount * s.ExpectedDays / (365.0 / 12)
 }
 
+// ExpectedProfit is ExpectedValue minus AcquisitionCost.
+func (s *Situation) ExpectedProfit() float64 { return s.ExpectedValue - s.AcquisitionCost }
+
 // NewSituation returns a Situation whose numbers are all unknown (NaN).
 func NewSituation() Situation {
 	n := math.NaN()
@@ -95,7 +103,7 @@ func NewSituation() Situation {
 		LateInvoices12m: n, TenureMonths: n, DDFailures12m: n, LatenessTrendDays: n, LateShareTrend: n,
 		BrokenArrangements12m: n, DisputesOpen: n, Collections12m: n, FinalNotices12m: n,
 		OverdueAmount: n, OverdueDays: n, DaysToDue: n,
-		MonthlyAmount: n, InvoiceAmount: n, CreditLimit: n,
+		MonthlyAmount: n, InvoiceAmount: n, CreditLimit: n, ExpectedValue: n, AcquisitionCost: n,
 	}
 }
 
@@ -209,6 +217,9 @@ func signals() []signal {
 		numSig("invoice_amount", func(s *Situation) *float64 { return &s.InvoiceAmount }, "amount of the invoice at hand"),
 		numSig("credit_limit", func(s *Situation) *float64 { return &s.CreditLimit }, "credit limit (at onboarding: the one requested)"),
 		{name: "expected_revenue_12m", kind: kindNumber, calc: (*Situation).ExpectedRevenue12m, doc: "monthly amount times the expected months (of 12) until falling behind"},
+		numSig("expected_value", func(s *Situation) *float64 { return &s.ExpectedValue }, "onboarding: the prospect's expected value over the first year (onboarding.value; docs/actions.md)"),
+		numSig("acquisition_cost", func(s *Situation) *float64 { return &s.AcquisitionCost }, "onboarding: the acquisition cost of the prospect's channel (onboarding.value.acquisition_cost)"),
+		{name: "expected_profit", kind: kindNumber, calc: (*Situation).ExpectedProfit, doc: "onboarding: expected_value minus acquisition_cost"},
 	}
 }
 

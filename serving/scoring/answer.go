@@ -99,7 +99,7 @@ func (s *Core) prediction(l *loaded, v *Values, lang string) (model.Prediction, 
 	reasons := make([]Reason, 0, len(ats))
 	var codes []string
 	for _, at := range ats {
-		code, text := model.Reason(at, lang)
+		code, text := model.ReasonFor(l.attrs[at.Feature], at, lang)
 		reasons = append(reasons, Reason{Code: code, Text: text, Direction: model.Direction(at), Weight: round(at.Weight)})
 		if at.Weight > 0 {
 			codes = append(codes, code)

@@ -106,6 +106,10 @@ func NewCatalog() *Catalog {
 type Values struct {
 	Num []float64
 	Cat []string
+	// AttrNum and AttrCat are the tenant attributes of a prospect
+	// (numeric and categorical), by name; nil when none.
+	AttrNum map[string]float64
+	AttrCat map[string]string
 }
 
 // Reset returns v with every signal missing, or new values when v does

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/duewise/duewise/datasets"
 	"github.com/duewise/duewise/model"
 	"github.com/duewise/duewise/model/registry"
 	"github.com/duewise/duewise/serving/online"
@@ -26,11 +28,28 @@ type loaded struct {
 	// shadow is the challenger that also scores every answer of this
 	// model without answering (Config.Shadow); nil without one.
 	shadow *loaded
+	// attrs are the features that are tenant attributes (an onboarding
+	// model's; model.Feature.Attribute) by name, and declared the
+	// declarations the model was trained with (the ones it does not use
+	// included), for checking a request's attributes.
+	attrs    map[string]*model.Feature
+	declared []datasets.Attribute
 }
 
 // inputs fills the model's inputs from v.
 func (l *loaded) inputs(v *Values, num []float64, cat []string) {
-	for i, f := range l.a.Features {
+	for i := range l.a.Features {
+		f := &l.a.Features[i]
+		if f.Attribute != nil {
+			if f.Type == model.Categorical {
+				cat[i] = f.CategoryOf(v.AttrCat[f.Name])
+			} else if x, ok := v.AttrNum[f.Name]; ok {
+				num[i] = x
+			} else {
+				num[i] = math.NaN()
+			}
+			continue
+		}
 		if f.Type == model.Categorical {
 			cat[i] = v.Cat[l.in[i]]
 		} else {
@@ -112,7 +131,20 @@ func (s *Core) load(e registry.Entry, t *online.Table) (*loaded, error) {
 			have[n] = true
 		}
 	}
+	if l.declared, err = declaredAttributes(a); err != nil {
+		return nil, fmt.Errorf("model %s: %w: %w", e.Version, errMismatch, err)
+	}
 	for i, f := range a.Features {
+		if f.Attribute != nil {
+			if a.Kind != model.Onboarding {
+				return nil, fmt.Errorf("model %s: %w: feature %q is a tenant attribute: only onboarding models take attributes", e.Version, errMismatch, f.Name)
+			}
+			if l.attrs == nil {
+				l.attrs = map[string]*model.Feature{}
+			}
+			l.attrs[f.Name], l.in[i] = &a.Features[i], -1
+			continue
+		}
 		idx, ok := s.cat.numIdx[f.Name]
 		want := "numeric"
 		if f.Type == model.Categorical {

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -140,6 +141,9 @@ type Onboarding struct {
 	PostcodeArea  string   `json:"postcode_area"`
 	MonthlyAmount *float64 `json:"monthly_amount"`
 	CreditLimit   *float64 `json:"credit_limit"`
+	// Attributes are the tenant's declared attributes of the prospect,
+	// name -> value (a number or a string; null or absent = missing).
+	Attributes map[string]json.RawMessage `json:"attributes"`
 }
 
 // OnboardingAnswer is the onboarding model's answer plus the advice.
@@ -200,6 +204,9 @@ func (s *Core) Onboarding(tenant string, req *Onboarding, lang string) (Onboardi
 	v.Num[s.cat.numIdx["as_of_month"]] = float64(today.Month())
 	if req.CreditLimit != nil {
 		v.Num[ix.creditLimit] = *req.CreditLimit
+	}
+	if err := l.attributeValues(req.Attributes, &v); err != nil {
+		return OnboardingAnswer{}, err
 	}
 	v.Cat[ix.customerType], v.Cat[ix.segment], v.Cat[ix.channel] = req.CustomerType, req.Segment, req.Channel
 	v.Cat[ix.method], v.Cat[ix.country], v.Cat[s.cat.catIdx["postcode_area"]] = req.PaymentMethod, req.Country, req.PostcodeArea
