@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
 	"runtime/trace"
@@ -31,8 +32,12 @@ import (
 // probe): its answer is polled every 100 ms until it carries the
 // direct_debit_follow_up action, and the time from the post to that
 // answer is the event's delay to the score. Reports the delay's
-// percentiles and the GET latencies under this load.
+// percentiles and the GET latencies under this load. The server runs with
+// serve's GOMAXPROCS (Procs) unless the environment sets one.
 func BenchmarkEventsToScores(b *testing.B) {
+	if os.Getenv("GOMAXPROCS") == "" { // as serve does
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(Procs(runtime.NumCPU())))
+	}
 	srv, url, key, stop := benchServer(b)
 	defer stop()
 	tenant := envDefault("DUEWISE_BENCH_TENANT", "demo")
@@ -120,7 +125,7 @@ func BenchmarkEventsToScores(b *testing.B) {
 		b.Logf("%d event rows in %d posts (%d/s): post p50 %.3f s, p99 %.3f s; event to answer (%d probes, %d not seen within 30 s): p50 %.2f s, p90 %.2f s, p99 %.2f s, max %.2f s",
 			posts*2*perPost, posts, evRate, q(postLat, 0.5), q(postLat, 0.99), len(delays), missed, q(delays, 0.5), q(delays, 0.9), q(delays, 0.99), q(delays, 1))
 		b.Logf("GET under the event load: %s; process CPU %.2f cores; %s", res, (cpu1.total()-cpu0.total())/res.elapsed.Seconds(), memUse())
-		b.Logf("runtime in the window: %s", rt)
+		b.Logf("runtime in the window (GOMAXPROCS %d): %s", runtime.GOMAXPROCS(0), rt)
 		b.Logf("refresh metrics: %s", refreshMetrics(client, url))
 	}
 }
@@ -335,6 +340,10 @@ func refreshMetrics(client *http.Client, url string) string {
 			if strings.HasPrefix(l, p) {
 				out = append(out, l)
 			}
+		}
+		if strings.HasPrefix(l, "duewise_http_request_duration_seconds_bucket") && strings.Contains(l, `method="GET"`) && strings.Contains(l, "/risk") {
+			_, le, _ := strings.Cut(l, `le="`)
+			out = append(out, "GET handler le "+strings.Replace(le, `"}`, ":", 1))
 		}
 	}
 	return strings.Join(out, "; ")
