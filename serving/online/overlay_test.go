@@ -20,13 +20,7 @@ func TestWithCostFollowsDelta(t *testing.T) {
 		slices.SortFunc(rows, func(a, b testRow) int {
 			return strings.Compare(a.tenant+"\x00"+a.id, b.tenant+"\x00"+b.id)
 		})
-		rr := records(t, [][]testRow{rows})
-		defer rr.Release()
-		tb, err := FromRecords(rr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tb
+		return testTable(t, rows...)
 	}
 	const loaded = 20000
 	want := map[string]float64{} // tenant/customer -> tenure: the batch that wrote it
