@@ -262,7 +262,7 @@ func TestServeConfigAndMetrics(t *testing.T) {
 
 	addr := freeAddr(t)
 	cfg := filepath.Join(work, "duewise.yaml")
-	os.WriteFile(cfg, []byte("# settings\naddr: 127.0.0.1:1   # the command line's --addr wins\nlog-format: json\nrate: 5\nreload: 1h\n"), 0o644)
+	os.WriteFile(cfg, []byte("# settings\naddr: 127.0.0.1:1   # the command line's --addr wins\nlog-format: json\nrate: 5\nreload: 1h\nprocs: 3\n"), 0o644)
 	serve := exec.Command(c.bin, "--store", c.store, "serve", "--config", cfg, "--addr", addr)
 	serve.Dir, serve.Env = work, c.env
 	logFile, err := os.Create(filepath.Join(work, "serve.log"))
@@ -302,6 +302,7 @@ func TestServeConfigAndMetrics(t *testing.T) {
 	for _, want := range []string{
 		`duewise_build_info{goversion="` + runtime.Version() + `",revision="0123456789abcdef0123456789abcdef01234567",version="v9.8.7-test"} 1`,
 		"\ngo_goroutines ", "\ngo_memstats_heap_alloc_bytes ", "\nprocess_resident_memory_bytes ", "\nprocess_open_fds ",
+		"\ngo_sched_gomaxprocs_threads 3\n", // procs from the config file
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ type serverFlags struct {
 	api      api.Config
 	changes  changes.Config
 	shadow   []string // KIND=VERSION
+	procs    int
 }
 
 // newServer opens the API server on e (without listening): the scoring
@@ -180,6 +182,7 @@ the command line wins over the file, the file over the environment.`,
 	fl.Int64Var(&f.api.MaxBatchBody, "max-batch-body", d.MaxBatchBody, "largest body of POST /v1/risk/batch and POST /v1/events in bytes")
 	fl.DurationVar(&f.api.RequestTimeout, "timeout", d.RequestTimeout, "time limit of one request")
 	fl.DurationVar(&f.api.ShutdownTimeout, "drain", d.ShutdownTimeout, "at shutdown, how long in-flight requests may take to finish")
+	fl.IntVar(&f.procs, "procs", 0, "Go processors of the server (GOMAXPROCS); 0: the environment's GOMAXPROCS when set, else two per CPU, so that requests do not wait behind the embedded warehouse's calls and refresh batches (docs/benchmarks.md \"Events to scores\")")
 	fl.DurationVar(&f.cfg.StaleGrace, "stale-grace", sd.StaleGrace, "how long customer lookups keep using the features in memory after the warehouse became unreachable (0: answer 503 at once)")
 	fl.IntVar(&f.cfg.Threshold, "threshold", sd.Threshold, "days past due that count as behind (for inline histories)")
 	return c
@@ -189,6 +192,14 @@ the command line wins over the file, the file over the environment.`,
 func (g *globals) serve(ctx context.Context, f serverFlags) error {
 	if g.engine != nil {
 		return errors.New("serve cannot run inside a running server")
+	}
+	switch {
+	case f.procs > 0:
+		runtime.GOMAXPROCS(f.procs)
+	case f.procs < 0:
+		return fmt.Errorf("--procs %d: want 0 or more", f.procs)
+	case os.Getenv("GOMAXPROCS") == "":
+		runtime.GOMAXPROCS(api.Procs(runtime.NumCPU()))
 	}
 	e, err := g.openWarehouse(ctx)
 	if err != nil {

@@ -1,15 +1,24 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -23,8 +32,12 @@ import (
 // probe): its answer is polled every 100 ms until it carries the
 // direct_debit_follow_up action, and the time from the post to that
 // answer is the event's delay to the score. Reports the delay's
-// percentiles and the GET latencies under this load.
+// percentiles and the GET latencies under this load. The server runs with
+// serve's GOMAXPROCS (Procs) unless the environment sets one.
 func BenchmarkEventsToScores(b *testing.B) {
+	if os.Getenv("GOMAXPROCS") == "" { // as serve does
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(Procs(runtime.NumCPU())))
+	}
 	srv, url, key, stop := benchServer(b)
 	defer stop()
 	tenant := envDefault("DUEWISE_BENCH_TENANT", "demo")
@@ -57,6 +70,8 @@ func BenchmarkEventsToScores(b *testing.B) {
 		)
 		var cpu0, cpu1 syscallTimes
 		cpu0.read()
+		win := startWindow(b)
+		stopNice := reniceThreads(b, os.Getenv("DUEWISE_BENCH_NICE"))
 		loadDone := make(chan loadResult)
 		go func() { loadDone <- g.run(rate, secs) }()
 		start := time.Now()
@@ -92,6 +107,8 @@ func BenchmarkEventsToScores(b *testing.B) {
 		res := <-loadDone
 		wg.Wait()
 		cpu1.read()
+		rt := win.stop(b)
+		stopNice()
 		slices.Sort(delays)
 		slices.Sort(postLat)
 		q := func(d []time.Duration, p float64) float64 {
@@ -108,6 +125,8 @@ func BenchmarkEventsToScores(b *testing.B) {
 		b.Logf("%d event rows in %d posts (%d/s): post p50 %.3f s, p99 %.3f s; event to answer (%d probes, %d not seen within 30 s): p50 %.2f s, p90 %.2f s, p99 %.2f s, max %.2f s",
 			posts*2*perPost, posts, evRate, q(postLat, 0.5), q(postLat, 0.99), len(delays), missed, q(delays, 0.5), q(delays, 0.9), q(delays, 0.99), q(delays, 1))
 		b.Logf("GET under the event load: %s; process CPU %.2f cores; %s", res, (cpu1.total()-cpu0.total())/res.elapsed.Seconds(), memUse())
+		b.Logf("runtime in the window (GOMAXPROCS %d): %s", runtime.GOMAXPROCS(0), rt)
+		b.Logf("refresh metrics: %s", refreshMetrics(client, url))
 	}
 }
 
@@ -146,4 +165,237 @@ func postEvents(client *http.Client, url, key string, body []byte) error {
 		return fmt.Errorf("status %d: %.300s", resp.StatusCode, msg.String())
 	}
 	return nil
+}
+
+// window records what the Go runtime did during the measured window of
+// BenchmarkEventsToScores (after the histories are loaded): a CPU profile
+// to DUEWISE_BENCH_CPUPROFILE and an execution trace to
+// DUEWISE_BENCH_TRACE when they are set, and always the collector's and
+// the scheduler's figures (runtime/metrics) over the window.
+type window struct {
+	prof, trace *os.File
+	m0          []metrics.Sample
+	threads0    map[string]float64
+}
+
+// windowMetrics are the runtime/metrics the window reports.
+var windowMetrics = []string{
+	"/gc/cycles/total:gc-cycles",
+	"/sched/pauses/total/gc:seconds",
+	"/sched/latencies:seconds",
+	"/cpu/classes/gc/mark/assist:cpu-seconds",
+	"/cpu/classes/gc/mark/dedicated:cpu-seconds",
+	"/cpu/classes/gc/mark/idle:cpu-seconds",
+	"/cpu/classes/gc/pause:cpu-seconds",
+	"/cpu/classes/user:cpu-seconds",
+	"/gc/heap/allocs:bytes",
+	"/memory/classes/heap/objects:bytes",
+}
+
+func readWindowMetrics() []metrics.Sample {
+	s := make([]metrics.Sample, len(windowMetrics))
+	for i, n := range windowMetrics {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	return s
+}
+
+func startWindow(b *testing.B) *window {
+	w := &window{}
+	if p := os.Getenv("DUEWISE_BENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		w.prof = f
+	}
+	if p := os.Getenv("DUEWISE_BENCH_TRACE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		w.trace = f
+	}
+	w.m0, w.threads0 = readWindowMetrics(), threadCPU()
+	return w
+}
+
+// stop ends the profiles and describes the window's collections, pauses,
+// scheduling delays and allocation.
+func (w *window) stop(b *testing.B) string {
+	m1, threads1 := readWindowMetrics(), threadCPU()
+	if w.prof != nil {
+		pprof.StopCPUProfile()
+		w.prof.Close()
+	}
+	if w.trace != nil {
+		trace.Stop()
+		w.trace.Close()
+	}
+	var out []string
+	for i, s := range m1 {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			out = append(out, fmt.Sprintf("%s %d", s.Name, s.Value.Uint64()-w.m0[i].Value.Uint64()))
+		case metrics.KindFloat64:
+			out = append(out, fmt.Sprintf("%s %.2f", s.Name, s.Value.Float64()-w.m0[i].Value.Float64()))
+		case metrics.KindFloat64Histogram:
+			h0, h1 := w.m0[i].Value.Float64Histogram(), s.Value.Float64Histogram()
+			out = append(out, fmt.Sprintf("%s %s", s.Name, histDelta(h0, h1)))
+		}
+	}
+	type named struct {
+		name string
+		sec  float64
+	}
+	var th []named
+	for n, c := range threads1 {
+		if d := c - w.threads0[n]; d >= 0.5 {
+			th = append(th, named{n, d})
+		}
+	}
+	slices.SortFunc(th, func(a, b named) int { return cmp.Compare(b.sec, a.sec) })
+	for _, t := range th {
+		out = append(out, fmt.Sprintf("threads %q %.1f s", t.name, t.sec))
+	}
+	return strings.Join(out, "; ")
+}
+
+// threadCPU returns the CPU seconds of the process's threads by name
+// (digits dropped: ClickHouse numbers its pool threads), threads that
+// ended since the last call not counted.
+func threadCPU() map[string]float64 {
+	out := map[string]float64{}
+	dirs, _ := os.ReadDir("/proc/self/task")
+	for _, d := range dirs {
+		b, err := os.ReadFile("/proc/self/task/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i, j := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if i < 0 || j < i {
+			continue
+		}
+		name := strings.TrimRight(string(b[i+1:j]), "0123456789")
+		f := strings.Fields(string(b[j+2:]))
+		u, _ := strconv.ParseFloat(f[11], 64)
+		s, _ := strconv.ParseFloat(f[12], 64)
+		out[name] += (u + s) / 100
+	}
+	return out
+}
+
+// histDelta describes the observations of h1 that h0 lacks: their count,
+// p50, p99, p99.9 and max (upper bucket bounds).
+func histDelta(h0, h1 *metrics.Float64Histogram) string {
+	d := make([]uint64, len(h1.Counts))
+	var n uint64
+	for i := range d {
+		d[i] = h1.Counts[i] - h0.Counts[i]
+		n += d[i]
+	}
+	if n == 0 {
+		return "n=0"
+	}
+	at := func(p float64) float64 {
+		k := uint64(math.Ceil(p * float64(n)))
+		var c uint64
+		for i, x := range d {
+			if c += x; c >= k && x > 0 {
+				return h1.Buckets[i+1]
+			}
+		}
+		return math.Inf(1)
+	}
+	return fmt.Sprintf("n=%d p50<=%s p99<=%s p99.9<=%s max<=%s", n, dur(at(0.5)), dur(at(0.99)), dur(at(0.999)), dur(at(1)))
+}
+
+func dur(s float64) string {
+	if math.IsInf(s, 1) {
+		return "inf"
+	}
+	return time.Duration(s * 1e9).String()
+}
+
+// refreshMetrics returns the server's refresh metrics (batches, their
+// duration, customers refreshed) from GET /metrics.
+func refreshMetrics(client *http.Client, url string) string {
+	resp, err := client.Get(url + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		for _, p := range []string{"duewise_refresh_batch_duration_seconds_sum", "duewise_refresh_batch_duration_seconds_count", "duewise_refresh_customers_total", "duewise_refresh_customers_by_path_total"} {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+			}
+		}
+		if strings.HasPrefix(l, "duewise_http_request_duration_seconds_bucket") && strings.Contains(l, `method="GET"`) && strings.Contains(l, "/risk") {
+			_, le, _ := strings.Cut(l, `le="`)
+			out = append(out, "GET handler le "+strings.Replace(le, `"}`, ":", 1))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// reniceThreads sets, every 100 ms until stop is called, the nice value
+// of the process's threads by name: spec is "NAME=NICE,..." (names as
+// threadCPU gives them, e.g. MergeMutate=19 for ClickHouse's background
+// merges). An experiment: what the GET latencies owe to the embedded
+// warehouse's own threads.
+func reniceThreads(b *testing.B, spec string) (stop func()) {
+	if spec == "" {
+		return func() {}
+	}
+	nice := map[string]int{}
+	for _, kv := range strings.Split(spec, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("DUEWISE_BENCH_NICE: %q: %v", kv, err)
+		}
+		nice[k] = n
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		set := map[int]bool{}
+		for {
+			dirs, _ := os.ReadDir("/proc/self/task")
+			for _, d := range dirs {
+				tid, _ := strconv.Atoi(d.Name())
+				if set[tid] {
+					continue
+				}
+				c, err := os.ReadFile("/proc/self/task/" + d.Name() + "/comm")
+				if err != nil {
+					continue
+				}
+				if n, ok := nice[strings.TrimRight(strings.TrimSpace(string(c)), "0123456789")]; ok {
+					if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err == nil {
+						set[tid] = true
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }

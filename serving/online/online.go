@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -57,7 +58,7 @@ type Table struct {
 	// over holds the customers refreshed since the table was loaded (With),
 	// looked up before the loaded rows; nil when there are none. added
 	// counts, per tenant, its customers that the loaded rows lack.
-	over  *Table
+	over  *overlay
 	added map[string]int
 }
 
@@ -93,7 +94,7 @@ func (t *Table) hash(tenant uint32, customer string) uint64 {
 // Lookup returns a tenant's customer.
 func (t *Table) Lookup(tenant, customer string) (Row, bool) {
 	if t.over != nil {
-		if r, ok := t.over.Lookup(tenant, customer); ok {
+		if r, ok := t.over.lookup(tenant, customer); ok {
 			return r, true
 		}
 	}
@@ -145,7 +146,7 @@ func (t *Table) Each(tenant string, fn func(tenant, customer string, r Row) bool
 	if t.over != nil {
 		base := *t
 		base.over, base.added = nil, nil
-		eachMerged(&base, t.over, tenant, fn)
+		eachMerged(&base, t.over.sorted(tenant), tenant, fn)
 		return
 	}
 	code, ok := t.tenantCode[tenant]
@@ -192,21 +193,21 @@ func (t *Table) Overlaid() int {
 	if t.over == nil {
 		return 0
 	}
-	return t.over.Len()
+	return t.over.n
 }
 
 // compactShare is the share of the loaded rows past which With folds the
 // refreshed customers into one new table: the overlay costs a second hash
-// lookup per request and a merge per With that grows with it, a fold
-// copies the whole table.
+// lookup per request, a fold copies the whole table.
 const compactShare = 8
 
 // With returns a table that holds delta's customers in place of (or
 // beside) t's: the incremental refresh of the customers that events
 // touched. t is unchanged and keeps serving the requests that hold it.
 // delta must have t's columns. The result keeps t's Version and LoadedAt;
-// its MaxAsOf covers delta's. Small deltas are held beside the loaded rows
-// (a copy of delta's rows only); once they reach 1/compactShare of them,
+// its MaxAsOf covers delta's. Refreshed customers are held beside the
+// loaded rows in an overlay whose shards With copies only where delta
+// falls (see overlay); once they reach 1/compactShare of the loaded rows,
 // everything is folded into one table.
 func (t *Table) With(delta *Table) (*Table, error) {
 	if !slices.Equal(t.NumNames, delta.NumNames) || !slices.Equal(t.CatNames, delta.CatNames) {
@@ -214,15 +215,12 @@ func (t *Table) With(delta *Table) (*Table, error) {
 	}
 	base := *t
 	base.over, base.added = nil, nil
-	over := delta
-	if t.over != nil {
-		var err error
-		if over, err = merged(t.over, delta); err != nil {
-			return nil, err
-		}
+	over, added, err := t.over.with(delta, &base)
+	if err != nil {
+		return nil, err
 	}
-	if over.Len()*compactShare > len(base.asOf) {
-		nt, err := merged(&base, over)
+	if over.n*compactShare > len(base.asOf) {
+		nt, err := merged(&base, over.sorted(""))
 		if err != nil {
 			return nil, err
 		}
@@ -230,14 +228,14 @@ func (t *Table) With(delta *Table) (*Table, error) {
 		return nt, nil
 	}
 	nt := base
-	nt.over, nt.added = over, map[string]int{}
-	nt.MaxAsOf = maxTime(t.MaxAsOf, over.MaxAsOf)
-	over.Each("", func(tenant, customer string, _ Row) bool {
-		if _, ok := base.Lookup(tenant, customer); !ok {
-			nt.added[tenant]++
-		}
-		return true
-	})
+	nt.over, nt.added = over, maps.Clone(t.added)
+	if nt.added == nil {
+		nt.added = map[string]int{}
+	}
+	for tn, k := range added {
+		nt.added[tn] += k
+	}
+	nt.MaxAsOf = maxTime(t.MaxAsOf, delta.MaxAsOf)
 	return &nt, nil
 }
 
@@ -248,80 +246,102 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
+// rowRef is row i of table t.
+type rowRef struct {
+	t *Table
+	i int
+}
+
+func (r rowRef) tenant() string { return r.t.tenantNames[r.t.tenant[r.i]] }
+
+func cmpRefs(a, b rowRef) int {
+	if c := strings.Compare(a.tenant(), b.tenant()); c != 0 {
+		return c
+	}
+	return strings.Compare(a.t.id(a.i), b.t.id(b.i))
+}
+
 // eachMerged calls fn for the customers of a and b of tenant ("" = all)
 // in tenant and customer order, b's row where both have the customer,
-// until fn returns false. Neither may have an overlay.
-func eachMerged(a, b *Table, tenant string, fn func(tenant, customer string, r Row) bool) {
-	type cursor struct {
-		t *Table
-		i int
+// until fn returns false. a may not have an overlay; b is ordered by
+// tenant and customer, one row per customer.
+func eachMerged(a *Table, b []rowRef, tenant string, fn func(tenant, customer string, r Row) bool) {
+	code, ok := a.tenantCode[tenant]
+	if tenant != "" && !ok {
+		code = math.MaxUint32 // a has none of tenant's customers
 	}
-	next := func(c *cursor) {
-		for c.i++; c.i < len(c.t.tenant); c.i++ {
-			if tenant == "" || c.t.tenantNames[c.t.tenant[c.i]] == tenant {
-				return
-			}
+	ia, ib := 0, 0
+	nextA := func() {
+		for ia < len(a.tenant) && tenant != "" && a.tenant[ia] != code {
+			ia++
 		}
 	}
-	ca, cb := &cursor{a, -1}, &cursor{b, -1}
-	next(ca)
-	next(cb)
-	key := func(c *cursor) (string, string, bool) {
-		if c.i >= len(c.t.tenant) {
-			return "", "", false
+	nextB := func() {
+		for ib < len(b) && tenant != "" && b[ib].tenant() != tenant {
+			ib++
 		}
-		return c.t.tenantNames[c.t.tenant[c.i]], c.t.id(c.i), true
 	}
-	for {
-		ta, ia, okA := key(ca)
-		tb, ib, okB := key(cb)
-		var c *cursor
+	nextA()
+	nextB()
+	for ia < len(a.tenant) || ib < len(b) {
+		var r rowRef
 		switch {
-		case !okA && !okB:
-			return
-		case !okB:
-			c = ca
-		case !okA:
-			c = cb
+		case ib == len(b):
+			r, ia = rowRef{a, ia}, ia+1
+		case ia == len(a.tenant):
+			r, ib = b[ib], ib+1
 		default:
-			switch cmp := strings.Compare(ta, tb); {
-			case cmp < 0 || cmp == 0 && ia < ib:
-				c = ca
-			case cmp == 0 && ia == ib:
-				next(ca) // b's row replaces a's
-				c = cb
+			switch c := cmpRefs(rowRef{a, ia}, b[ib]); {
+			case c < 0:
+				r, ia = rowRef{a, ia}, ia+1
+			case c == 0: // b's row replaces a's
+				r, ia, ib = b[ib], ia+1, ib+1
 			default:
-				c = cb
+				r, ib = b[ib], ib+1
 			}
 		}
-		tn, id, _ := key(c)
-		if !fn(tn, id, c.t.row(c.i)) {
+		if !fn(r.tenant(), r.t.id(r.i), r.t.row(r.i)) {
 			return
 		}
-		next(c)
+		nextA()
+		nextB()
 	}
 }
 
 // merged returns one table of a's and b's customers, b's row where both
-// have the customer. Neither may have an overlay.
-func merged(a, b *Table) (*Table, error) {
-	t := &Table{NumNames: a.NumNames, CatNames: a.CatNames, LoadedAt: time.Now().UTC(), tenantCode: map[string]uint32{}, seed: maphash.MakeSeed(),
-		MaxAsOf: maxTime(a.MaxAsOf, b.MaxAsOf), Version: b.Version}
+// have the customer (as eachMerged).
+func merged(a *Table, b []rowRef) (*Table, error) {
+	return tableOf(a.NumNames, a.CatNames, len(a.tenant)+len(b), func(fn func(tenant, customer string, r Row) bool) {
+		eachMerged(a, b, "", fn)
+	})
+}
+
+// tableOf returns a table of the n customers each yields, in its order
+// (by tenant and customer). Version and added are left empty.
+func tableOf(numNames, catNames []string, n int, each func(fn func(tenant, customer string, r Row) bool)) (*Table, error) {
+	t := &Table{NumNames: numNames, CatNames: catNames, LoadedAt: time.Now().UTC(), tenantCode: map[string]uint32{}, seed: maphash.MakeSeed()}
 	t.dict = make([][]string, len(t.CatNames))
 	codes := make([]map[string]uint32, len(t.CatNames))
 	for j := range codes {
 		codes[j] = map[string]uint32{}
 	}
-	n := len(a.asOf) + len(b.asOf)
 	t.tenant, t.ids.end, t.asOf, t.behind = make([]uint32, 0, n), make([]uint32, 0, n), make([]int32, 0, n), make([]bool, 0, n)
 	t.num, t.cat = make([]float32, 0, n*len(t.NumNames)), make([]uint32, 0, n*len(t.CatNames))
-	var err error
-	eachMerged(a, b, "", func(tenant, customer string, r Row) bool {
-		err = t.appendRow(codes, tenant, customer, int32(r.AsOf.Unix()/86400), r.Status == "behind", r.Num, r.Cat)
+	var (
+		err     error
+		maxAsOf int32
+	)
+	each(func(tenant, customer string, r Row) bool {
+		a := int32(r.AsOf.Unix() / 86400)
+		maxAsOf = max(maxAsOf, a)
+		err = t.appendRow(codes, tenant, customer, a, r.Status == "behind", r.Num, r.Cat)
 		return err == nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if maxAsOf > 0 {
+		t.MaxAsOf = day(maxAsOf)
 	}
 	if err := t.buildIndex(); err != nil {
 		return nil, err

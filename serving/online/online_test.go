@@ -116,17 +116,20 @@ func TestFromRecords(t *testing.T) {
 // customers answered at once, in order, counted, the old table unchanged,
 // and the same table whether the delta is held beside the loaded rows or
 // folded into them.
-func TestWith(t *testing.T) {
-	table := func(rows ...testRow) *Table {
-		t.Helper()
-		rr := records(t, [][]testRow{rows})
-		defer rr.Release()
-		tb, err := FromRecords(rr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tb
+// testTable builds a Table of rows (ordered by tenant and customer).
+func testTable(t *testing.T, rows ...testRow) *Table {
+	t.Helper()
+	rr := records(t, [][]testRow{rows})
+	defer rr.Release()
+	tb, err := FromRecords(rr)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return tb
+}
+
+func TestWith(t *testing.T) {
+	table := func(rows ...testRow) *Table { return testTable(t, rows...) }
 	var baseRows []testRow
 	for i := range 40 {
 		baseRows = append(baseRows, testRow{"a", fmt.Sprintf("C%02d", 2*i), "ok", "online", 20000, float64(i), 0.1})
