@@ -33,11 +33,8 @@ import (
 // direct_debit_follow_up action, and the time from the post to that
 // answer is the event's delay to the score. Reports the delay's
 // percentiles and the GET latencies under this load. The server runs with
-// serve's GOMAXPROCS (Procs) unless the environment sets one.
+// serve's GOMAXPROCS (Procs) unless the environment sets one (benchServer).
 func BenchmarkEventsToScores(b *testing.B) {
-	if os.Getenv("GOMAXPROCS") == "" { // as serve does
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(Procs(runtime.NumCPU())))
-	}
 	srv, url, key, stop := benchServer(b)
 	defer stop()
 	tenant := envDefault("DUEWISE_BENCH_TENANT", "demo")

@@ -58,6 +58,10 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 		b.Skip("DUEWISE_BENCH_STORE is not set (docs/benchmarks.md, section API)")
 	}
 	tenant := envDefault("DUEWISE_BENCH_TENANT", "demo")
+	procs := runtime.GOMAXPROCS(0)
+	if os.Getenv("GOMAXPROCS") == "" { // serve's processors (Procs), unless the environment sets them
+		runtime.GOMAXPROCS(Procs(runtime.NumCPU()))
+	}
 	ctx := context.Background()
 	e, err := connect.Open(ctx, connect.Config{Store: dir})
 	if err != nil {
@@ -121,7 +125,8 @@ func benchServer(b *testing.B) (*Server, string, string, func()) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { srv.Run(rctx, ln, nil); close(done) }()
-	return srv, "http://" + ln.Addr().String(), key, func() { cancel(); <-done; e.Close() }
+	b.Logf("GOMAXPROCS %d, %d batch workers", runtime.GOMAXPROCS(0), srv.cfg.Workers)
+	return srv, "http://" + ln.Addr().String(), key, func() { cancel(); <-done; e.Close(); runtime.GOMAXPROCS(procs) }
 }
 
 func envDefault(k, d string) string {
