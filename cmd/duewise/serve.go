@@ -48,7 +48,7 @@ type serveFlags struct {
 func (f *serveFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.registry, "registry", envOr("DUEWISE_MODELS", ".duewise/models"), "model registry folder (env DUEWISE_MODELS)")
 	c.Flags().StringVar(&f.policy, "policy", "", "policy YAML file replacing the embedded default (docs/actions.md)")
-	c.Flags().IntVar(&f.cfg.Workers, "workers", 0, "goroutines scoring batches in parallel (0 = one per CPU)")
+	c.Flags().IntVar(&f.cfg.Workers, "workers", 0, "goroutines scoring batches in parallel (0 = one per Go processor, see --procs)")
 }
 
 // newCore opens the scoring core on e: the online features and the active
