@@ -31,21 +31,16 @@ type ReasonStats struct {
 }
 
 // Reasons explains rows of d (nil = all) with a as the API does (the top
-// reasons of each answer, model.Scorer.PredictExplain and model.Reason)
+// reasons of each answer, model.Scorer.PredictExplain and model.ReasonFor)
 // and counts the reason codes. It uses every core.
 func Reasons(a *model.Artifact, d *Dataset, rows []int, top int) (ReasonStats, error) {
 	if rows == nil {
 		rows = indexes(d.Len())
 	}
-	sc, err := model.NewScorer(a)
+	sc, enc, byName, err := explainer(a, d)
 	if err != nil {
 		return ReasonStats{}, err
 	}
-	enc := newEncoder(d, a.Features)
-	if i := slices.IndexFunc(enc.cols, func(c int) bool { return c < 0 }); i >= 0 {
-		return ReasonStats{}, fmt.Errorf("reasons: model feature %q is not a column of the snapshots", a.Features[i].Name)
-	}
-	byName := featuresByName(a)
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(rows)/1000))
 	parts := make([]map[string]*ReasonCount, workers)
 	var wg sync.WaitGroup
@@ -101,13 +96,23 @@ func Reasons(a *model.Artifact, d *Dataset, rows []int, top int) (ReasonStats, e
 	return out, nil
 }
 
-// featuresByName maps a's feature names to its features.
-func featuresByName(a *model.Artifact) map[string]*model.Feature {
-	m := make(map[string]*model.Feature, len(a.Features))
-	for i := range a.Features {
-		m[a.Features[i].Name] = &a.Features[i]
+// explainer returns what Reasons and ReasonTexts explain d's rows with:
+// a's scorer, the encoder of d's columns into a's features (an error when
+// d lacks one) and a's features by name (for model.ReasonFor).
+func explainer(a *model.Artifact, d *Dataset) (*model.Scorer, *encoder, map[string]*model.Feature, error) {
+	sc, err := model.NewScorer(a)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return m
+	enc := newEncoder(d, a.Features)
+	if i := slices.IndexFunc(enc.cols, func(c int) bool { return c < 0 }); i >= 0 {
+		return nil, nil, nil, fmt.Errorf("reasons: model feature %q is not a column of the snapshots", a.Features[i].Name)
+	}
+	byName := make(map[string]*model.Feature, len(a.Features))
+	for i := range a.Features {
+		byName[a.Features[i].Name] = &a.Features[i]
+	}
+	return sc, enc, byName, nil
 }
 
 // ReasonTexts returns the top reasons of every row of d as the API words
@@ -115,15 +120,10 @@ func featuresByName(a *model.Artifact) map[string]*model.Feature {
 // row's as "CODE: text" joined by "; ", for the reasons column of
 // duewise score.
 func ReasonTexts(a *model.Artifact, d *Dataset, top int, lang string) ([]string, error) {
-	sc, err := model.NewScorer(a)
+	sc, enc, byName, err := explainer(a, d)
 	if err != nil {
 		return nil, err
 	}
-	enc := newEncoder(d, a.Features)
-	if i := slices.IndexFunc(enc.cols, func(c int) bool { return c < 0 }); i >= 0 {
-		return nil, fmt.Errorf("reasons: model feature %q is not a column of the snapshots", a.Features[i].Name)
-	}
-	byName := featuresByName(a)
 	num, cat := make([]float64, len(a.Features)), make([]string, len(a.Features))
 	var p model.Prediction
 	buf := make([]model.Attribution, 0, top)
